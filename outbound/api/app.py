@@ -1,0 +1,59 @@
+"""The FastAPI application, with or without a dispatcher in the same process."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from outbound import __version__
+from outbound.api import errors
+from outbound.api.routes import campaigns, contacts, health
+from outbound.config import Settings
+from outbound.runtime import build_dispatcher, build_engine
+
+DESCRIPTION = """Outbound phone-call campaigns for AI voice agents.
+
+Every route but `/healthz` takes `Authorization: Bearer TOKEN`."""
+
+
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, dispatch: bool = False
+) -> FastAPI:
+    """The API; with ``dispatch`` it also runs the dispatcher (``outbound serve``)."""
+    settings = settings or Settings()
+    engine = engine or build_engine(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not dispatch:
+            yield
+            engine.dispose()
+            return
+        dispatcher = build_dispatcher(settings, engine)
+        stopping = asyncio.Event()
+        task = asyncio.create_task(dispatcher.run(stopping))
+        app.state.notify_new_work = dispatcher.wake
+        try:
+            yield
+        finally:
+            stopping.set()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, settings.shutdown_timeout_seconds + 5)
+            engine.dispose()
+
+    app = FastAPI(title="outbound", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.notify_new_work = lambda: None
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(campaigns.router)
+    app.include_router(contacts.router)
+    return app
+
+
+def create_api_app() -> FastAPI:
+    """Factory for ``outbound api`` (uvicorn workers build their own app)."""
+    return create_app(Settings(), dispatch=False)

@@ -1,0 +1,104 @@
+"""Errors as HTTP: every error body is JSON ``{"detail": str, "errors": [...]}``."""
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from outbound.api.deps import Unauthorized
+from outbound.api.schemas import ErrorOut
+from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
+
+log = logging.getLogger(__name__)
+
+_DESCRIPTIONS = {
+    400: "Invalid data; `errors` names each field (and contact index) at fault",
+    401: "Missing or invalid token",
+    403: "Playbook not found or not owned by your account",
+    404: "Not found (or owned by another account)",
+    409: "The resource's state does not allow this",
+    500: "Internal server error",
+}
+
+
+def RESPONSES(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorOut, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def parse_id(value: str) -> uuid.UUID:
+    """A resource id from a path; anything else is simply not found."""
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise NotFound("not found") from exc
+
+
+def error(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> tuple[str, int | None]:
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
+    index = parts[1] if len(parts) > 1 and parts[0] == "contacts" else None
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body", index if isinstance(index, int) else None
+
+
+def _validation_errors(exc: RequestValidationError) -> JSONResponse:
+    items: list[dict[str, Any]] = []
+    for item in exc.errors():
+        if item.get("type") == "json_invalid":
+            return error(400, "malformed JSON body", [{"field": "body", "reason": "invalid JSON"}])
+        path, index = _field_path(tuple(item.get("loc", ())))
+        reason = str(item.get("msg", "invalid"))
+        if item.get("type") == "missing":
+            reason = "required"
+        entry: dict[str, Any] = {"field": path, "reason": reason}
+        if index is not None:
+            entry["index"] = index
+        items.append(entry)
+    fields = ", ".join(sorted({entry["field"] for entry in items})) or "body"
+    return error(400, f"invalid request: {fields}", items)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_errors(exc)
+
+    @app.exception_handler(InvalidRequest)
+    async def _on_invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
+        return error(400, exc.message, exc.errors)
+
+    @app.exception_handler(Unauthorized)
+    async def _on_unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        response = error(401, str(exc))
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def _on_forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return error(403, exc.message)
+
+    @app.exception_handler(NotFound)
+    async def _on_not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return error(404, exc.message)
+
+    @app.exception_handler(Conflict)
+    async def _on_conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return error(409, exc.message)
+
+    @app.exception_handler(HTTPException)
+    async def _on_http(_: Request, exc: HTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error(500, "internal server error")

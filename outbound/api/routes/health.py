@@ -1,0 +1,10 @@
+"""Liveness."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}

@@ -1,0 +1,133 @@
+"""Request and response bodies."""
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from outbound.domain.recall import InvalidRecall, parse_recall
+
+
+class ContactIn(BaseModel):
+    """A contact to call: ``phone`` plus any of the seed's optional fields."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    phone: str | None = Field(None, description="E.164, or national with `country`")
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    company: str | None = None
+    job_title: str | None = None
+    address: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = Field(None, description="ISO 3166 alpha-2, e.g. ES")
+    postal_code: str | None = None
+    timezone: str | None = Field(None, description="IANA zone, e.g. Europe/Madrid")
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    custom_fields: dict[str, Any] | None = None
+
+
+class CampaignIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    playbook_id: uuid.UUID = Field(description="UUID of a playbook of your account")
+    contacts: list[ContactIn] = Field(min_length=1)
+    launch_at: str | None = Field(
+        None, description="ISO 8601; without an offset, read in the account's timezone"
+    )
+    recall: list[float] | str | None = Field(
+        None, description='Retry offsets in minutes from the first attempt: [30,120] or "[30,120]"'
+    )
+
+    @field_validator("recall", mode="before")
+    @classmethod
+    def _check_recall(cls, value: Any) -> list[float]:
+        try:
+            return list(parse_recall(value))
+        except InvalidRecall as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class CampaignCreatedOut(BaseModel):
+    campaign_id: uuid.UUID
+    status: Literal["running", "scheduled"]
+    launch_at: datetime | None
+    contacts: int
+
+
+class CampaignOut(BaseModel):
+    campaign_id: uuid.UUID
+    playbook_id: uuid.UUID
+    status: str
+    launch_at: datetime | None
+    recall: list[float]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    counts: dict[str, int]
+
+
+class AttemptOut(BaseModel):
+    number: int
+    outcome: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    error: str | None = None
+
+
+class CallOut(BaseModel):
+    call_id: uuid.UUID
+    contact_id: uuid.UUID
+    phone: str
+    status: str
+    attempts: list[AttemptOut]
+    next_attempt_at: datetime | None
+    recall: list[float]
+    skip_reason: str | None = None
+
+
+class CallsPage(BaseModel):
+    calls: list[CallOut]
+    next_cursor: str | None
+
+
+class ContactOut(BaseModel):
+    contact_id: uuid.UUID
+    phone: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    company: str | None
+    job_title: str | None
+    address: str | None
+    city: str | None
+    state: str | None
+    country: str | None
+    postal_code: str | None
+    timezone: str | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_term: str | None
+    utm_content: str | None
+    custom_fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ErrorItem(BaseModel):
+    field: str
+    reason: str
+    index: int | None = None
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    errors: list[ErrorItem] = []

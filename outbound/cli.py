@@ -1,0 +1,207 @@
+"""The ``outbound`` command."""
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import uuid
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from outbound.config import Settings
+from outbound.exceptions import OutboundError
+from outbound.runtime import build_engine, run_worker
+from outbound.services import accounts
+from outbound.store import migrate
+
+app = typer.Typer(help="Outbound phone-call campaigns for AI voice agents.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+account_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+playbook_app = typer.Typer(help="Playbooks (the assistants that talk).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(account_app, name="account")
+app.add_typer(token_app, name="token")
+app.add_typer(playbook_app, name="playbook")
+
+console = Console()
+err_console = Console(stderr=True)
+
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+def _emit(as_json: bool, data: dict[str, Any], human: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data) + "\n")
+    else:
+        console.print(human)
+
+
+def _require_postgresql(settings: Settings, command: str) -> None:
+    if settings.is_sqlite():
+        raise _fail(f"`outbound {command}` needs PostgreSQL; on SQLite run `outbound serve`")
+
+
+@app.command()
+def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """API and dispatcher in one process (the embedded mode)."""
+    from outbound.api.app import create_app
+
+    _setup_logging()
+    settings = Settings()
+    engine = build_engine(settings)
+    migrate.upgrade(engine)
+    demo = accounts.ensure_demo(engine)
+    if demo is not None:
+        base = f"http://{host}:{port}"
+        body = json.dumps(
+            {
+                "playbook_id": str(demo.playbook.id),
+                "contacts": [
+                    {"phone": "+14155550100", "first_name": "Ada", "company": "Acme"},
+                    {"phone": "+14155550161", "first_name": "Grace"},
+                    {"phone": "+14155550185", "first_name": "Alan"},
+                ],
+                "recall": [0.1, 0.2],
+            }
+        )
+        console.print("[bold]Demo account created[/bold] (shown once)")
+        console.print(f"  token:       {demo.token}")
+        console.print(f"  playbook_id: {demo.playbook.id}")
+        console.print("Start a campaign:")
+        console.print(
+            f"curl -s -X POST {base}/campaign -H 'Authorization: Bearer {demo.token}' "
+            f"-H 'Content-Type: application/json' -d '{body}'",
+            soft_wrap=True,
+            highlight=False,
+        )
+    uvicorn.run(create_app(settings, engine, dispatch=True), host=host, port=port)
+
+
+@app.command()
+def api(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+) -> None:
+    """API only (PostgreSQL); run `outbound worker` to dial."""
+    _setup_logging()
+    settings = Settings()
+    _require_postgresql(settings, "api")
+    migrate.upgrade(build_engine(settings))
+    uvicorn.run(
+        "outbound.api.app:create_api_app", factory=True, host=host, port=port, workers=workers
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Dispatcher only (PostgreSQL); run as many as you like."""
+    _setup_logging()
+    settings = Settings()
+    _require_postgresql(settings, "worker")
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        await run_worker(settings, stopping)
+
+    asyncio.run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations (idempotent)."""
+    migrate.upgrade(build_engine(Settings()))
+    err_console.print("database is up to date")
+
+
+@account_app.command("create")
+def account_create(
+    name: Annotated[str, typer.Option(help="Account name.")],
+    timezone: Annotated[str, typer.Option(help="IANA zone for times without offset.")] = "UTC",
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an account and its first API token."""
+    try:
+        account, token = accounts.create_account(build_engine(Settings()), name, timezone)
+    except OutboundError as exc:
+        raise _fail(exc.message) from exc
+    _emit(
+        as_json,
+        {"account_id": str(account.id), "token": token},
+        f"account {account.id}\ntoken   {token}  (shown once)",
+    )
+
+
+@token_app.command("create")
+def token_create(
+    account: Annotated[str, typer.Option("--account", help="Account id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create another API token for an account."""
+    try:
+        token = accounts.create_token(build_engine(Settings()), _uuid(account, "--account"))
+    except OutboundError as exc:
+        raise _fail(exc.message) from exc
+    _emit(as_json, {"token": token}, f"token {token}  (shown once)")
+
+
+@playbook_app.command("create")
+def playbook_create(
+    account: Annotated[str, typer.Option("--account", help="Account id.")],
+    name: Annotated[str, typer.Option(help="Playbook name.")],
+    first_message: Annotated[str | None, typer.Option(help="What the agent says first.")] = None,
+    instructions: Annotated[str | None, typer.Option(help="The agent's instructions.")] = None,
+    voice: Annotated[str | None, typer.Option(help="Voice name.")] = None,
+    language: Annotated[str | None, typer.Option(help="Language tag, e.g. en-US.")] = None,
+    caller_id: Annotated[str | None, typer.Option(help="Number the calls come from.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a playbook (an assistant) for an account."""
+    try:
+        playbook = accounts.create_playbook(
+            build_engine(Settings()),
+            _uuid(account, "--account"),
+            name,
+            first_message=first_message,
+            instructions=instructions,
+            voice=voice,
+            language=language,
+            caller_id=caller_id,
+        )
+    except OutboundError as exc:
+        raise _fail(exc.message) from exc
+    _emit(as_json, {"playbook_id": str(playbook.id)}, f"playbook {playbook.id}")
+
+
+def _uuid(value: str, option: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise _fail(f"{option} must be a UUID, got {value!r}") from exc
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,196 @@
+"""The dispatcher: a loop over the dispatch use cases. No SQL, no provider specifics.
+
+Claims due calls in batches, hands each attempt to the provider, and records outcomes in
+batches as the provider reports them. The database holds the truth about what is due; this
+loop only decides when to look again.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from outbound.clock import utcnow
+from outbound.config import Settings
+from outbound.domain.phones import mask_phone
+from outbound.domain.records import AttemptResult, ClaimedAttempt
+from outbound.domain.statuses import Outcome
+from outbound.providers.base import CallRequest, Provider, ReportResult
+from outbound.services import dispatch
+
+log = logging.getLogger(__name__)
+
+RESULT_BATCH_SIZE = 1000  # outcomes recorded per transaction at most
+ERROR_BACKOFF_SECONDS = 1.0  # pause after a failed round, e.g. the database is away
+MIN_SLEEP_SECONDS = 0.005  # due work we could not take (e.g. no room in flight) is retried after
+
+ProviderFactory = Callable[[ReportResult], Provider]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        provider_factory: ProviderFactory,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._provider_factory = provider_factory
+        self._settings = settings
+        self._clock = clock
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._results: asyncio.Queue[AttemptResult] = asyncio.Queue()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_lease_check = 0.0
+
+    def wake(self) -> None:
+        """Look for due work now (safe to call from any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        provider = self._provider_factory(self._report)
+        recorder = asyncio.create_task(self._record_results())
+        log.info("dispatcher %s started", self.owner)
+        try:
+            while not stopping.is_set():
+                try:
+                    busy = await self._round(provider)
+                except Exception:
+                    log.exception("dispatch round failed; retrying")
+                    busy = False
+                    await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+                if not busy:
+                    await self._sleep(stopping)
+            await self._drain()
+        finally:
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+            await self._flush_results()
+            await provider.aclose()
+            log.info("dispatcher %s stopped", self.owner)
+
+    async def _round(self, provider: Provider) -> bool:
+        """One pass over due work; True when there may be more to do at once."""
+        now = self._clock()
+        await asyncio.to_thread(dispatch.start_due_campaigns, self._engine, now)
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time >= self._next_lease_check:
+            self._next_lease_check = loop_time + self._settings.lease_check_interval_seconds
+            await asyncio.to_thread(dispatch.expire_leases, self._engine, now)
+        room = min(
+            self._settings.dispatch_batch_size, self._settings.max_in_flight - self._in_flight
+        )
+        if room <= 0:
+            return False
+        lease = timedelta(seconds=provider.max_call_seconds + self._settings.lease_grace_seconds)
+        claimed = await asyncio.to_thread(
+            dispatch.claim, self._engine, self.owner, room, now, lease
+        )
+        if not claimed:
+            return False
+        self._in_flight += len(claimed)
+        self._idle.clear()
+        placed = await asyncio.gather(*(self._place(provider, item) for item in claimed))
+        await asyncio.to_thread(
+            dispatch.record_placed, self._engine, [p for p in placed if p is not None]
+        )
+        return len(claimed) == room
+
+    async def _place(
+        self, provider: Provider, item: ClaimedAttempt
+    ) -> tuple[uuid.UUID, str] | None:
+        request = CallRequest(
+            call_id=item.call_id,
+            attempt_number=item.attempt_number,
+            to=item.phone,
+            from_=item.caller_id,
+            playbook_id=item.playbook_id,
+        )
+        try:
+            handle = await provider.place_call(request)
+        except Exception as exc:
+            log.warning(
+                "placing call %s to %s failed: %s", item.call_id, mask_phone(item.phone), exc
+            )
+            self._report(
+                AttemptResult(
+                    call_id=item.call_id,
+                    attempt_number=item.attempt_number,
+                    outcome=Outcome.FAILED,
+                    ended_at=self._clock(),
+                    error=f"provider error: {exc}",
+                )
+            )
+            return None
+        return item.attempt_id, handle.provider_call_id
+
+    def _report(self, result: AttemptResult) -> None:
+        self._results.put_nowait(result)
+
+    async def _record_results(self) -> None:
+        while True:
+            first = await self._results.get()
+            batch = [first]
+            while len(batch) < RESULT_BATCH_SIZE and not self._results.empty():
+                batch.append(self._results.get_nowait())
+            await self._record(batch)
+
+    async def _record(self, batch: list[AttemptResult]) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(dispatch.record_results, self._engine, batch, self._clock())
+                break
+            except Exception:
+                log.exception("recording %d outcomes failed; retrying", len(batch))
+                await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+        self._in_flight -= len(batch)
+        if self._in_flight <= 0:
+            self._in_flight = 0
+            self._idle.set()
+        self._wake.set()  # a recall may be due at once
+
+    async def _flush_results(self) -> None:
+        batch: list[AttemptResult] = []
+        while not self._results.empty():
+            batch.append(self._results.get_nowait())
+        if batch:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(dispatch.record_results, self._engine, batch, self._clock())
+
+    async def _drain(self) -> None:
+        """On shutdown, let attempts in flight end for a bounded time; the rest stay leased."""
+        if self._in_flight == 0:
+            return
+        log.info(
+            "waiting up to %.1fs for %d attempts in flight",
+            self._settings.shutdown_timeout_seconds,
+            self._in_flight,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), self._settings.shutdown_timeout_seconds)
+
+    async def _sleep(self, stopping: asyncio.Event) -> None:
+        delay = self._settings.poll_interval_seconds
+        due = await asyncio.to_thread(dispatch.next_due_at, self._engine)
+        if due is not None:
+            delay = max(0.0, min(delay, (due - self._clock()).total_seconds()))
+        delay = max(delay, MIN_SLEEP_SECONDS)
+        self._wake.clear()
+        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stopping.wait())]
+        _, pending = await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        for task in waiters:
+            task.cancel()
+        del pending

@@ -1,0 +1,92 @@
+"""The recall rule: when a call's next attempt is due, or how it ends.
+
+Attempt ``k + 1`` is due ``recall[k - 1]`` minutes after the call's anchor (the moment its
+first attempt started). A moment already past when attempt ``k`` ends means "at once".
+``answered`` completes the call; with no offsets left it fails.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from outbound.domain.statuses import CallStatus, Outcome
+
+MAX_RECALL_OFFSETS = 20
+MAX_RECALL_MINUTES = 60 * 24 * 90  # ninety days
+
+
+class InvalidRecall(ValueError):
+    """The recall policy is not an ascending list of non-negative minutes."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Finish:
+    status: CallStatus
+
+
+Decision = Retry | Finish
+
+
+def parse_recall(value: object) -> tuple[float, ...]:
+    """Read a recall policy given as a list of minutes or as that list in a string."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return ()
+        if not text.startswith("["):
+            text = f"[{text}]"
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidRecall(f"recall is not a list of minutes: {value!r}") from exc
+    if not isinstance(value, list | tuple):
+        raise InvalidRecall('recall must be a list of minutes, e.g. [30, 120] or "[30,120]"')
+    if len(value) > MAX_RECALL_OFFSETS:
+        raise InvalidRecall(f"recall has {len(value)} offsets; at most {MAX_RECALL_OFFSETS}")
+    offsets: list[float] = []
+    for index, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            raise InvalidRecall(f"recall[{index}] is not a number of minutes: {item!r}")
+        minutes = float(item)
+        if minutes != minutes or minutes < 0:
+            raise InvalidRecall(f"recall[{index}] must be >= 0 minutes, got {item!r}")
+        if minutes > MAX_RECALL_MINUTES:
+            raise InvalidRecall(f"recall[{index}] exceeds {MAX_RECALL_MINUTES} minutes")
+        if offsets and minutes < offsets[-1]:
+            raise InvalidRecall(f"recall must be ascending: recall[{index}]={item!r} < previous")
+        offsets.append(minutes)
+    return tuple(offsets)
+
+
+def max_attempts(recall: Sequence[float]) -> int:
+    return 1 + len(recall)
+
+
+def decide(
+    recall: Sequence[float],
+    attempt_number: int,
+    outcome: Outcome,
+    anchor: datetime,
+    ended_at: datetime,
+    retry_on: frozenset[Outcome] | None = None,
+) -> Decision:
+    """What follows attempt ``attempt_number`` (1-based) that ended with ``outcome``.
+
+    ``retry_on`` restricts which outcomes are retried (default: every outcome but answered).
+    """
+    if outcome is Outcome.ANSWERED:
+        return Finish(CallStatus.COMPLETED)
+    if retry_on is not None and outcome not in retry_on:
+        return Finish(CallStatus.FAILED)
+    if attempt_number > len(recall):
+        return Finish(CallStatus.FAILED)
+    due_at = anchor + timedelta(minutes=recall[attempt_number - 1])
+    return Retry(max(due_at, ended_at))

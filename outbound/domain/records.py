@@ -1,0 +1,103 @@
+"""Immutable records of what the store holds."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
+
+
+@dataclass(frozen=True)
+class Account:
+    id: UUID
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Playbook:
+    id: UUID
+    account_id: UUID
+    name: str
+    first_message: str | None = None
+    instructions: str | None = None
+    voice: str | None = None
+    language: str | None = None
+    caller_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: UUID
+    account_id: UUID
+    playbook_id: UUID
+    status: CampaignStatus
+    launch_at: datetime | None
+    recall: tuple[float, ...]
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    outcome: Outcome | None
+    started_at: datetime
+    ended_at: datetime | None
+    provider_call_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    id: UUID
+    campaign_id: UUID
+    contact_id: UUID
+    phone: str
+    status: CallStatus
+    attempt_count: int
+    recall: tuple[float, ...]
+    next_attempt_at: datetime | None
+    anchor_at: datetime | None = None
+    skip_reason: str | None = None
+    attempts: tuple[Attempt, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ClaimedAttempt:
+    """A call taken by one dispatcher for one attempt, recorded before it is placed."""
+
+    call_id: UUID
+    attempt_id: UUID
+    attempt_number: int
+    campaign_id: UUID
+    account_id: UUID
+    playbook_id: UUID
+    caller_id: str | None
+    contact_id: UUID
+    phone: str
+    due_at: datetime | None
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """How a placed attempt ended, as reported by the provider."""
+
+    call_id: UUID
+    attempt_number: int
+    outcome: Outcome
+    ended_at: datetime
+    provider_call_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    """One contact of a request, its phone already in E.164."""
+
+    phone: str
+    fields: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,87 @@
+"""A deterministic provider: the outcome is chosen by the number's last two digits.
+
+| last two digits | outcome |
+|---|---|
+| 00-59 | answered (rings, then talks) |
+| 60-79 | no_answer |
+| 80-89 | voicemail |
+| 90-97 | busy |
+| 98-99 | failed |
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from outbound.clock import utcnow
+from outbound.domain.records import AttemptResult
+from outbound.domain.statuses import Outcome
+from outbound.providers.base import CallHandle, CallRequest, Provider, ReportResult
+
+
+def simulated_outcome(e164: str) -> Outcome:
+    last_two = int(e164[-2:])
+    if last_two < 60:
+        return Outcome.ANSWERED
+    if last_two < 80:
+        return Outcome.NO_ANSWER
+    if last_two < 90:
+        return Outcome.VOICEMAIL
+    if last_two < 98:
+        return Outcome.BUSY
+    return Outcome.FAILED
+
+
+class SimulatorProvider(Provider):
+    def __init__(
+        self,
+        report: ReportResult,
+        ring_seconds: float = 1.0,
+        talk_seconds: float = 3.0,
+        log_path: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._report = report
+        self._ring_seconds = ring_seconds
+        self._talk_seconds = talk_seconds
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._log = open(log_path, "a", buffering=1) if log_path else None  # noqa: SIM115
+
+    @property
+    def max_call_seconds(self) -> float:
+        return self._ring_seconds + self._talk_seconds
+
+    async def place_call(self, request: CallRequest) -> CallHandle:
+        provider_call_id = f"sim-{uuid.uuid4().hex}"
+        if self._log is not None:
+            # One short line per write: appends from many processes do not interleave.
+            self._log.write(f"{request.call_id} {request.attempt_number} {os.getpid()}\n")
+        task = asyncio.create_task(self._run(request, provider_call_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return CallHandle(provider_call_id)
+
+    async def _run(self, request: CallRequest, provider_call_id: str) -> None:
+        outcome = simulated_outcome(request.to)
+        if self._ring_seconds:
+            await asyncio.sleep(self._ring_seconds)
+        if outcome is Outcome.ANSWERED and self._talk_seconds:
+            await asyncio.sleep(self._talk_seconds)
+        self._report(
+            AttemptResult(
+                call_id=request.call_id,
+                attempt_number=request.attempt_number,
+                outcome=outcome,
+                ended_at=self._clock(),
+                provider_call_id=provider_call_id,
+            )
+        )
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._log is not None:
+            self._log.close()

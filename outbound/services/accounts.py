@@ -1,0 +1,121 @@
+"""Accounts, API tokens and playbooks."""
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Engine
+
+from outbound.clock import utcnow
+from outbound.domain.records import Account, Playbook
+from outbound.exceptions import InvalidRequest, NotFound
+from outbound.store import accounts as store
+
+TOKEN_PREFIX = "ob_"
+DEMO_FIRST_MESSAGE = "Hi {{first_name}}, this is Ada from outbound. Do you have a minute?"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidRequest(f"unknown timezone: {name!r}") from exc
+    return name
+
+
+def create_account(engine: Engine, name: str, timezone: str = "UTC") -> tuple[Account, str]:
+    """A new account and its first API token (shown once; only its hash is kept)."""
+    check_timezone(timezone)
+    token = new_token()
+    now = utcnow()
+    with engine.begin() as conn:
+        account = store.insert_account(conn, name, timezone, now)
+        store.insert_token(conn, account.id, hash_token(token), now)
+    return account, token
+
+
+def create_token(engine: Engine, account_id: uuid.UUID) -> str:
+    token = new_token()
+    with engine.begin() as conn:
+        if store.get_account(conn, account_id) is None:
+            raise NotFound(f"no account {account_id}")
+        store.insert_token(conn, account_id, hash_token(token), utcnow())
+    return token
+
+
+def revoke_token(engine: Engine, token: str) -> bool:
+    with engine.begin() as conn:
+        return store.revoke_token(conn, hash_token(token), utcnow())
+
+
+def authenticate(engine: Engine, token: str) -> Account | None:
+    """The account of a live token, or None."""
+    expected = hash_token(token)
+    with engine.connect() as conn:
+        found = store.find_token(conn, expected)
+    if found is None:
+        return None
+    stored_hash, account = found
+    return account if hmac.compare_digest(stored_hash, expected) else None
+
+
+def create_playbook(
+    engine: Engine,
+    account_id: uuid.UUID,
+    name: str,
+    first_message: str | None = None,
+    instructions: str | None = None,
+    voice: str | None = None,
+    language: str | None = None,
+    caller_id: str | None = None,
+) -> Playbook:
+    playbook = Playbook(
+        id=uuid.uuid4(),
+        account_id=account_id,
+        name=name,
+        first_message=first_message,
+        instructions=instructions,
+        voice=voice,
+        language=language,
+        caller_id=caller_id,
+    )
+    with engine.begin() as conn:
+        if store.get_account(conn, account_id) is None:
+            raise NotFound(f"no account {account_id}")
+        store.insert_playbook(conn, playbook, utcnow())
+    return playbook
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    account: Account
+    token: str
+    playbook: Playbook
+
+
+def ensure_demo(engine: Engine) -> DemoSetup | None:
+    """On an empty database, a demo account with a token and a playbook; else None."""
+    with engine.connect() as conn:
+        if store.count_accounts(conn):
+            return None
+    account, token = create_account(engine, "Demo")
+    playbook = create_playbook(
+        engine,
+        account.id,
+        "Demo playbook",
+        first_message=DEMO_FIRST_MESSAGE,
+        instructions="Introduce outbound and ask whether they would like a follow-up call.",
+        caller_id="+14155550123",
+    )
+    return DemoSetup(account=account, token=token, playbook=playbook)
