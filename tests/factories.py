@@ -1,0 +1,32 @@
+"""Small factories for test data."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from outbound.services import accounts
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: uuid.UUID
+    token: str
+    playbook_id: uuid.UUID
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_account(engine: Engine, name: str = "Acme", timezone: str = "UTC") -> Tenant:
+    account, token = accounts.create_account(engine, name, timezone)
+    playbook = accounts.create_playbook(
+        engine, account.id, "Sales", first_message="Hello", caller_id="+14155550123"
+    )
+    return Tenant(id=account.id, token=token, playbook_id=playbook.id)
+
+
+def phone(last_two: int, prefix: str = "+1415555") -> str:
+    """A valid US number whose last two digits choose the simulator's outcome."""
+    return f"{prefix}{uuid.uuid4().int % 100:02d}{last_two:02d}"

@@ -1,0 +1,141 @@
+"""Real ``outbound`` processes for tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+OUTBOUND = [sys.executable, "-m", "outbound"]
+FAST_SIMULATOR = {
+    "OUTBOUND_SIMULATOR_RING_SECONDS": "0.05",
+    "OUTBOUND_SIMULATOR_TALK_SECONDS": "0.05",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def outbound_env(database_url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTBOUND_")}
+    env.update(FAST_SIMULATOR)
+    env["OUTBOUND_DATABASE_URL"] = database_url
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not become healthy")
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> int:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+@contextmanager
+def start_server(
+    database_url: str,
+    workdir: Path,
+    command: str = "serve",
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    port = free_port()
+    log_path = workdir / f"{command}-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [*OUTBOUND, command, "--port", str(port)],
+            env=outbound_env(database_url, extra_env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, process)
+        yield Server(url=url, process=process, log_path=log_path)
+    finally:
+        stop(process)
+
+
+@contextmanager
+def start_workers(
+    database_url: str, workdir: Path, count: int, extra_env: Mapping[str, str] | None = None
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes = []
+    for index in range(count):
+        log = open(workdir / f"worker-{index}.log", "wb")  # noqa: SIM115
+        processes.append(
+            subprocess.Popen(
+                [*OUTBOUND, "worker"],
+                env=outbound_env(database_url, extra_env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+            )
+        )
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def run_cli(database_url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*OUTBOUND, *args],
+        env=outbound_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError("condition not met in time")
+
