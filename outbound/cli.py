@@ -1,11 +1,13 @@
 """The ``outbound`` command."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import sys
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -34,6 +36,17 @@ err_console = Console(stderr=True)
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+class _ExitCleanlyServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process would end
+    "killed by signal"; a shutdown we completed is a success, so we exit 0 instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
 
 def _setup_logging() -> None:
@@ -94,7 +107,8 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
             soft_wrap=True,
             highlight=False,
         )
-    uvicorn.run(create_app(settings, engine, dispatch=True), host=host, port=port)
+    config = uvicorn.Config(create_app(settings, engine, dispatch=True), host=host, port=port)
+    _ExitCleanlyServer(config).run()
 
 
 @app.command()

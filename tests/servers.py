@@ -120,7 +120,9 @@ def start_workers(
             stop(process)
 
 
-def run_cli(database_url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    database_url: str, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*OUTBOUND, *args],
         env=outbound_env(database_url),
@@ -138,4 +140,3 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
             return
         time.sleep(interval)
     raise TimeoutError("condition not met in time")
-

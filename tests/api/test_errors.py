@@ -40,13 +40,17 @@ def _valid(account: Tenant, **changes: object) -> dict[str, object]:
         ({"recall": "soon"}, "recall"),
     ],
 )
-def test_400_names_the_field(server: Server, account: Tenant, change: dict[str, object], field: str):
+def test_400_names_the_field(
+    server: Server, account: Tenant, change: dict[str, object], field: str
+):
     body = _valid(account, **change)
     body = {k: v for k, v in body.items() if v is not None}
     response = _post(server, account.token, body)
     assert response.status_code == 400, response.text
     payload = response.json()
-    assert field in payload["detail"] or any(e["field"].startswith(field) for e in payload["errors"])
+    assert field in payload["detail"] or any(
+        e["field"].startswith(field) for e in payload["errors"]
+    )
 
 
 def test_400_lists_every_bad_contact_by_index(server: Server, account: Tenant):

@@ -82,7 +82,9 @@ def test_5_3_immediate_campaign_with_custom_fields(server: Server, account: Tena
             "/campaign",
             json={
                 "playbook_id": str(account.playbook_id),
-                "contacts": [{"phone": "+14155550103", "first_name": "Ada", "custom_fields": custom}],
+                "contacts": [
+                    {"phone": "+14155550103", "first_name": "Ada", "custom_fields": custom}
+                ],
             },
         )
         assert response.status_code == 202, response.text

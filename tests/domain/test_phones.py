@@ -1,8 +1,8 @@
 import pytest
 
 from outbound.domain.phones import InvalidPhone, mask_phone, normalize_phone, zone_of_number
-from outbound.providers.simulator import simulated_outcome
 from outbound.domain.statuses import Outcome
+from outbound.providers.simulator import simulated_outcome
 
 
 @pytest.mark.parametrize(

@@ -81,12 +81,11 @@ def test_any_sequence_of_attempts_obeys_the_rule(
     """Attempts never exceed 1 + len(recall), due times never go backwards, answered ends."""
     due = T0
     anchor: datetime | None = None
-    attempts = 0
-    for index, outcome in enumerate(results):
+    for attempts, outcome in enumerate(results, start=1):
+        index = attempts - 1
         started = due + timedelta(seconds=waits[index] % 600)
         anchor = anchor or started
         ended = started + timedelta(seconds=talks[index])
-        attempts += 1
         decision = decide(recall, attempts, outcome, anchor, ended)
         assert attempts <= max_attempts(recall)
         if outcome is Outcome.ANSWERED:

@@ -1,0 +1,139 @@
+"""The ``outbound`` command: JSON output, the demo set-up of ``serve``, graceful shutdown."""
+
+import json
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import migrated_engine
+from tests.servers import OUTBOUND, free_port, outbound_env, run_cli, stop, wait_until_healthy
+
+
+def _one_json_object(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    return dict(json.loads(lines[0]))
+
+
+def test_account_token_and_playbook_commands_print_one_json_object(private_database_url: str):
+    migrated_engine(private_database_url).dispose()
+    account = _one_json_object(
+        run_cli(
+            private_database_url, "account", "create", "--name", "Acme",
+            "--timezone", "Europe/Madrid", "--json",
+        )
+    )  # fmt: skip
+    assert set(account) == {"account_id", "token"}
+    token = _one_json_object(
+        run_cli(
+            private_database_url, "token", "create", "--account", account["account_id"], "--json"
+        )
+    )
+    assert set(token) == {"token"} and token["token"] != account["token"]
+    playbook = _one_json_object(
+        run_cli(
+            private_database_url, "playbook", "create", "--account", account["account_id"],
+            "--name", "Sales", "--first-message", "Hello {{first_name}}", "--json",
+        )
+    )  # fmt: skip
+    assert set(playbook) == {"playbook_id"}
+
+
+def test_bad_cli_input_is_a_clear_error(private_database_url: str):
+    migrated_engine(private_database_url).dispose()
+    result = run_cli(
+        private_database_url, "account", "create", "--name", "X", "--timezone", "Mars/Base"
+    )
+    assert result.returncode == 2
+    assert "timezone" in result.stderr
+    result = run_cli(private_database_url, "token", "create", "--account", "nope", "--json")
+    assert result.returncode == 2 and result.stdout == ""
+
+
+def test_db_upgrade_is_idempotent(private_database_url: str):
+    for _ in range(2):
+        result = run_cli(private_database_url, "db", "upgrade")
+        assert result.returncode == 0, result.stderr
+
+
+def test_serve_on_an_empty_database_prints_a_working_curl_line(tmp_path: Path):
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'outbound.db'}"
+    out = tmp_path / "serve.out"
+    with open(out, "w") as stdout:
+        process = subprocess.Popen(
+            [*OUTBOUND, "serve", "--port", str(port)],
+            env=outbound_env(url),
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+            cwd=tmp_path,
+        )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", process)
+        printed = out.read_text()
+        token = re.search(r"token:\s+(\S+)", printed)
+        assert token, printed
+        curl = next(line for line in printed.splitlines() if line.startswith("curl "))
+        result = subprocess.run(curl, shell=True, capture_output=True, text=True, timeout=30)
+        created = json.loads(result.stdout)
+        assert created["status"] == "running" and created["contacts"] == 3
+        headers = {"Authorization": f"Bearer {token.group(1)}"}
+        report = httpx.get(
+            f"http://127.0.0.1:{port}/campaign/{created['campaign_id']}", headers=headers
+        ).json()
+        assert report["counts"]["total"] == 3
+    finally:
+        assert stop(process) == 0
+    # A second start on the same database creates nothing new and prints no token.
+    with open(out, "w") as stdout:
+        process = subprocess.Popen(
+            [*OUTBOUND, "serve", "--port", str(port)],
+            env=outbound_env(url), stdout=stdout, stderr=subprocess.DEVNULL, cwd=tmp_path,
+        )  # fmt: skip
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", process)
+        assert "token:" not in out.read_text()
+    finally:
+        stop(process)
+
+
+def test_sigterm_stops_serve_promptly_with_calls_in_flight(tmp_path: Path):
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'outbound.db'}"
+    env = outbound_env(
+        url,
+        {
+            "OUTBOUND_SIMULATOR_RING_SECONDS": "30",
+            "OUTBOUND_SHUTDOWN_TIMEOUT_SECONDS": "1",
+        },
+    )
+    out = tmp_path / "serve.out"
+    with open(out, "w") as stdout:
+        process = subprocess.Popen(
+            [*OUTBOUND, "serve", "--port", str(port)], env=env, stdout=stdout,
+            stderr=subprocess.DEVNULL, cwd=tmp_path,
+        )  # fmt: skip
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", process)
+        curl = next(line for line in out.read_text().splitlines() if line.startswith("curl "))
+        subprocess.run(curl, shell=True, capture_output=True, timeout=30, check=True)
+        time.sleep(0.5)  # the calls are now ringing
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        assert time.monotonic() - started < 8
+    finally:
+        stop(process)
+    engine = migrated_engine(url)
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        rows = conn.execute(text("SELECT status, lease_expires_at FROM calls")).all()
+    engine.dispose()
+    # In-flight attempts were left leased, to be closed by the lease rule, not forgotten.
+    assert rows and all(r.status == "in_progress" and r.lease_expires_at for r in rows)
