@@ -169,6 +169,53 @@ def account_create(
     )
 
 
+@account_app.command("update")
+def account_update(
+    account: Annotated[str, typer.Option("--account", help="Account id.")],
+    timezone: Annotated[str | None, typer.Option(help="IANA zone.")] = None,
+    max_concurrent_calls: Annotated[
+        int | None, typer.Option(help="Calls in progress at once (0: no limit).")
+    ] = None,
+    calls_per_second: Annotated[
+        float | None, typer.Option(help="Attempts started per second (0: no limit).")
+    ] = None,
+    calling_window: Annotated[
+        str | None,
+        typer.Option(
+            help='Default window as JSON, e.g. \'{"start":"09:00","end":"20:00"}\'; '
+            '"none" clears it.'
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change an account's timezone, pacing limits or default calling window."""
+    window: object = accounts.UNCHANGED
+    if calling_window is not None:
+        try:
+            window = None if calling_window == "none" else json.loads(calling_window)
+        except json.JSONDecodeError as exc:
+            raise _fail(f"--calling-window is not JSON: {exc}") from exc
+    try:
+        updated = accounts.update_account(
+            build_engine(Settings()),
+            _uuid(account, "--account"),
+            timezone=timezone,
+            max_concurrent_calls=max_concurrent_calls,
+            calls_per_second=calls_per_second,
+            calling_window=window,
+        )
+    except OutboundError as exc:
+        raise _fail(exc.message) from exc
+    data = {
+        "account_id": str(updated.id),
+        "timezone": updated.timezone,
+        "max_concurrent_calls": updated.max_concurrent_calls,
+        "calls_per_second": updated.calls_per_second,
+        "calling_window": updated.calling_window.to_json() if updated.calling_window else None,
+    }
+    _emit(as_json, data, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
 @token_app.command("create")
 def token_create(
     account: Annotated[str, typer.Option("--account", help="Account id.")],

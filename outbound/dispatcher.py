@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 RESULT_BATCH_SIZE = 1000  # outcomes recorded per transaction at most
 ERROR_BACKOFF_SECONDS = 1.0  # pause after a failed round, e.g. the database is away
+PACING_RETRY_SECONDS = 0.05  # due calls held back by a rate limit are looked at again after
 MIN_SLEEP_SECONDS = 0.005  # due work we could not take (e.g. no room in flight) is retried after
 
 ProviderFactory = Callable[[ReportResult], Provider]
@@ -52,6 +53,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next_lease_check = 0.0
+        self._paced = False
 
     def wake(self) -> None:
         """Look for due work now (safe to call from any thread)."""
@@ -96,9 +98,11 @@ class Dispatcher:
         if room <= 0:
             return False
         lease = timedelta(seconds=provider.max_call_seconds + self._settings.lease_grace_seconds)
-        claimed = await asyncio.to_thread(
-            dispatch.claim, self._engine, self.owner, room, now, lease
+        result = await asyncio.to_thread(
+            dispatch.claim, self._engine, self.owner, room, self._clock, lease
         )
+        self._paced = result.paced
+        claimed = result.claimed
         if not claimed:
             return False
         self._in_flight += len(claimed)
@@ -183,12 +187,15 @@ class Dispatcher:
             await asyncio.wait_for(self._idle.wait(), self._settings.shutdown_timeout_seconds)
 
     async def _sleep(self, stopping: asyncio.Event) -> None:
+        self._wake.clear()  # before reading the due time: a later wake is not lost
         delay = self._settings.poll_interval_seconds
-        due = await asyncio.to_thread(dispatch.next_due_at, self._engine)
-        if due is not None:
-            delay = max(0.0, min(delay, (due - self._clock()).total_seconds()))
+        if self._paced:
+            delay = PACING_RETRY_SECONDS  # a rate window will free up soon
+        elif self._in_flight < self._settings.max_in_flight:  # else: woken as attempts end
+            due = await asyncio.to_thread(dispatch.next_due_at, self._engine)
+            if due is not None:
+                delay = min(delay, (due - self._clock()).total_seconds())
         delay = max(delay, MIN_SLEEP_SECONDS)
-        self._wake.clear()
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stopping.wait())]
         _, pending = await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
         for task in waiters:

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from outbound.domain.records import Account
-from outbound.services import campaigns
+from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store import tables
 from tests.conftest import migrated_engine
@@ -27,6 +27,7 @@ def test_two_workers_place_every_due_attempt_exactly_once(
 ):
     engine = migrated_engine(postgres_database_url)
     tenant = make_account(engine)
+    accounts.update_account(engine, tenant.id, max_concurrent_calls=0, calls_per_second=0)
     numbers = [f"+3491234{n:04d}" for n in range(CALLS)]
     created = campaigns.create_campaign(
         engine,
@@ -90,3 +91,5 @@ def test_two_workers_place_every_due_attempt_exactly_once(
     assert max(dialed.values()) == 1, "an attempt was placed twice"
     assert len(dialed) == sum(_expected_attempts(row.phone) for row in rows)
     assert len({pid for *_, pid in placed}) == 2, "both workers took part"
+    for worker_log in tmp_path.glob("worker-*.log"):
+        assert "Traceback" not in worker_log.read_text(), worker_log.read_text()

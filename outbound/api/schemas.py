@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outbound.domain.recall import InvalidRecall, parse_recall
+from outbound.domain.windows import InvalidWindow, parse_window
+
+RetryableOutcome = Literal["no_answer", "busy", "voicemail", "failed"]
 
 
 class ContactIn(BaseModel):
@@ -46,6 +49,16 @@ class CampaignIn(BaseModel):
         None, description='Retry offsets in minutes from the first attempt: [30,120] or "[30,120]"'
     )
 
+    calling_window: dict[str, Any] | None = Field(
+        None,
+        description="Hours and days to call, in each contact's zone; default: the account's",
+        examples=[{"start": "09:00", "end": "20:00", "days": ["mon", "tue", "wed", "thu", "fri"]}],
+    )
+    max_concurrent_calls: int | None = Field(None, ge=1, le=100_000)
+    recall_on: list[RetryableOutcome] | None = Field(
+        None, description="Outcomes that are retried (default: all but answered)"
+    )
+
     @field_validator("recall", mode="before")
     @classmethod
     def _check_recall(cls, value: Any) -> list[float]:
@@ -53,6 +66,46 @@ class CampaignIn(BaseModel):
             return list(parse_recall(value))
         except InvalidRecall as exc:
             raise ValueError(str(exc)) from exc
+
+    @field_validator("calling_window")
+    @classmethod
+    def _check_window(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            window = parse_window(value)
+        except InvalidWindow as exc:
+            raise ValueError(str(exc)) from exc
+        return window.to_json() if window else None
+
+
+class ContactsIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    contacts: list[ContactIn] = Field(min_length=1)
+
+
+class ContactsAddedOut(BaseModel):
+    campaign_id: uuid.UUID
+    status: str
+    added: int = Field(description="New calls")
+    already_in_campaign: int = Field(description="Phones the campaign had: not called twice")
+
+
+class PhonesIn(BaseModel):
+    phones: list[str] = Field(min_length=1, max_length=100_000)
+
+
+class SuppressedOut(BaseModel):
+    phones: list[str]
+
+
+class SuppressedPhone(BaseModel):
+    phone: str
+    created_at: datetime
+
+
+class SuppressedPage(BaseModel):
+    phones: list[SuppressedPhone]
+    next_cursor: str | None
 
 
 class CampaignCreatedOut(BaseModel):
@@ -68,10 +121,18 @@ class CampaignOut(BaseModel):
     status: str
     launch_at: datetime | None
     recall: list[float]
+    recall_on: list[str]
+    calling_window: dict[str, Any] | None
+    max_concurrent_calls: int | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     counts: dict[str, int]
+
+
+class CampaignsPage(BaseModel):
+    campaigns: list[CampaignOut]
+    next_cursor: str | None
 
 
 class AttemptOut(BaseModel):
@@ -80,6 +141,7 @@ class AttemptOut(BaseModel):
     started_at: datetime
     ended_at: datetime | None
     error: str | None = None
+    caller_id: str | None = None
 
 
 class CallOut(BaseModel):

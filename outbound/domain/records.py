@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
+from outbound.domain.windows import CallingWindow
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,9 @@ class Account:
     id: UUID
     name: str
     timezone: str
+    max_concurrent_calls: int = 10  # 0: no limit
+    calls_per_second: float = 5.0  # 0: no limit
+    calling_window: CallingWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class Campaign:
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    calling_window: CallingWindow | None = None
+    max_concurrent_calls: int | None = None
+    recall_on: frozenset[Outcome] | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Attempt:
     ended_at: datetime | None
     provider_call_id: str | None = None
     error: str | None = None
+    caller_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,12 @@ from sqlalchemy import Engine
 
 from outbound.clock import utcnow
 from outbound.domain.records import Account, Playbook
+from outbound.domain.windows import InvalidWindow, parse_window
 from outbound.exceptions import InvalidRequest, NotFound
 from outbound.store import accounts as store
 
 TOKEN_PREFIX = "ob_"
+UNCHANGED = object()
 DEMO_FIRST_MESSAGE = "Hi {{first_name}}, this is Ada from outbound. Do you have a minute?"
 
 
@@ -43,6 +45,42 @@ def create_account(engine: Engine, name: str, timezone: str = "UTC") -> tuple[Ac
         account = store.insert_account(conn, name, timezone, now)
         store.insert_token(conn, account.id, hash_token(token), now)
     return account, token
+
+
+def update_account(
+    engine: Engine,
+    account_id: uuid.UUID,
+    *,
+    timezone: str | None = None,
+    max_concurrent_calls: int | None = None,
+    calls_per_second: float | None = None,
+    calling_window: object = UNCHANGED,
+) -> Account:
+    """Change an account's settings; pacing limits of 0 mean "no limit"."""
+    changes: dict[str, object] = {}
+    if timezone is not None:
+        changes["timezone"] = check_timezone(timezone)
+    if max_concurrent_calls is not None:
+        if max_concurrent_calls < 0:
+            raise InvalidRequest("max_concurrent_calls must be >= 0 (0: no limit)")
+        changes["max_concurrent_calls"] = max_concurrent_calls
+    if calls_per_second is not None:
+        if calls_per_second < 0:
+            raise InvalidRequest("calls_per_second must be >= 0 (0: no limit)")
+        changes["calls_per_second"] = calls_per_second
+    if calling_window is not UNCHANGED:
+        try:
+            window = parse_window(calling_window)
+        except InvalidWindow as exc:
+            raise InvalidRequest(str(exc)) from exc
+        changes["calling_window"] = window.to_json() if window else None
+    with engine.begin() as conn:
+        if changes and not store.update_account(conn, account_id, changes):
+            raise NotFound(f"no account {account_id}")
+        account = store.get_account(conn, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    return account
 
 
 def create_token(engine: Engine, account_id: uuid.UUID) -> str:

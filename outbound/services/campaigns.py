@@ -1,5 +1,6 @@
-"""Creating campaigns and reading them back."""
+"""Campaigns: create them, add contacts, pause, resume, cancel, and read them back."""
 
+import base64
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -8,20 +9,23 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from outbound.clock import utcnow
 from outbound.domain.contacts import CONTACT_FIELDS
-from outbound.domain.phones import InvalidPhone, normalize_phone
+from outbound.domain.phones import InvalidPhone, normalize_phone, zone_of_number
 from outbound.domain.records import Account, Call, Campaign, ContactInput
 from outbound.domain.schedule import InvalidMoment, parse_launch_at
-from outbound.domain.statuses import CallStatus, CampaignStatus
-from outbound.exceptions import Forbidden, InvalidRequest, NotFound
+from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
+from outbound.domain.windows import CallingWindow, next_opening
+from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
+from outbound.services.dispatch import DO_NOT_CALL_REASON
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
 
 MAX_CALLS_PAGE = 1000
+MAX_CAMPAIGNS_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,22 @@ class NewCampaign:
     contacts: Sequence[RawContact]
     launch_at: str | None = None
     recall: tuple[float, ...] = ()
+    calling_window: CallingWindow | None = None
+    max_concurrent_calls: int | None = None
+    recall_on: frozenset[Outcome] | None = None
 
 
 @dataclass(frozen=True)
 class CampaignCreated:
     campaign: Campaign
     contact_count: int
+
+
+@dataclass(frozen=True)
+class ContactsAdded:
+    campaign: Campaign
+    added: int  # new calls
+    already_in_campaign: int  # phones the campaign already had: not called twice
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,56 @@ def prepare_contacts(raw: Sequence[RawContact]) -> list[ContactInput]:
     return list(merged.values())
 
 
+def _contact_zone(account: Account, phone: str, stored_zone: str | None) -> str:
+    """The zone a contact's window is read in: its own, its number's, or the account's."""
+    return stored_zone or zone_of_number(phone) or account.timezone
+
+
+def _add_calls(
+    conn: Connection,
+    account: Account,
+    campaign: Campaign,
+    contacts: Sequence[ContactInput],
+    caller_id: str | None,
+    first_due: datetime,
+    now: datetime,
+) -> tuple[int, int]:
+    """Upsert the contacts and give the campaign one call per contact it does not have yet."""
+    stored = contact_store.upsert_contacts(conn, account.id, contacts, now)
+    known = store.contacts_in_campaign(conn, campaign.id, [cid for cid, _ in stored.values()])
+    position = store.last_position(conn, campaign.id)
+    window = campaign.calling_window
+    rows: list[dict[str, Any]] = []
+    for contact in contacts:
+        contact_id, stored_zone = stored[contact.phone]
+        if contact_id in known:
+            continue
+        position += 1
+        zone = _contact_zone(account, contact.phone, stored_zone) if window else None
+        due = next_opening(window, ZoneInfo(zone), first_due) if window and zone else first_due
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "campaign_id": campaign.id,
+                "account_id": account.id,
+                "contact_id": contact_id,
+                "position": position,
+                "phone": contact.phone,
+                "status": CallStatus.PENDING.value,
+                "attempt_count": 0,
+                "recall": list(campaign.recall),
+                "next_attempt_at": due,
+                "timezone": zone,
+                "caller_id": caller_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    store.insert_calls(conn, rows)
+    store.skip_suppressed_calls(conn, account.id, campaign.id, DO_NOT_CALL_REASON, now)
+    return len(rows), len(contacts) - len(rows)
+
+
 def create_campaign(
     engine: Engine,
     account: Account,
@@ -116,35 +180,119 @@ def create_campaign(
         recall=request.recall,
         created_at=now,
         started_at=None if scheduled else now,
+        calling_window=request.calling_window or account.calling_window,
+        max_concurrent_calls=request.max_concurrent_calls,
+        recall_on=request.recall_on,
     )
-    first_due = launch_at if scheduled else now
+    first_due = launch_at if launch_at is not None and scheduled else now
     with engine.begin() as conn:
         playbook = account_store.get_playbook(conn, request.playbook_id)
         if playbook is None or playbook.account_id != account.id:
             raise Forbidden("playbook not found or not owned by your account")
-        contact_ids = contact_store.upsert_contacts(conn, account.id, contacts, now)
         store.insert_campaign(conn, campaign)
-        store.insert_calls(
-            conn,
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "campaign_id": campaign.id,
-                    "account_id": account.id,
-                    "contact_id": contact_ids[contact.phone],
-                    "position": position,
-                    "phone": contact.phone,
-                    "status": CallStatus.PENDING.value,
-                    "attempt_count": 0,
-                    "recall": list(request.recall),
-                    "next_attempt_at": first_due,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for position, contact in enumerate(contacts, start=1)
-            ],
-        )
+        _add_calls(conn, account, campaign, contacts, playbook.caller_id, first_due, now)
+        store.complete_finished_campaigns(conn, [campaign.id], now)
     return CampaignCreated(campaign=campaign, contact_count=len(contacts))
+
+
+def add_contacts(
+    engine: Engine,
+    account: Account,
+    campaign_id: uuid.UUID,
+    raw: Sequence[RawContact],
+    clock: Callable[[], datetime] = utcnow,
+) -> ContactsAdded:
+    """Append contacts to a campaign that is still to run; known phones are not called twice."""
+    contacts = prepare_contacts(raw)
+    with engine.begin() as conn:
+        campaign = store.get_campaign(conn, account.id, campaign_id, lock=True)
+        if campaign is None:
+            raise NotFound("campaign not found")
+        if campaign.status not in _OPEN_FOR_CONTACTS:
+            raise Conflict(f"campaign is {campaign.status.value}: contacts can no longer be added")
+        playbook = account_store.get_playbook(conn, campaign.playbook_id)
+        now = clock()
+        first_due = max(campaign.launch_at or now, now)
+        added, known = _add_calls(
+            conn,
+            account,
+            campaign,
+            contacts,
+            playbook.caller_id if playbook else None,
+            first_due,
+            now,
+        )
+    return ContactsAdded(campaign=campaign, added=added, already_in_campaign=known)
+
+
+_OPEN_FOR_CONTACTS = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+_PAUSABLE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING)
+_CANCELLABLE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+
+
+def _transition(
+    engine: Engine,
+    account: Account,
+    campaign_id: uuid.UUID,
+    verb: str,
+    allowed: Sequence[CampaignStatus],
+    change: Callable[[Connection, Campaign, datetime], None],
+    clock: Callable[[], datetime],
+) -> CampaignReport:
+    with engine.begin() as conn:
+        campaign = store.get_campaign(conn, account.id, campaign_id, lock=True)
+        if campaign is None:
+            raise NotFound("campaign not found")
+        if campaign.status not in allowed:
+            names = " or ".join(s.value for s in allowed)
+            raise Conflict(f"cannot {verb} a {campaign.status.value} campaign (only a {names} one)")
+        change(conn, campaign, clock())
+    return get_campaign(engine, account, campaign_id)
+
+
+def pause_campaign(
+    engine: Engine, account: Account, campaign_id: uuid.UUID, clock: Callable[[], datetime] = utcnow
+) -> CampaignReport:
+    """No new attempt starts until resumed; attempts in progress finish."""
+
+    def pause(conn: Connection, campaign: Campaign, now: datetime) -> None:
+        store.set_status(conn, campaign.id, _PAUSABLE, CampaignStatus.PAUSED, now)
+
+    return _transition(engine, account, campaign_id, "pause", _PAUSABLE, pause, clock)
+
+
+def resume_campaign(
+    engine: Engine, account: Account, campaign_id: uuid.UUID, clock: Callable[[], datetime] = utcnow
+) -> CampaignReport:
+    """Continue where it stopped; every call keeps its due time."""
+
+    def resume(conn: Connection, campaign: Campaign, now: datetime) -> None:
+        waiting = campaign.launch_at is not None and campaign.launch_at > now
+        status = CampaignStatus.SCHEDULED if waiting else CampaignStatus.RUNNING
+        store.set_status(conn, campaign.id, (CampaignStatus.PAUSED,), status, now)
+        store.complete_finished_campaigns(conn, [campaign.id], now)
+
+    return _transition(
+        engine, account, campaign_id, "resume", (CampaignStatus.PAUSED,), resume, clock
+    )
+
+
+def cancel_campaign(
+    engine: Engine, account: Account, campaign_id: uuid.UUID, clock: Callable[[], datetime] = utcnow
+) -> CampaignReport:
+    """Every call not yet terminal is cancelled, and so is the campaign."""
+
+    def cancel(conn: Connection, campaign: Campaign, now: datetime) -> None:
+        store.set_status(conn, campaign.id, _CANCELLABLE, CampaignStatus.CANCELLED, now)
+        store.cancel_calls(conn, campaign.id, now)
+
+    return _transition(engine, account, campaign_id, "cancel", _CANCELLABLE, cancel, clock)
+
+
+def _report(conn: Connection, campaign: Campaign) -> CampaignReport:
+    counts = store.count_calls_by_status(conn, campaign.id)
+    full = {status.value: counts.get(status.value, 0) for status in CallStatus}
+    return CampaignReport(campaign=campaign, counts={"total": sum(counts.values()), **full})
 
 
 def get_campaign(engine: Engine, account: Account, campaign_id: uuid.UUID) -> CampaignReport:
@@ -152,9 +300,41 @@ def get_campaign(engine: Engine, account: Account, campaign_id: uuid.UUID) -> Ca
         campaign = store.get_campaign(conn, account.id, campaign_id)
         if campaign is None:
             raise NotFound("campaign not found")
-        counts = store.count_calls_by_status(conn, campaign_id)
-    full = {status.value: counts.get(status.value, 0) for status in CallStatus}
-    return CampaignReport(campaign=campaign, counts={"total": sum(counts.values()), **full})
+        return _report(conn, campaign)
+
+
+def encode_cursor(campaign: Campaign) -> str:
+    text = f"{campaign.created_at.isoformat()}|{campaign.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, campaign_id = text.split("|")
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment, uuid.UUID(campaign_id)
+    except ValueError as exc:
+        raise InvalidRequest(
+            "invalid cursor", errors=[{"field": "cursor", "reason": "invalid"}]
+        ) from exc
+
+
+def list_campaigns(
+    engine: Engine, account: Account, status: CampaignStatus | None, cursor: str | None, limit: int
+) -> tuple[list[CampaignReport], str | None]:
+    """The account's campaigns, newest first, and the cursor of the next page."""
+    limit = max(1, min(limit, MAX_CAMPAIGNS_PAGE))
+    before = decode_cursor(cursor) if cursor else None
+    with engine.connect() as conn:
+        page = store.list_campaigns(
+            conn, account.id, status.value if status else None, before, limit
+        )
+        reports = [_report(conn, campaign) for campaign in page]
+    next_cursor = encode_cursor(page[-1]) if len(page) == limit else None
+    return reports, next_cursor
 
 
 def list_calls(

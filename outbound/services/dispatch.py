@@ -1,33 +1,98 @@
 """The dispatcher's use cases: start campaigns, claim due calls, record how attempts ended."""
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
 from outbound.domain.recall import Finish, decide
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import CallStatus, Outcome
+from outbound.domain.windows import CallingWindow, is_open, next_opening, parse_window
 from outbound.store import calls as store
 from outbound.store import campaigns as campaign_store
 
 LOST_REASON = "lost"  # no outcome arrived before the attempt's lease ran out
+DO_NOT_CALL_REASON = "do_not_call"  # the phone is on the account's suppression list
+LEASE_EXPIRY_BATCH = 1000  # expired attempts closed per transaction
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claimed: list[ClaimedAttempt]
+    paced: bool  # due calls were held back by a pacing limit
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name or "UTC")
+
+
+def _window(raw: dict[str, Any] | None) -> CallingWindow | None:
+    return None if raw is None else _window_from_json(json.dumps(raw, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _window_from_json(text: str) -> CallingWindow | None:
+    return parse_window(json.loads(text))
 
 
 def start_due_campaigns(engine: Engine, now: datetime) -> list[uuid.UUID]:
+    """Scheduled campaigns whose time has come start; one with nothing to call completes."""
     with engine.begin() as conn:
-        return campaign_store.start_due_campaigns(conn, now)
+        started = campaign_store.start_due_campaigns(conn, now)
+        campaign_store.complete_finished_campaigns(conn, started, now)
+        return started
 
 
 def claim(
-    engine: Engine, owner: str, limit: int, now: datetime, lease: timedelta
-) -> list[ClaimedAttempt]:
-    """Take due calls and record their attempts, before anything is dialed."""
+    engine: Engine, owner: str, limit: int, clock: Callable[[], datetime], lease: timedelta
+) -> ClaimResult:
+    """Take due calls within their pacing limits and calling windows, and record their
+    attempts before anything is dialed. Suppressed phones are skipped here, at dialing time."""
     if limit <= 0:
-        return []
+        return ClaimResult([], paced=False)
     with engine.begin() as conn:
-        return store.claim_due_calls(conn, owner, limit, now, lease)
+        now = clock()
+        blocked_accounts, blocked_campaigns = store.pacer(conn, now).saturated()
+        due = store.select_due_calls(conn, limit, now, blocked_accounts, blocked_campaigns)
+        if not due:
+            return ClaimResult([], paced=bool(blocked_accounts or blocked_campaigns))
+        account_ids = {call.account_id for call in due}
+        store.lock_accounts(conn, account_ids)
+        now = clock()  # after the lock: other workers' attempts are all visible
+        pacer = store.pacer(
+            conn, now, account_ids, {call.campaign_id: call.campaign_max_concurrent for call in due}
+        )
+        suppressed: list[uuid.UUID] = []
+        deferred: list[tuple[uuid.UUID, datetime]] = []
+        starting: list[store.DueCall] = []
+        paced = False
+        for call in due:
+            if call.suppressed:
+                suppressed.append(call.id)
+                continue
+            window = _window(call.calling_window)
+            if window is not None and not is_open(window, _zone(call.timezone), now):
+                deferred.append((call.id, next_opening(window, _zone(call.timezone), now)))
+            elif pacer.take(call.account_id, call.campaign_id):
+                starting.append(call)
+            else:
+                paced = True
+        store.skip_calls(conn, suppressed, DO_NOT_CALL_REASON, now)
+        store.defer_calls(conn, deferred, now)
+        claimed = store.start_attempts(conn, starting, owner, now, lease)
+        if suppressed:
+            campaign_store.complete_finished_campaigns(
+                conn, {call.campaign_id for call in due if call.suppressed}, now
+            )
+        return ClaimResult(claimed, paced=paced)
 
 
 def record_placed(engine: Engine, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
@@ -40,19 +105,14 @@ def _apply_results(conn: Connection, results: Sequence[AttemptResult], now: date
     """Apply the recall rule to each result that matches its call's open attempt."""
     in_flight = store.lock_in_flight(conn, [r.call_id for r in results])
     transitions: list[store.CallTransition] = []
-    campaign_ids: set[uuid.UUID] = set()
+    finished_campaigns: set[uuid.UUID] = set()
     for result in results:
         call = in_flight.pop(result.call_id, None)
         if call is None or call.attempt_count != result.attempt_number:
             continue  # a late or repeated report: that attempt is already closed
-        decision = decide(
-            call.recall, result.attempt_number, result.outcome, call.anchor_at, result.ended_at
-        )
-        if isinstance(decision, Finish):
-            status, next_attempt_at = decision.status, None
-            campaign_ids.add(call.campaign_id)
-        else:
-            status, next_attempt_at = CallStatus.PENDING, decision.due_at
+        status, next_attempt_at = _next_state(call, result)
+        if status.is_terminal:
+            finished_campaigns.add(call.campaign_id)
         transitions.append(
             store.CallTransition(
                 call_id=call.id,
@@ -65,8 +125,28 @@ def _apply_results(conn: Connection, results: Sequence[AttemptResult], now: date
             )
         )
     store.apply_transitions(conn, transitions, now)
-    campaign_store.complete_finished_campaigns(conn, campaign_ids, now)
+    campaign_store.complete_finished_campaigns(conn, finished_campaigns, now)
     return len(transitions)
+
+
+def _next_state(
+    call: store.InFlightCall, result: AttemptResult
+) -> tuple[CallStatus, datetime | None]:
+    if call.status is CallStatus.CANCELLED:
+        return CallStatus.CANCELLED, None  # the attempt closes; the call stays cancelled
+    retry_on = frozenset(Outcome(o) for o in call.recall_on) if call.recall_on is not None else None
+    decision = decide(
+        call.recall,
+        result.attempt_number,
+        result.outcome,
+        call.anchor_at,
+        result.ended_at,
+        retry_on,
+    )
+    if isinstance(decision, Finish):
+        return decision.status, None
+    window = _window(call.calling_window)
+    return CallStatus.PENDING, next_opening(window, _zone(call.timezone), decision.due_at)
 
 
 def record_results(engine: Engine, results: Sequence[AttemptResult], now: datetime) -> int:
@@ -77,10 +157,10 @@ def record_results(engine: Engine, results: Sequence[AttemptResult], now: dateti
         return _apply_results(conn, results, now)
 
 
-def expire_leases(engine: Engine, now: datetime, limit: int = 1000) -> int:
+def expire_leases(engine: Engine, now: datetime) -> int:
     """End as ``failed``/lost every attempt whose lease ran out without an outcome."""
     with engine.begin() as conn:
-        expired = store.expired_leases(conn, now, limit)
+        expired = store.expired_leases(conn, now, LEASE_EXPIRY_BATCH)
         results = [
             AttemptResult(
                 call_id=call_id,

@@ -6,27 +6,32 @@ asked to dial: a crash after the claim leaves a leased attempt, never a second d
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from outbound.domain.pacing import RATE_WINDOW_SECONDS, AccountLimits, Pacer
 from outbound.domain.records import ClaimedAttempt
 from outbound.domain.statuses import CallStatus, CampaignStatus
-from outbound.store.tables import call_attempts, calls, campaigns, playbooks
+from outbound.store.tables import accounts, call_attempts, calls, campaigns, do_not_call
 
 
 @dataclass(frozen=True)
 class InFlightCall:
-    """What the recall rule needs to know about a call whose attempt just ended."""
+    """A call with an open attempt, and what the recall rule needs to know about it."""
 
     id: uuid.UUID
     campaign_id: uuid.UUID
+    status: CallStatus
     attempt_count: int
     recall: tuple[float, ...]
     anchor_at: datetime
+    recall_on: list[str] | None
+    calling_window: dict[str, Any] | None
+    timezone: str | None
 
 
 @dataclass(frozen=True)
@@ -40,10 +45,36 @@ class CallTransition:
     error: str | None
 
 
-def claim_due_calls(
-    conn: Connection, owner: str, limit: int, now: datetime, lease: timedelta
-) -> list[ClaimedAttempt]:
-    """Take up to ``limit`` due calls of running campaigns and record their next attempt."""
+@dataclass(frozen=True)
+class DueCall:
+    """A pending call whose time has come, locked for this transaction."""
+
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    account_id: uuid.UUID
+    playbook_id: uuid.UUID
+    contact_id: uuid.UUID
+    phone: str
+    attempt_count: int
+    due_at: datetime
+    caller_id: str | None
+    timezone: str | None
+    calling_window: dict[str, Any] | None
+    campaign_max_concurrent: int | None
+    suppressed: bool  # the phone is on the account's do-not-call list
+
+
+def select_due_calls(
+    conn: Connection,
+    limit: int,
+    now: datetime,
+    skip_accounts: Collection[uuid.UUID] = (),
+    skip_campaigns: Collection[uuid.UUID] = (),
+) -> list[DueCall]:
+    """Lock up to ``limit`` due calls of running campaigns, earliest first.
+
+    Calls of accounts and campaigns that cannot start an attempt now are left to others.
+    """
     query = (
         select(
             calls.c.id,
@@ -53,11 +84,19 @@ def claim_due_calls(
             calls.c.phone,
             calls.c.attempt_count,
             calls.c.next_attempt_at,
+            calls.c.caller_id,
+            calls.c.timezone,
             campaigns.c.playbook_id,
-            playbooks.c.caller_id,
+            campaigns.c.calling_window,
+            campaigns.c.max_concurrent_calls,
+            do_not_call.c.phone.is_not(None).label("suppressed"),
         )
         .join(campaigns, campaigns.c.id == calls.c.campaign_id)
-        .join(playbooks, playbooks.c.id == campaigns.c.playbook_id)
+        .outerjoin(
+            do_not_call,
+            (do_not_call.c.account_id == calls.c.account_id)
+            & (do_not_call.c.phone == calls.c.phone),
+        )
         .where(
             calls.c.status == CallStatus.PENDING.value,
             calls.c.next_attempt_at <= now,
@@ -66,14 +105,142 @@ def claim_due_calls(
         .order_by(calls.c.next_attempt_at)
         .limit(limit)
     )
+    if skip_accounts:
+        query = query.where(calls.c.account_id.not_in(list(skip_accounts)))
+    if skip_campaigns:
+        query = query.where(calls.c.campaign_id.not_in(list(skip_campaigns)))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(of=calls, skip_locked=True)
-    rows = conn.execute(query).all()
-    if not rows:
+    return [
+        DueCall(
+            id=row.id,
+            campaign_id=row.campaign_id,
+            account_id=row.account_id,
+            playbook_id=row.playbook_id,
+            contact_id=row.contact_id,
+            phone=row.phone,
+            attempt_count=row.attempt_count,
+            due_at=row.next_attempt_at,
+            caller_id=row.caller_id,
+            timezone=row.timezone,
+            calling_window=row.calling_window,
+            campaign_max_concurrent=row.max_concurrent_calls,
+            suppressed=bool(row.suppressed),
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def lock_accounts(conn: Connection, account_ids: Collection[uuid.UUID]) -> None:
+    """Serialize claims per account across workers (in id order: no deadlock)."""
+    if conn.dialect.name == "postgresql" and account_ids:
+        conn.execute(
+            select(accounts.c.id)
+            .where(accounts.c.id.in_(list(account_ids)))
+            .order_by(accounts.c.id)
+            .with_for_update()
+        ).all()
+
+
+def pacer(
+    conn: Connection,
+    now: datetime,
+    account_ids: Collection[uuid.UUID] = (),
+    campaign_limits: Mapping[uuid.UUID, int | None] | None = None,
+) -> Pacer:
+    """The pacing state now: calls in progress and attempts started in the last window.
+
+    Covers every account with activity, plus ``account_ids``.
+    """
+    in_progress = conn.execute(
+        select(calls.c.account_id, calls.c.campaign_id, func.count())
+        .where(calls.c.status == CallStatus.IN_PROGRESS.value)
+        .group_by(calls.c.account_id, calls.c.campaign_id)
+    ).all()
+    started = conn.execute(
+        select(call_attempts.c.account_id, func.count())
+        .where(call_attempts.c.started_at > now - timedelta(seconds=RATE_WINDOW_SECONDS))
+        .group_by(call_attempts.c.account_id)
+    ).all()
+    by_account: dict[uuid.UUID, int] = {}
+    by_campaign: dict[uuid.UUID, int] = {}
+    for account_id, campaign_id, count in in_progress:
+        by_account[account_id] = by_account.get(account_id, 0) + count
+        by_campaign[campaign_id] = count
+    started_by_account = {account_id: count for account_id, count in started}
+    wanted_accounts = set(account_ids) | set(by_account) | set(started_by_account)
+    limits = (
+        {
+            row.id: AccountLimits(row.max_concurrent_calls, row.calls_per_second)
+            for row in conn.execute(
+                select(
+                    accounts.c.id, accounts.c.max_concurrent_calls, accounts.c.calls_per_second
+                ).where(accounts.c.id.in_(list(wanted_accounts)))
+            )
+        }
+        if wanted_accounts
+        else {}
+    )
+    limited_campaigns: dict[uuid.UUID, int | None] = dict(campaign_limits or {})
+    missing = set(by_campaign) - set(limited_campaigns)
+    if missing:
+        limited_campaigns.update(
+            (row.id, row.max_concurrent_calls)
+            for row in conn.execute(
+                select(campaigns.c.id, campaigns.c.max_concurrent_calls).where(
+                    campaigns.c.id.in_(list(missing)),
+                    campaigns.c.max_concurrent_calls.is_not(None),
+                )
+            )
+        )
+    return Pacer(
+        accounts=limits,
+        campaign_limits=limited_campaigns,
+        in_progress_by_account=by_account,
+        in_progress_by_campaign=by_campaign,
+        started_by_account=started_by_account,
+    )
+
+
+def skip_calls(conn: Connection, call_ids: Sequence[uuid.UUID], reason: str, now: datetime) -> None:
+    if call_ids:
+        conn.execute(
+            update(calls)
+            .where(calls.c.id.in_(list(call_ids)))
+            .values(
+                status=CallStatus.SKIPPED.value,
+                skip_reason=reason,
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        )
+
+
+def defer_calls(
+    conn: Connection, deferred: Sequence[tuple[uuid.UUID, datetime]], now: datetime
+) -> None:
+    """Move pending calls' due times (e.g. to their calling window's next opening)."""
+    if deferred:
+        conn.execute(
+            update(calls)
+            .where(calls.c.id == bindparam("b_id"))
+            .values(
+                next_attempt_at=bindparam("b_due", type_=calls.c.next_attempt_at.type),
+                updated_at=now,
+            ),
+            [{"b_id": call_id, "b_due": due} for call_id, due in deferred],
+        )
+
+
+def start_attempts(
+    conn: Connection, due: Sequence[DueCall], owner: str, now: datetime, lease: timedelta
+) -> list[ClaimedAttempt]:
+    """Move the calls to ``in_progress`` and write their attempts, before anything is dialed."""
+    if not due:
         return []
     conn.execute(
         update(calls)
-        .where(calls.c.id.in_([row.id for row in rows]))
+        .where(calls.c.id.in_([call.id for call in due]))
         .values(
             status=CallStatus.IN_PROGRESS.value,
             attempt_count=calls.c.attempt_count + 1,
@@ -86,19 +253,19 @@ def claim_due_calls(
     )
     claimed = [
         ClaimedAttempt(
-            call_id=row.id,
+            call_id=call.id,
             attempt_id=uuid.uuid4(),
-            attempt_number=row.attempt_count + 1,
-            campaign_id=row.campaign_id,
-            account_id=row.account_id,
-            playbook_id=row.playbook_id,
-            caller_id=row.caller_id,
-            contact_id=row.contact_id,
-            phone=row.phone,
-            due_at=row.next_attempt_at,
+            attempt_number=call.attempt_count + 1,
+            campaign_id=call.campaign_id,
+            account_id=call.account_id,
+            playbook_id=call.playbook_id,
+            caller_id=call.caller_id,
+            contact_id=call.contact_id,
+            phone=call.phone,
+            due_at=call.due_at,
             started_at=now,
         )
-        for row in rows
+        for call in due
     ]
     conn.execute(
         insert(call_attempts),
@@ -106,7 +273,9 @@ def claim_due_calls(
             {
                 "id": item.attempt_id,
                 "call_id": item.call_id,
+                "account_id": item.account_id,
                 "number": item.attempt_number,
+                "caller_id": item.caller_id,
                 "due_at": item.due_at,
                 "started_at": now,
             }
@@ -128,33 +297,56 @@ def record_provider_ids(conn: Connection, placed: Sequence[tuple[uuid.UUID, str]
     )
 
 
+_OPEN_ATTEMPT_STATUSES = (CallStatus.IN_PROGRESS.value, CallStatus.CANCELLED.value)
+
+
 def lock_in_flight(
     conn: Connection, call_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, InFlightCall]:
-    """The in-progress calls among ``call_ids``, locked until the transaction ends."""
-    query = select(
-        calls.c.id, calls.c.campaign_id, calls.c.attempt_count, calls.c.recall, calls.c.anchor_at
-    ).where(calls.c.id.in_(list(call_ids)), calls.c.status == CallStatus.IN_PROGRESS.value)
+    """The calls among ``call_ids`` with an open attempt, locked until the transaction ends."""
+    query = (
+        select(
+            calls.c.id,
+            calls.c.campaign_id,
+            calls.c.status,
+            calls.c.attempt_count,
+            calls.c.recall,
+            calls.c.anchor_at,
+            calls.c.timezone,
+            campaigns.c.recall_on,
+            campaigns.c.calling_window,
+        )
+        .join(campaigns, campaigns.c.id == calls.c.campaign_id)
+        .where(
+            calls.c.id.in_(list(call_ids)),
+            calls.c.status.in_(_OPEN_ATTEMPT_STATUSES),
+            calls.c.lease_expires_at.is_not(None),
+        )
+    )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(of=calls)
     return {
         row.id: InFlightCall(
             id=row.id,
             campaign_id=row.campaign_id,
+            status=CallStatus(row.status),
             attempt_count=row.attempt_count,
             recall=tuple(row.recall),
             anchor_at=row.anchor_at,
+            recall_on=row.recall_on,
+            calling_window=row.calling_window,
+            timezone=row.timezone,
         )
         for row in conn.execute(query)
     }
 
 
 def expired_leases(conn: Connection, now: datetime, limit: int) -> list[tuple[uuid.UUID, int]]:
-    """In-progress calls whose lease ran out: ``(call_id, attempt_number)``."""
+    """Open attempts whose lease ran out: ``(call_id, attempt_number)``."""
     query = (
         select(calls.c.id, calls.c.attempt_count)
         .where(
-            calls.c.status == CallStatus.IN_PROGRESS.value,
+            calls.c.status.in_(_OPEN_ATTEMPT_STATUSES),
             calls.c.lease_expires_at < now,
         )
         .limit(limit)
@@ -178,7 +370,7 @@ def apply_transitions(
         )
         .values(
             outcome=bindparam("b_outcome"),
-            ended_at=bindparam("b_ended_at"),
+            ended_at=bindparam("b_ended_at", type_=call_attempts.c.ended_at.type),
             error=bindparam("b_error"),
         ),
         [

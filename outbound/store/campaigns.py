@@ -1,11 +1,11 @@
 """Campaigns and the calls they hold."""
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, exists, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, exists, func, insert, or_, select, update
 
 from outbound.domain.records import Attempt, Call, Campaign
 from outbound.domain.statuses import (
@@ -14,7 +14,8 @@ from outbound.domain.statuses import (
     CampaignStatus,
     Outcome,
 )
-from outbound.store.tables import call_attempts, calls, campaigns
+from outbound.domain.windows import parse_window
+from outbound.store.tables import call_attempts, calls, campaigns, do_not_call
 
 
 def _campaign(row: Row[Any]) -> Campaign:
@@ -28,6 +29,11 @@ def _campaign(row: Row[Any]) -> Campaign:
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        calling_window=parse_window(row.calling_window),
+        max_concurrent_calls=row.max_concurrent_calls,
+        recall_on=frozenset(Outcome(o) for o in row.recall_on)
+        if row.recall_on is not None
+        else None,
     )
 
 
@@ -43,6 +49,9 @@ def insert_campaign(conn: Connection, campaign: Campaign) -> None:
             created_at=campaign.created_at,
             started_at=campaign.started_at,
             finished_at=campaign.finished_at,
+            calling_window=campaign.calling_window.to_json() if campaign.calling_window else None,
+            max_concurrent_calls=campaign.max_concurrent_calls,
+            recall_on=sorted(campaign.recall_on) if campaign.recall_on is not None else None,
         )
     )
 
@@ -54,12 +63,133 @@ def insert_calls(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def get_campaign(
-    conn: Connection, account_id: uuid.UUID, campaign_id: uuid.UUID
+    conn: Connection, account_id: uuid.UUID, campaign_id: uuid.UUID, lock: bool = False
 ) -> Campaign | None:
-    row = conn.execute(
-        select(campaigns).where(campaigns.c.id == campaign_id, campaigns.c.account_id == account_id)
-    ).first()
+    query = select(campaigns).where(
+        campaigns.c.id == campaign_id, campaigns.c.account_id == account_id
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
     return _campaign(row) if row else None
+
+
+def list_campaigns(
+    conn: Connection,
+    account_id: uuid.UUID,
+    status: str | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Campaign]:
+    """The account's campaigns, newest first, after the keyset ``before``."""
+    query = select(campaigns).where(campaigns.c.account_id == account_id)
+    if status is not None:
+        query = query.where(campaigns.c.status == status)
+    if before is not None:
+        created_at, campaign_id = before
+        query = query.where(
+            or_(
+                campaigns.c.created_at < created_at,
+                and_(campaigns.c.created_at == created_at, campaigns.c.id < campaign_id),
+            )
+        )
+    query = query.order_by(campaigns.c.created_at.desc(), campaigns.c.id.desc()).limit(limit)
+    return [_campaign(row) for row in conn.execute(query)]
+
+
+def set_status(
+    conn: Connection,
+    campaign_id: uuid.UUID,
+    allowed_from: Iterable[CampaignStatus],
+    status: CampaignStatus,
+    now: datetime,
+) -> bool:
+    """Move the campaign to ``status`` if it is in one of ``allowed_from``."""
+    values: dict[str, Any] = {"status": status.value}
+    if status in (CampaignStatus.CANCELLED, CampaignStatus.COMPLETED):
+        values["finished_at"] = now
+    if status is CampaignStatus.RUNNING:
+        values["started_at"] = func.coalesce(campaigns.c.started_at, now)
+    result = conn.execute(
+        update(campaigns)
+        .where(
+            campaigns.c.id == campaign_id,
+            campaigns.c.status.in_([s.value for s in allowed_from]),
+        )
+        .values(**values)
+    )
+    return result.rowcount > 0
+
+
+def cancel_calls(conn: Connection, campaign_id: uuid.UUID, now: datetime) -> None:
+    """Every call not yet terminal becomes cancelled; open attempts still get their outcome."""
+    conn.execute(
+        update(calls)
+        .where(
+            calls.c.campaign_id == campaign_id,
+            calls.c.status.in_([s.value for s in ACTIVE_CALL_STATUSES]),
+        )
+        .values(status=CallStatus.CANCELLED.value, next_attempt_at=None, updated_at=now)
+    )
+
+
+def last_position(conn: Connection, campaign_id: uuid.UUID) -> int:
+    return int(
+        conn.execute(
+            select(func.coalesce(func.max(calls.c.position), 0)).where(
+                calls.c.campaign_id == campaign_id
+            )
+        ).scalar_one()
+    )
+
+
+def contacts_in_campaign(
+    conn: Connection, campaign_id: uuid.UUID, contact_ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    ids = list(contact_ids)
+    for start in range(0, len(ids), _IN_CHUNK):
+        found.update(
+            conn.execute(
+                select(calls.c.contact_id).where(
+                    calls.c.campaign_id == campaign_id,
+                    calls.c.contact_id.in_(ids[start : start + _IN_CHUNK]),
+                )
+            ).scalars()
+        )
+    return found
+
+
+def skip_suppressed_calls(
+    conn: Connection,
+    account_id: uuid.UUID,
+    campaign_id: uuid.UUID | None,
+    reason: str,
+    now: datetime,
+) -> set[uuid.UUID]:
+    """Pending calls to phones on the account's do-not-call list become skipped.
+
+    Limited to one campaign when ``campaign_id`` is given; returns the campaigns touched.
+    """
+    suppressed = select(do_not_call.c.phone).where(do_not_call.c.account_id == account_id)
+    query = (
+        update(calls)
+        .where(
+            calls.c.account_id == account_id,
+            calls.c.status == CallStatus.PENDING.value,
+            calls.c.phone.in_(suppressed.scalar_subquery()),
+        )
+        .values(
+            status=CallStatus.SKIPPED.value,
+            skip_reason=reason,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        .returning(calls.c.campaign_id)
+    )
+    if campaign_id is not None:
+        query = query.where(calls.c.campaign_id == campaign_id)
+    return set(conn.execute(query).scalars())
 
 
 def count_calls_by_status(conn: Connection, campaign_id: uuid.UUID) -> dict[str, int]:
@@ -96,6 +226,7 @@ def list_calls(
                     ended_at=attempt.ended_at,
                     provider_call_id=attempt.provider_call_id,
                     error=attempt.error,
+                    caller_id=attempt.caller_id,
                 )
             )
     return [
@@ -131,6 +262,9 @@ def start_due_campaigns(conn: Connection, now: datetime) -> list[uuid.UUID]:
         .returning(campaigns.c.id)
     )
     return [row.id for row in result]
+
+
+_IN_CHUNK = 1000  # ids per IN list
 
 
 def complete_finished_campaigns(

@@ -15,8 +15,10 @@ from outbound.store.tables import contacts
 
 def upsert_contacts(
     conn: Connection, account_id: uuid.UUID, inputs: Sequence[ContactInput], now: datetime
-) -> dict[str, uuid.UUID]:
-    """Insert new contacts, update the given fields of known ones; the id of each phone.
+) -> dict[str, tuple[uuid.UUID, str | None]]:
+    """Insert new contacts, update the given fields of known ones.
+
+    Returns each phone's contact id and stored timezone.
 
     Fields not given keep their stored value; custom fields are merged key by key.
     """
@@ -39,7 +41,7 @@ def upsert_contacts(
     updates["updated_at"] = excluded.updated_at
     statement = statement.on_conflict_do_update(
         index_elements=[contacts.c.account_id, contacts.c.phone], set_=updates
-    ).returning(contacts.c.id, contacts.c.phone)
+    ).returning(contacts.c.id, contacts.c.phone, contacts.c.timezone)
     rows = [
         {
             "id": uuid.uuid4(),
@@ -53,7 +55,7 @@ def upsert_contacts(
         for item in inputs
     ]
     result = conn.execute(statement, rows)
-    return {row.phone: row.id for row in result}
+    return {row.phone: (row.id, row.timezone) for row in result}
 
 
 def get_contact(

@@ -2,6 +2,7 @@
 
 from sqlalchemy import (
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -33,6 +34,9 @@ accounts = Table(
     Column("name", String(200), nullable=False),
     Column("timezone", String(64), nullable=False, server_default="UTC"),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("max_concurrent_calls", Integer, nullable=False, server_default="10"),
+    Column("calls_per_second", Float, nullable=False, server_default="5"),
+    Column("calling_window", JSONDocument),
 )
 
 api_tokens = Table(
@@ -84,6 +88,9 @@ campaigns = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
+    Column("calling_window", JSONDocument),
+    Column("max_concurrent_calls", Integer),
+    Column("recall_on", JSONDocument),
     Index(None, "account_id", "created_at"),
     Index(None, "status", "launch_at"),
 )
@@ -107,11 +114,14 @@ calls = Table(
     Column("skip_reason", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("timezone", String(64)),  # the contact's zone, for its calling window
+    Column("caller_id", String(32)),  # every attempt of a call comes from the same number
     UniqueConstraint("campaign_id", "contact_id"),
     UniqueConstraint("campaign_id", "position"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "status", "lease_expires_at"),
     Index(None, "campaign_id", "status"),
+    Index(None, "account_id", "status"),
 )
 
 call_attempts = Table(
@@ -126,6 +136,17 @@ call_attempts = Table(
     Column("ended_at", UTCDateTime),
     Column("provider_call_id", String(128)),
     Column("error", Text),
+    Column("account_id", Uuid),
+    Column("caller_id", String(32)),
     UniqueConstraint("call_id", "number"),
     Index(None, "provider_call_id"),
+    Index(None, "started_at"),
+)
+
+do_not_call = Table(
+    "do_not_call",
+    metadata,
+    Column("account_id", Uuid, ForeignKey("accounts.id"), primary_key=True),
+    Column("phone", String(20), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )

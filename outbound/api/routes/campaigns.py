@@ -13,23 +13,49 @@ from outbound.api.schemas import (
     CampaignCreatedOut,
     CampaignIn,
     CampaignOut,
+    CampaignsPage,
+    ContactIn,
+    ContactsAddedOut,
+    ContactsIn,
 )
 from outbound.domain.contacts import CONTACT_FIELDS
+from outbound.domain.statuses import CampaignStatus, Outcome
+from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
 from outbound.services import campaigns
 from outbound.services.campaigns import CampaignReport, NewCampaign, RawContact
 
 router = APIRouter(tags=["campaigns"])
 
+RETRIED_BY_DEFAULT = frozenset(Outcome) - {Outcome.ANSWERED}
+
+
+def _raw_contacts(items: list[ContactIn]) -> list[RawContact]:
+    contacts: list[RawContact] = []
+    for item in items:
+        given: dict[str, Any] = item.model_dump(exclude_none=True)
+        contacts.append(
+            RawContact(
+                phone=given.get("phone"),
+                fields={name: given[name] for name in CONTACT_FIELDS if name in given},
+                custom_fields=given.get("custom_fields") or {},
+            )
+        )
+    return contacts
+
 
 def _campaign_out(report: CampaignReport) -> CampaignOut:
     campaign = report.campaign
+    recall_on = campaign.recall_on if campaign.recall_on is not None else RETRIED_BY_DEFAULT
     return CampaignOut(
         campaign_id=campaign.id,
         playbook_id=campaign.playbook_id,
         status=campaign.status.value,
         launch_at=campaign.launch_at,
         recall=list(campaign.recall),
+        recall_on=sorted(o.value for o in recall_on),
+        calling_window=campaign.calling_window.to_json() if campaign.calling_window else None,
+        max_concurrent_calls=campaign.max_concurrent_calls,
         created_at=campaign.created_at,
         started_at=campaign.started_at,
         finished_at=campaign.finished_at,
@@ -47,24 +73,21 @@ def _campaign_out(report: CampaignReport) -> CampaignOut:
 def create_campaign(
     body: CampaignIn, account: CurrentAccount, engine: EngineDep, request: Request
 ) -> CampaignCreatedOut:
-    contacts: list[RawContact] = []
-    for item in body.contacts:
-        given: dict[str, Any] = item.model_dump(exclude_none=True)
-        contacts.append(
-            RawContact(
-                phone=given.get("phone"),
-                fields={name: given[name] for name in CONTACT_FIELDS if name in given},
-                custom_fields=given.get("custom_fields") or {},
-            )
-        )
     created = campaigns.create_campaign(
         engine,
         account,
         NewCampaign(
             playbook_id=body.playbook_id,
-            contacts=contacts,
+            contacts=_raw_contacts(body.contacts),
             launch_at=body.launch_at,
             recall=tuple(body.recall) if isinstance(body.recall, list) else (),
+            calling_window=parse_window(body.calling_window),
+            max_concurrent_calls=body.max_concurrent_calls,
+            recall_on=(
+                frozenset(Outcome(o) for o in body.recall_on)
+                if body.recall_on is not None
+                else None
+            ),
         ),
     )
     request.app.state.notify_new_work()
@@ -76,9 +99,72 @@ def create_campaign(
     )
 
 
+@router.get("/campaign", response_model=CampaignsPage, responses=RESPONSES(400, 401))
+def list_campaigns(
+    account: CurrentAccount,
+    engine: EngineDep,
+    status: CampaignStatus | None = None,
+    limit: int = Query(50, ge=1, le=campaigns.MAX_CAMPAIGNS_PAGE),
+    cursor: str | None = None,
+) -> CampaignsPage:
+    """The account's campaigns, newest first."""
+    reports, next_cursor = campaigns.list_campaigns(engine, account, status, cursor, limit)
+    return CampaignsPage(campaigns=[_campaign_out(r) for r in reports], next_cursor=next_cursor)
+
+
 @router.get("/campaign/{campaign_id}", response_model=CampaignOut, responses=RESPONSES(401, 404))
 def get_campaign(campaign_id: str, account: CurrentAccount, engine: EngineDep) -> CampaignOut:
     return _campaign_out(campaigns.get_campaign(engine, account, parse_id(campaign_id)))
+
+
+@router.post(
+    "/campaign/{campaign_id}/pause", response_model=CampaignOut, responses=RESPONSES(401, 404, 409)
+)
+def pause_campaign(campaign_id: str, account: CurrentAccount, engine: EngineDep) -> CampaignOut:
+    """Stop new attempts at once; attempts in progress finish."""
+    return _campaign_out(campaigns.pause_campaign(engine, account, parse_id(campaign_id)))
+
+
+@router.post(
+    "/campaign/{campaign_id}/resume", response_model=CampaignOut, responses=RESPONSES(401, 404, 409)
+)
+def resume_campaign(
+    campaign_id: str, account: CurrentAccount, engine: EngineDep, request: Request
+) -> CampaignOut:
+    """Continue a paused campaign; each call keeps its due time."""
+    report = campaigns.resume_campaign(engine, account, parse_id(campaign_id))
+    request.app.state.notify_new_work()
+    return _campaign_out(report)
+
+
+@router.post(
+    "/campaign/{campaign_id}/cancel", response_model=CampaignOut, responses=RESPONSES(401, 404, 409)
+)
+def cancel_campaign(campaign_id: str, account: CurrentAccount, engine: EngineDep) -> CampaignOut:
+    """Cancel every call not yet finished, and the campaign."""
+    return _campaign_out(campaigns.cancel_campaign(engine, account, parse_id(campaign_id)))
+
+
+@router.post(
+    "/campaign/{campaign_id}/contacts",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ContactsAddedOut,
+    responses=RESPONSES(400, 401, 404, 409),
+)
+def add_contacts(
+    campaign_id: str, body: ContactsIn, account: CurrentAccount, engine: EngineDep, request: Request
+) -> ContactsAddedOut:
+    """Append contacts to a scheduled, running or paused campaign."""
+    added = campaigns.add_contacts(
+        engine, account, parse_id(campaign_id), _raw_contacts(body.contacts)
+    )
+    request.app.state.notify_new_work()
+    return ContactsAddedOut(
+        campaign_id=added.campaign.id,
+        status=added.campaign.status.value,
+        added=added.added,
+        already_in_campaign=added.already_in_campaign,
+    )
 
 
 @router.get(
@@ -113,6 +199,7 @@ def list_calls(
                         started_at=a.started_at,
                         ended_at=a.ended_at,
                         error=a.error,
+                        caller_id=a.caller_id,
                     )
                     for a in call.attempts
                 ],

@@ -1,0 +1,39 @@
+"""The account's do-not-call list."""
+
+from fastapi import APIRouter, Query, Response, status
+
+from outbound.api.deps import CurrentAccount, EngineDep
+from outbound.api.errors import RESPONSES
+from outbound.api.schemas import PhonesIn, SuppressedOut, SuppressedPage, SuppressedPhone
+from outbound.services import do_not_call
+
+router = APIRouter(tags=["do-not-call"])
+
+
+@router.post("/dnc", response_model=SuppressedOut, responses=RESPONSES(400, 401))
+def suppress(body: PhonesIn, account: CurrentAccount, engine: EngineDep) -> SuppressedOut:
+    """Never call these phones again; their pending calls become skipped."""
+    return SuppressedOut(phones=do_not_call.suppress(engine, account, body.phones))
+
+
+@router.delete(
+    "/dnc/{phone}", status_code=status.HTTP_204_NO_CONTENT, responses=RESPONSES(401, 404)
+)
+def unsuppress(phone: str, account: CurrentAccount, engine: EngineDep) -> Response:
+    """Allow calls to this phone again (E.164, `+` URL-encoded as `%2B`)."""
+    do_not_call.unsuppress(engine, account, phone)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/dnc", response_model=SuppressedPage, responses=RESPONSES(401))
+def list_suppressed(
+    account: CurrentAccount,
+    engine: EngineDep,
+    limit: int = Query(100, ge=1, le=do_not_call.MAX_PAGE),
+    cursor: str | None = None,
+) -> SuppressedPage:
+    page, next_cursor = do_not_call.list_suppressed(engine, account, cursor, limit)
+    return SuppressedPage(
+        phones=[SuppressedPhone(phone=phone, created_at=at) for phone, at in page],
+        next_cursor=next_cursor,
+    )

@@ -1,0 +1,66 @@
+"""The account's do-not-call list: suppressed phones are never dialed."""
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from outbound.clock import utcnow
+from outbound.domain.phones import InvalidPhone, normalize_phone
+from outbound.domain.records import Account
+from outbound.exceptions import InvalidRequest, NotFound
+from outbound.services.dispatch import DO_NOT_CALL_REASON
+from outbound.store import campaigns as campaign_store
+from outbound.store import do_not_call as store
+
+MAX_PAGE = 1000
+
+
+def _normalize_all(phones: Sequence[object]) -> list[str]:
+    normalized: list[str] = []
+    errors = []
+    for index, phone in enumerate(phones):
+        try:
+            normalized.append(normalize_phone(phone))
+        except InvalidPhone as exc:
+            errors.append({"index": index, "field": "phones", "reason": str(exc)})
+    if errors:
+        raise InvalidRequest(f"{len(errors)} phone(s) are invalid", errors=errors)
+    return sorted(set(normalized))
+
+
+def suppress(
+    engine: Engine,
+    account: Account,
+    phones: Sequence[object],
+    clock: Callable[[], datetime] = utcnow,
+) -> list[str]:
+    """Add phones to the list; their pending calls become skipped before any further attempt."""
+    normalized = _normalize_all(phones)
+    now = clock()
+    with engine.begin() as conn:
+        store.add(conn, account.id, normalized, now)
+        touched = campaign_store.skip_suppressed_calls(
+            conn, account.id, None, DO_NOT_CALL_REASON, now
+        )
+        campaign_store.complete_finished_campaigns(conn, touched, now)
+    return normalized
+
+
+def unsuppress(engine: Engine, account: Account, phone: str) -> None:
+    try:
+        normalized = normalize_phone(phone)
+    except InvalidPhone as exc:
+        raise NotFound("phone not on the do-not-call list") from exc
+    with engine.begin() as conn:
+        if not store.remove(conn, account.id, normalized):
+            raise NotFound("phone not on the do-not-call list")
+
+
+def list_suppressed(
+    engine: Engine, account: Account, cursor: str | None, limit: int
+) -> tuple[list[tuple[str, datetime]], str | None]:
+    limit = max(1, min(limit, MAX_PAGE))
+    with engine.connect() as conn:
+        page = store.page(conn, account.id, cursor, limit)
+    return page, page[-1][0] if len(page) == limit else None
