@@ -44,6 +44,30 @@ def test_account_token_and_playbook_commands_print_one_json_object(private_datab
     assert set(playbook) == {"playbook_id"}
 
 
+def test_account_update_sets_pacing_and_window(private_database_url: str):
+    migrated_engine(private_database_url).dispose()
+    account = _one_json_object(
+        run_cli(private_database_url, "account", "create", "--name", "Acme", "--json")
+    )
+    window = '{"start": "09:00", "end": "18:00", "days": ["mon", "fri"]}'
+    updated = _one_json_object(
+        run_cli(
+            private_database_url, "account", "update", "--account", account["account_id"],
+            "--max-concurrent-calls", "7", "--calls-per-second", "2.5",
+            "--calling-window", window, "--json",
+        )
+    )  # fmt: skip
+    assert updated["max_concurrent_calls"] == 7 and updated["calls_per_second"] == 2.5
+    assert updated["calling_window"] == {
+        "start": "09:00", "end": "18:00", "days": ["mon", "fri"], "exclude_dates": [],
+    }  # fmt: skip
+    bad = run_cli(
+        private_database_url, "account", "update", "--account", account["account_id"],
+        "--calling-window", '{"start": "late"}',
+    )  # fmt: skip
+    assert bad.returncode == 2 and "calling_window.start" in bad.stderr
+
+
 def test_bad_cli_input_is_a_clear_error(private_database_url: str):
     migrated_engine(private_database_url).dispose()
     result = run_cli(

@@ -110,7 +110,7 @@ def _apply_results(conn: Connection, results: Sequence[AttemptResult], now: date
         call = in_flight.pop(result.call_id, None)
         if call is None or call.attempt_count != result.attempt_number:
             continue  # a late or repeated report: that attempt is already closed
-        status, next_attempt_at = _next_state(call, result)
+        status, next_attempt_at = next_state(call, result)
         if status.is_terminal:
             finished_campaigns.add(call.campaign_id)
         transitions.append(
@@ -129,7 +129,7 @@ def _apply_results(conn: Connection, results: Sequence[AttemptResult], now: date
     return len(transitions)
 
 
-def _next_state(
+def next_state(
     call: store.InFlightCall, result: AttemptResult
 ) -> tuple[CallStatus, datetime | None]:
     if call.status is CallStatus.CANCELLED:
