@@ -149,7 +149,15 @@ def _add_calls(
             }
         )
     store.insert_calls(conn, rows)
-    store.skip_suppressed_calls(conn, account.id, campaign.id, DO_NOT_CALL_REASON, now)
+    if rows:
+        store.skip_suppressed_calls(
+            conn,
+            account.id,
+            campaign.id,
+            DO_NOT_CALL_REASON,
+            now,
+            after_position=rows[0]["position"] - 1,
+        )
     return len(rows), len(contacts) - len(rows)
 
 
@@ -236,17 +244,21 @@ def _transition(
     campaign_id: uuid.UUID,
     verb: str,
     allowed: Sequence[CampaignStatus],
-    change: Callable[[Connection, Campaign, datetime], None],
+    change: Callable[[Connection, Campaign, datetime], bool],
     clock: Callable[[], datetime],
 ) -> CampaignReport:
+    """Apply ``change`` if the campaign's status allows it, else 409.
+
+    ``change`` takes locks in the dispatcher's order (calls, then the campaign) and returns
+    False when the campaign moved on meanwhile.
+    """
     with engine.begin() as conn:
-        campaign = store.get_campaign(conn, account.id, campaign_id, lock=True)
+        campaign = store.get_campaign(conn, account.id, campaign_id)
         if campaign is None:
             raise NotFound("campaign not found")
-        if campaign.status not in allowed:
+        if campaign.status not in allowed or not change(conn, campaign, clock()):
             names = " or ".join(s.value for s in allowed)
             raise Conflict(f"cannot {verb} a {campaign.status.value} campaign (only a {names} one)")
-        change(conn, campaign, clock())
     return get_campaign(engine, account, campaign_id)
 
 
@@ -255,8 +267,8 @@ def pause_campaign(
 ) -> CampaignReport:
     """No new attempt starts until resumed; attempts in progress finish."""
 
-    def pause(conn: Connection, campaign: Campaign, now: datetime) -> None:
-        store.set_status(conn, campaign.id, _PAUSABLE, CampaignStatus.PAUSED, now)
+    def pause(conn: Connection, campaign: Campaign, now: datetime) -> bool:
+        return store.set_status(conn, campaign.id, _PAUSABLE, CampaignStatus.PAUSED, now)
 
     return _transition(engine, account, campaign_id, "pause", _PAUSABLE, pause, clock)
 
@@ -266,11 +278,13 @@ def resume_campaign(
 ) -> CampaignReport:
     """Continue where it stopped; every call keeps its due time."""
 
-    def resume(conn: Connection, campaign: Campaign, now: datetime) -> None:
+    def resume(conn: Connection, campaign: Campaign, now: datetime) -> bool:
         waiting = campaign.launch_at is not None and campaign.launch_at > now
         status = CampaignStatus.SCHEDULED if waiting else CampaignStatus.RUNNING
-        store.set_status(conn, campaign.id, (CampaignStatus.PAUSED,), status, now)
+        if not store.set_status(conn, campaign.id, (CampaignStatus.PAUSED,), status, now):
+            return False
         store.complete_finished_campaigns(conn, [campaign.id], now)
+        return True
 
     return _transition(
         engine, account, campaign_id, "resume", (CampaignStatus.PAUSED,), resume, clock
@@ -282,9 +296,9 @@ def cancel_campaign(
 ) -> CampaignReport:
     """Every call not yet terminal is cancelled, and so is the campaign."""
 
-    def cancel(conn: Connection, campaign: Campaign, now: datetime) -> None:
-        store.set_status(conn, campaign.id, _CANCELLABLE, CampaignStatus.CANCELLED, now)
+    def cancel(conn: Connection, campaign: Campaign, now: datetime) -> bool:
         store.cancel_calls(conn, campaign.id, now)
+        return store.set_status(conn, campaign.id, _CANCELLABLE, CampaignStatus.CANCELLED, now)
 
     return _transition(engine, account, campaign_id, "cancel", _CANCELLABLE, cancel, clock)
 

@@ -166,10 +166,12 @@ def skip_suppressed_calls(
     campaign_id: uuid.UUID | None,
     reason: str,
     now: datetime,
+    after_position: int = 0,
 ) -> set[uuid.UUID]:
     """Pending calls to phones on the account's do-not-call list become skipped.
 
-    Limited to one campaign when ``campaign_id`` is given; returns the campaigns touched.
+    Limited to one campaign's calls after ``after_position`` when ``campaign_id`` is given;
+    returns the campaigns touched.
     """
     suppressed = select(do_not_call.c.phone).where(do_not_call.c.account_id == account_id)
     query = (
@@ -188,7 +190,7 @@ def skip_suppressed_calls(
         .returning(calls.c.campaign_id)
     )
     if campaign_id is not None:
-        query = query.where(calls.c.campaign_id == campaign_id)
+        query = query.where(calls.c.campaign_id == campaign_id, calls.c.position > after_position)
     return set(conn.execute(query).scalars())
 
 
