@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,12 +10,34 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OUTBOUND_", extra="ignore")
 
     database_url: str = "sqlite:///./outbound.db"
-    telephony: Literal["simulator"] = "simulator"
+    telephony: Literal["simulator", "webhook", "twilio"] = "simulator"
+    # Where outbound is reachable from providers (callbacks), e.g. https://outbound.example.com
+    public_url: str = "http://127.0.0.1:8000"
 
     simulator_ring_seconds: float = Field(1.0, ge=0)
     simulator_talk_seconds: float = Field(3.0, ge=0)
     # Append one line per placed attempt to this file (audit of exactly-once dialing).
     simulator_log: str | None = None
+
+    # Webhook provider: outbound POSTs each call to your agent runtime.
+    webhook_provider_url: str | None = None
+    webhook_provider_secret: str | None = None
+    webhook_provider_timeout_seconds: float = Field(10.0, gt=0)
+
+    # Twilio provider.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_twiml_url: str | None = None  # TwiML that connects the call to the agent
+    twilio_api_base_url: str | None = None  # only to point the SDK at a stand-in
+    ring_timeout_seconds: int = Field(30, ge=5, le=600)  # how long a real call may ring
+
+    max_call_seconds: float = Field(1800.0, gt=0)  # longest real call, ringing and talking
+    provider_retry_seconds: float = Field(5.0, gt=0)  # first backoff when a provider is down
+    provider_retry_max_seconds: float = Field(300.0, gt=0)
+
+    # Events out to customers' webhook endpoints.
+    event_retry_seconds: float = Field(5.0, gt=0)  # first backoff; doubles up to 720x
+    event_timeout_seconds: float = Field(10.0, gt=0)
 
     dispatch_batch_size: int = Field(100, ge=1, le=10_000)  # calls claimed per round trip
     poll_interval_seconds: float = Field(0.2, gt=0)  # longest idle sleep of the dispatcher
@@ -26,3 +48,14 @@ class Settings(BaseSettings):
 
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _provider_is_configured(self) -> "Settings":
+        required = {
+            "webhook": ("webhook_provider_url", "webhook_provider_secret"),
+            "twilio": ("twilio_account_sid", "twilio_auth_token", "twilio_twiml_url"),
+        }.get(self.telephony, ())
+        missing = [f"OUTBOUND_{name.upper()}" for name in required if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"OUTBOUND_TELEPHONY={self.telephony} needs {', '.join(missing)}")
+        return self

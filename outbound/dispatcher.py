@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -22,6 +23,7 @@ from outbound.domain.phones import mask_phone
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallRequest, Provider, ReportResult
+from outbound.providers.errors import ProviderUnavailable
 from outbound.services import dispatch
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,11 @@ PACING_RETRY_SECONDS = 0.05  # due calls held back by a rate limit are looked at
 MIN_SLEEP_SECONDS = 0.005  # due work we could not take (e.g. no room in flight) is retried after
 
 ProviderFactory = Callable[[ReportResult], Provider]
+
+
+@dataclass(frozen=True)
+class _Unplaced:
+    message: str
 
 
 class Dispatcher:
@@ -107,24 +114,44 @@ class Dispatcher:
             return False
         self._in_flight += len(claimed)
         self._idle.clear()
-        placed = await asyncio.gather(*(self._place(provider, item) for item in claimed))
-        await asyncio.to_thread(
-            dispatch.record_placed, self._engine, [p for p in placed if p is not None]
+        requests = await asyncio.to_thread(dispatch.build_requests, self._engine, claimed)
+        outcomes = await asyncio.gather(
+            *(
+                self._place(provider, item, request)
+                for item, request in zip(claimed, requests, strict=True)
+            )
         )
+        placed = [
+            (item.attempt_id, o)
+            for item, o in zip(claimed, outcomes, strict=True)
+            if isinstance(o, str)
+        ]
+        unplaced = [
+            (item, o.message)
+            for item, o in zip(claimed, outcomes, strict=True)
+            if isinstance(o, _Unplaced)
+        ]
+        await asyncio.to_thread(dispatch.record_placed, self._engine, placed)
+        if unplaced:
+            await asyncio.to_thread(
+                dispatch.release_unplaced, self._engine, unplaced, self._clock(), self._backoff
+            )
+            self._settle(len(unplaced))
         return len(claimed) == room
 
+    def _backoff(self, failures: int) -> timedelta:
+        seconds = self._settings.provider_retry_seconds * 2 ** min(failures, 20)
+        return timedelta(seconds=min(seconds, self._settings.provider_retry_max_seconds))
+
     async def _place(
-        self, provider: Provider, item: ClaimedAttempt
-    ) -> tuple[uuid.UUID, str] | None:
-        request = CallRequest(
-            call_id=item.call_id,
-            attempt_number=item.attempt_number,
-            to=item.phone,
-            from_=item.caller_id,
-            playbook_id=item.playbook_id,
-        )
+        self, provider: Provider, item: ClaimedAttempt, request: CallRequest
+    ) -> "str | _Unplaced | None":
+        """The provider's call id; _Unplaced if the provider is down; None if it refused."""
         try:
             handle = await provider.place_call(request)
+        except ProviderUnavailable as exc:
+            log.warning("provider unavailable for call %s: %s", item.call_id, exc)
+            return _Unplaced(str(exc))
         except Exception as exc:
             log.warning(
                 "placing call %s to %s failed: %s", item.call_id, mask_phone(item.phone), exc
@@ -139,7 +166,7 @@ class Dispatcher:
                 )
             )
             return None
-        return item.attempt_id, handle.provider_call_id
+        return handle.provider_call_id
 
     def _report(self, result: AttemptResult) -> None:
         self._results.put_nowait(result)
@@ -160,11 +187,14 @@ class Dispatcher:
             except Exception:
                 log.exception("recording %d outcomes failed; retrying", len(batch))
                 await asyncio.sleep(ERROR_BACKOFF_SECONDS)
-        self._in_flight -= len(batch)
-        if self._in_flight <= 0:
-            self._in_flight = 0
-            self._idle.set()
+        self._settle(len(batch))
         self._wake.set()  # a recall may be due at once
+
+    def _settle(self, count: int) -> None:
+        """``count`` attempts are no longer in flight."""
+        self._in_flight = max(0, self._in_flight - count)
+        if self._in_flight == 0:
+            self._idle.set()
 
     async def _flush_results(self) -> None:
         batch: list[AttemptResult] = []

@@ -10,6 +10,7 @@ from outbound.config import Settings
 from outbound.dispatcher import Dispatcher, ProviderFactory
 from outbound.providers.base import Provider, ReportResult
 from outbound.providers.simulator import SimulatorProvider
+from outbound.providers.webhook import WebhookProvider
 from outbound.store.database import create_database_engine
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,21 @@ def _simulator(settings: Settings, report: ReportResult) -> Provider:
     )
 
 
+def _webhook(settings: Settings, _report: ReportResult) -> Provider:
+    assert settings.webhook_provider_url and settings.webhook_provider_secret  # checked at start
+    return WebhookProvider(
+        settings.webhook_provider_url,
+        settings.webhook_provider_secret,
+        max_call_seconds=settings.max_call_seconds,
+        timeout_seconds=settings.webhook_provider_timeout_seconds,
+    )
+
+
 def provider_factory(settings: Settings) -> ProviderFactory:
     if settings.telephony == "simulator":
         return partial(_simulator, settings)
+    if settings.telephony == "webhook":
+        return partial(_webhook, settings)
     raise ValueError(f"unknown telephony provider: {settings.telephony}")
 
 

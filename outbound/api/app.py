@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from outbound import __version__
 from outbound.api import errors
-from outbound.api.routes import campaigns, contacts, do_not_call, health
+from outbound.api.routes import campaigns, contacts, do_not_call, health, webhook_provider
 from outbound.config import Settings
 from outbound.runtime import build_dispatcher, build_engine
 
@@ -52,6 +52,7 @@ def create_app(
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
     app.include_router(do_not_call.router)
+    app.include_router(webhook_provider.router)
     return app
 
 

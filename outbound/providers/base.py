@@ -1,12 +1,17 @@
 """The telephony interface: place a call now, hear how it ended later.
 
-A provider is given ``report`` when it is built and calls it, on the dispatcher's event loop,
-once for every attempt it placed, with how that attempt ended.
+A provider turns a ``CallRequest`` into a call and returns the provider's id for it. How the
+call ends arrives later as an event: in-process providers (the simulator) call the ``report``
+callback they were built with; providers with HTTP callbacks (webhook, Twilio) have their
+events posted to outbound's API, which feeds ``services.provider_events``. Either way the
+outcome reaches one use case, ``services.dispatch.record_results``.
+
+Errors are translated at the edge into ``outbound.providers.errors``.
 """
 
 import abc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -16,13 +21,35 @@ ReportResult = Callable[[AttemptResult], None]
 
 
 @dataclass(frozen=True)
+class PlaybookSnapshot:
+    """The playbook as the agent should run it for one call, its texts already rendered."""
+
+    id: UUID
+    name: str
+    first_message: str | None = None
+    instructions: str | None = None
+    voice: str | None = None
+    language: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["id"] = str(self.id)
+        return data
+
+
+@dataclass(frozen=True)
 class CallRequest:
     call_id: UUID
     attempt_number: int
     to: str  # E.164
-    from_: str | None  # the playbook's caller id
-    playbook_id: UUID
-    variables: Mapping[str, Any] = field(default_factory=dict)
+    from_: str | None  # the caller id, the same for every attempt of a call
+    playbook: PlaybookSnapshot
+    variables: Mapping[str, Any] = field(default_factory=dict)  # the contact's raw values
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries of the same attempt, so a provider can drop repeats."""
+        return f"{self.call_id}:{self.attempt_number}"
 
 
 @dataclass(frozen=True)
@@ -31,6 +58,8 @@ class CallHandle:
 
 
 class Provider(abc.ABC):
+    name: str = "provider"
+
     @property
     @abc.abstractmethod
     def max_call_seconds(self) -> float:
@@ -38,7 +67,11 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     async def place_call(self, request: CallRequest) -> CallHandle:
-        """Start dialing ``request.to``; return once the provider has accepted the call."""
+        """Start dialing ``request.to``; return once the provider has accepted the call.
+
+        Raises ``ProviderUnavailable`` when the provider cannot be reached or fails (the
+        attempt is not spent) and ``CallRejected`` when it refuses this call.
+        """
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release the provider's resources."""

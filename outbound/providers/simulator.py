@@ -35,6 +35,8 @@ def simulated_outcome(e164: str) -> Outcome:
 
 
 class SimulatorProvider(Provider):
+    name = "simulator"
+
     def __init__(
         self,
         report: ReportResult,

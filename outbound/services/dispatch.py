@@ -11,12 +11,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
+from outbound.domain.personalization import contact_variables, render
 from outbound.domain.recall import Finish, decide
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import CallStatus, Outcome
 from outbound.domain.windows import CallingWindow, is_open, next_opening, parse_window
+from outbound.providers.base import CallRequest, PlaybookSnapshot
+from outbound.store import accounts as account_store
 from outbound.store import calls as store
 from outbound.store import campaigns as campaign_store
+from outbound.store import contacts as contact_store
 
 LOST_REASON = "lost"  # no outcome arrived before the attempt's lease ran out
 DO_NOT_CALL_REASON = "do_not_call"  # the phone is on the account's suppression list
@@ -95,13 +99,59 @@ def claim(
         return ClaimResult(claimed, paced=paced)
 
 
+def build_requests(engine: Engine, claimed: Sequence[ClaimedAttempt]) -> list[CallRequest]:
+    """What the provider needs for each attempt: the playbook rendered for the contact."""
+    with engine.connect() as conn:
+        contacts = contact_store.get_many(conn, {item.contact_id for item in claimed})
+        playbooks = account_store.get_playbooks(conn, {item.playbook_id for item in claimed})
+    requests = []
+    for item in claimed:
+        variables = contact_variables(contacts.get(item.contact_id, {"phone": item.phone}))
+        playbook = playbooks[item.playbook_id]
+        requests.append(
+            CallRequest(
+                call_id=item.call_id,
+                attempt_number=item.attempt_number,
+                to=item.phone,
+                from_=item.caller_id,
+                playbook=PlaybookSnapshot(
+                    id=playbook.id,
+                    name=playbook.name,
+                    first_message=render(playbook.first_message, variables),
+                    instructions=render(playbook.instructions, variables),
+                    voice=playbook.voice,
+                    language=playbook.language,
+                ),
+                variables=variables,
+            )
+        )
+    return requests
+
+
+def release_unplaced(
+    engine: Engine,
+    unplaced: Sequence[tuple[ClaimedAttempt, str]],
+    now: datetime,
+    backoff: Callable[[int], timedelta],
+) -> None:
+    """The provider could not take these attempts: they are not spent, and the campaigns
+    show the provider's error."""
+    if not unplaced:
+        return
+    with engine.begin() as conn:
+        campaign_ids = store.release_unplaced(
+            conn, [(item.call_id, item.attempt_number) for item, _ in unplaced], now, backoff
+        )
+        campaign_store.record_provider_error(conn, campaign_ids, unplaced[-1][1], now)
+
+
 def record_placed(engine: Engine, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
     if placed:
         with engine.begin() as conn:
             store.record_provider_ids(conn, placed)
 
 
-def _apply_results(conn: Connection, results: Sequence[AttemptResult], now: datetime) -> int:
+def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datetime) -> int:
     """Apply the recall rule to each result that matches its call's open attempt."""
     in_flight = store.lock_in_flight(conn, [r.call_id for r in results])
     transitions: list[store.CallTransition] = []
@@ -154,7 +204,7 @@ def record_results(engine: Engine, results: Sequence[AttemptResult], now: dateti
     if not results:
         return 0
     with engine.begin() as conn:
-        return _apply_results(conn, results, now)
+        return apply_results(conn, results, now)
 
 
 def expire_leases(engine: Engine, now: datetime) -> int:
@@ -171,7 +221,7 @@ def expire_leases(engine: Engine, now: datetime) -> int:
             )
             for call_id, number in expired
         ]
-        return _apply_results(conn, results, now) if results else 0
+        return apply_results(conn, results, now) if results else 0
 
 
 def next_due_at(engine: Engine) -> datetime | None:

@@ -1,6 +1,7 @@
 """Accounts, their API tokens and playbooks."""
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -107,9 +108,17 @@ def insert_playbook(conn: Connection, playbook: Playbook, now: datetime) -> None
 
 
 def get_playbook(conn: Connection, playbook_id: uuid.UUID) -> Playbook | None:
-    row = conn.execute(select(playbooks).where(playbooks.c.id == playbook_id)).first()
-    if row is None:
-        return None
+    return get_playbooks(conn, [playbook_id]).get(playbook_id)
+
+
+def get_playbooks(
+    conn: Connection, playbook_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Playbook]:
+    rows = conn.execute(select(playbooks).where(playbooks.c.id.in_(list(playbook_ids))))
+    return {row.id: _playbook(row) for row in rows}
+
+
+def _playbook(row: Any) -> Playbook:
     return Playbook(
         id=row.id,
         account_id=row.account_id,

@@ -6,12 +6,12 @@ asked to dial: a crash after the claim leaves a leased attempt, never a second d
 """
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 
 from outbound.domain.pacing import RATE_WINDOW_SECONDS, AccountLimits, Pacer
 from outbound.domain.records import ClaimedAttempt
@@ -422,3 +422,55 @@ def next_due_at(conn: Connection) -> datetime | None:
     ).scalar_one()
     moments: list[Any] = [m for m in (call_due, launch_due) if m is not None]
     return min(moments) if moments else None
+
+
+def release_unplaced(
+    conn: Connection,
+    unplaced: Sequence[tuple[uuid.UUID, int]],
+    now: datetime,
+    backoff: Callable[[int], timedelta],
+) -> set[uuid.UUID]:
+    """Undo attempts the provider never placed: the attempt is not spent.
+
+    Each call goes back to ``pending``, due after ``backoff(failures so far)``; a cancelled
+    call just loses its open attempt. Returns the campaigns touched.
+    """
+    numbers = dict(unplaced)
+    rows = [
+        row
+        for row in conn.execute(
+            select(
+                calls.c.id, calls.c.campaign_id, calls.c.attempt_count, calls.c.provider_failures
+            ).where(calls.c.id.in_(list(numbers)), calls.c.lease_expires_at.is_not(None))
+        )
+        if row.attempt_count == numbers[row.id]
+    ]
+    if not rows:
+        return set()
+    conn.execute(
+        delete(call_attempts).where(
+            call_attempts.c.call_id == bindparam("b_id"),
+            call_attempts.c.number == bindparam("b_number"),
+            call_attempts.c.outcome.is_(None),
+        ),
+        [{"b_id": row.id, "b_number": row.attempt_count} for row in rows],
+    )
+    in_progress = calls.c.status == CallStatus.IN_PROGRESS.value
+    conn.execute(
+        update(calls)
+        .where(calls.c.id == bindparam("b_id"))
+        .values(
+            status=case((in_progress, CallStatus.PENDING.value), else_=calls.c.status),
+            next_attempt_at=case(
+                (in_progress, bindparam("b_due", type_=calls.c.next_attempt_at.type)), else_=None
+            ),
+            anchor_at=case((calls.c.attempt_count == 1, None), else_=calls.c.anchor_at),
+            attempt_count=calls.c.attempt_count - 1,
+            provider_failures=calls.c.provider_failures + 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        ),
+        [{"b_id": row.id, "b_due": now + backoff(row.provider_failures)} for row in rows],
+    )
+    return {row.campaign_id for row in rows}

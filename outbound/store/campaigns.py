@@ -293,3 +293,15 @@ def complete_finished_campaigns(
         .returning(campaigns.c.id)
     )
     return [row.id for row in result]
+
+
+def record_provider_error(
+    conn: Connection, campaign_ids: Iterable[uuid.UUID], error: str, now: datetime
+) -> None:
+    ids = list(campaign_ids)
+    if ids:
+        conn.execute(
+            update(campaigns)
+            .where(campaigns.c.id.in_(ids))
+            .values(provider_error=error[:1000], provider_error_at=now)
+        )

@@ -1,7 +1,7 @@
 """Contacts, unique per account and E.164 phone."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,3 +65,12 @@ def get_contact(
         select(contacts).where(contacts.c.id == contact_id, contacts.c.account_id == account_id)
     ).first()
     return dict(row._mapping) if row else None
+
+
+def get_many(
+    conn: Connection, contact_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    if not contact_ids:
+        return {}
+    rows = conn.execute(select(contacts).where(contacts.c.id.in_(list(contact_ids))))
+    return {row.id: dict(row._mapping) for row in rows}

@@ -1,6 +1,8 @@
 """The schema, one definition for PostgreSQL and SQLite. Migrations mirror it."""
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -12,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 
@@ -91,6 +94,9 @@ campaigns = Table(
     Column("calling_window", JSONDocument),
     Column("max_concurrent_calls", Integer),
     Column("recall_on", JSONDocument),
+    Column("strict_variables", Boolean, nullable=False, server_default=false()),
+    Column("provider_error", Text),  # the last time the provider could not be reached
+    Column("provider_error_at", UTCDateTime),
     Index(None, "account_id", "created_at"),
     Index(None, "status", "launch_at"),
 )
@@ -116,6 +122,7 @@ calls = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("timezone", String(64)),  # the contact's zone, for its calling window
     Column("caller_id", String(32)),  # every attempt of a call comes from the same number
+    Column("provider_failures", Integer, nullable=False, server_default="0"),
     UniqueConstraint("campaign_id", "contact_id"),
     UniqueConstraint("campaign_id", "position"),
     Index(None, "status", "next_attempt_at"),
@@ -138,6 +145,10 @@ call_attempts = Table(
     Column("error", Text),
     Column("account_id", Uuid),
     Column("caller_id", String(32)),
+    Column("ringing_at", UTCDateTime),
+    Column("answered_at", UTCDateTime),
+    Column("answered_by", String(32)),  # answering-machine detection: human, machine_...
+    Column("duration_s", Float),
     UniqueConstraint("call_id", "number"),
     Index(None, "provider_call_id"),
     Index(None, "started_at"),
@@ -149,4 +160,70 @@ do_not_call = Table(
     Column("account_id", Uuid, ForeignKey("accounts.id"), primary_key=True),
     Column("phone", String(20), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+provider_events = Table(
+    "provider_events",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("provider_call_id", String(128), primary_key=True),
+    Column("event", String(32), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+# Signatures already accepted from a provider: the same signed request twice is a replay.
+seen_signatures = Table(
+    "seen_signatures",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False, index=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("data", JSONDocument, nullable=False),
+    UniqueConstraint("account_id", "sequence"),
+)
+
+event_counters = Table(
+    "event_counters",
+    metadata,
+    Column("account_id", Uuid, ForeignKey("accounts.id"), primary_key=True),
+    Column("last_sequence", BigInteger, nullable=False),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("event_types", JSONDocument),  # null: every type
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_sequence", BigInteger, nullable=False),  # events up to here are done
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("failures", Integer, nullable=False, server_default="0"),  # of the event at the head
+    Column("lease_expires_at", UTCDateTime),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("endpoint_id", Uuid, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("event_id", Uuid, ForeignKey("events.id"), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("succeeded", Boolean, nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Index(None, "endpoint_id", "attempted_at"),
 )

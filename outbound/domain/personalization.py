@@ -1,0 +1,88 @@
+"""Per-call text: a playbook's templates rendered with the contact's fields.
+
+Templates use ``{{first_name}}``, any contact field, ``{{phone}}`` and ``{{custom.KEY}}``; they
+run in Jinja2's sandbox. A variable the contact lacks renders empty (or is reported, for
+``strict_variables``).
+"""
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import ChainableUndefined, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from outbound.domain.contacts import CONTACT_FIELDS
+
+
+class InvalidTemplate(ValueError):
+    """The template is not valid Jinja2."""
+
+
+_missing: ContextVar[set[str]] = ContextVar("missing_variables")
+
+
+class _Recording(ChainableUndefined):
+    """Renders empty and remembers which variable was missing."""
+
+    def __str__(self) -> str:
+        name = self._undefined_name or "?"
+        if isinstance(self._undefined_obj, Mapping):
+            name = f"custom.{name}"
+        _missing.get().add(name)
+        return ""
+
+
+_lenient = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+_recording = SandboxedEnvironment(undefined=_Recording, autoescape=False)
+
+
+def contact_variables(contact: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables a contact offers: its non-empty fields, its phone, and ``custom``."""
+    variables: dict[str, Any] = {
+        name: contact[name] for name in CONTACT_FIELDS if contact.get(name) not in (None, "")
+    }
+    variables["phone"] = contact.get("phone")
+    variables["custom"] = dict(contact.get("custom_fields") or {})
+    return variables
+
+
+@lru_cache(maxsize=512)
+def _compiled(text: str, strict: bool) -> Any:
+    try:
+        return (_recording if strict else _lenient).from_string(text)
+    except TemplateSyntaxError as exc:
+        raise InvalidTemplate(f"template error: {exc.message}") from exc
+
+
+def check_template(text: str) -> None:
+    _compiled(text, False)
+
+
+def render(text: str | None, variables: Mapping[str, Any]) -> str | None:
+    if text is None:
+        return None
+    return str(_compiled(text, False).render(variables))
+
+
+def missing_variables(text: str | None, variables: Mapping[str, Any]) -> set[str]:
+    """The variables ``text`` uses that ``variables`` lacks."""
+    if not text:
+        return set()
+    found: set[str] = set()
+    token = _missing.set(found)
+    try:
+        _compiled(text, True).render(variables)
+    finally:
+        _missing.reset(token)
+    return found
+
+
+__all__ = [
+    "InvalidTemplate",
+    "check_template",
+    "contact_variables",
+    "missing_variables",
+    "render",
+]

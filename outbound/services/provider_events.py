@@ -1,0 +1,83 @@
+"""Events that telephony providers post back: one use case for every provider."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import Engine
+
+from outbound.domain.outcomes import resolve_outcome
+from outbound.domain.records import AttemptResult
+from outbound.domain.statuses import Outcome
+from outbound.exceptions import NotFound
+from outbound.services.dispatch import apply_results
+from outbound.signing import TOLERANCE_SECONDS
+from outbound.store import provider_events as store
+
+EventKind = Literal["ringing", "answered", "machine_detection", "ended"]
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    provider: str  # "webhook", "twilio"
+    provider_call_id: str
+    kind: EventKind
+    outcome: Outcome | None = None  # with "ended"
+    duration_s: float | None = None
+    answered_by: str | None = None  # answering-machine detection: "human", "machine_start"...
+    error: str | None = None
+
+
+class UnknownProviderCall(NotFound):
+    """No attempt was placed with that provider call id."""
+
+
+def record_event(engine: Engine, event: ProviderEvent, now: datetime) -> bool:
+    """Record a provider's event; the same event twice is recorded once (returns False).
+
+    ``ended`` closes the attempt and applies the recall rule, like any other outcome.
+    """
+    with engine.begin() as conn:
+        attempt = store.find_attempt(conn, event.provider_call_id)
+        if attempt is None:
+            raise UnknownProviderCall(f"unknown provider call id {event.provider_call_id!r}")
+        if not store.remember_event(conn, event.provider, event.provider_call_id, event.kind, now):
+            return False
+        if event.kind == "ringing":
+            store.annotate_attempt(conn, event.provider_call_id, {"ringing_at": now})
+        elif event.kind == "answered":
+            store.annotate_attempt(conn, event.provider_call_id, {"answered_at": now})
+        if event.answered_by:
+            store.annotate_attempt(conn, event.provider_call_id, {"answered_by": event.answered_by})
+        if event.kind == "ended":
+            if event.duration_s is not None:
+                store.annotate_attempt(
+                    conn, event.provider_call_id, {"duration_s": event.duration_s}
+                )
+            outcome = resolve_outcome(
+                event.outcome or Outcome.FAILED, event.answered_by or attempt.answered_by
+            )
+            apply_results(
+                conn,
+                [
+                    AttemptResult(
+                        call_id=attempt.call_id,
+                        attempt_number=attempt.number,
+                        outcome=outcome,
+                        ended_at=now,
+                        provider_call_id=event.provider_call_id,
+                        error=event.error,
+                    )
+                ],
+                now,
+            )
+        return True
+
+
+def accept_signature(engine: Engine, signature: str, now: datetime) -> bool:
+    """Remember a verified signature; False when it was already used (a replay)."""
+    digest = hashlib.sha256(signature.encode()).hexdigest()
+    with engine.begin() as conn:
+        store.forget_signatures_before(conn, now - timedelta(seconds=2 * TOLERANCE_SECONDS))
+        return store.remember_signature(conn, digest, now)

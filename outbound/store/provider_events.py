@@ -1,0 +1,70 @@
+"""Events reported by telephony providers, and the signatures already seen."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from outbound.store.tables import call_attempts, provider_events, seen_signatures
+
+
+@dataclass(frozen=True)
+class PlacedAttempt:
+    call_id: uuid.UUID
+    number: int
+    answered_by: str | None
+    open: bool  # no outcome yet
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def find_attempt(conn: Connection, provider_call_id: str) -> PlacedAttempt | None:
+    row = conn.execute(
+        select(
+            call_attempts.c.call_id,
+            call_attempts.c.number,
+            call_attempts.c.answered_by,
+            call_attempts.c.outcome,
+        ).where(call_attempts.c.provider_call_id == provider_call_id)
+    ).first()
+    if row is None:
+        return None
+    return PlacedAttempt(row.call_id, row.number, row.answered_by, row.outcome is None)
+
+
+def remember_event(
+    conn: Connection, provider: str, provider_call_id: str, event: str, now: datetime
+) -> bool:
+    """Record that ``event`` was received for the call; False if it already was."""
+    result = conn.execute(
+        _insert(conn, provider_events)
+        .values(provider=provider, provider_call_id=provider_call_id, event=event, received_at=now)
+        .on_conflict_do_nothing()
+    )
+    return result.rowcount == 1
+
+
+def annotate_attempt(conn: Connection, provider_call_id: str, values: dict[str, Any]) -> None:
+    conn.execute(
+        update(call_attempts)
+        .where(call_attempts.c.provider_call_id == provider_call_id)
+        .values(**values)
+    )
+
+
+def remember_signature(conn: Connection, digest: str, now: datetime) -> bool:
+    """Record a signature digest; False if it was seen before (a replay)."""
+    result = conn.execute(
+        _insert(conn, seen_signatures).values(digest=digest, seen_at=now).on_conflict_do_nothing()
+    )
+    return result.rowcount == 1
+
+
+def forget_signatures_before(conn: Connection, moment: datetime) -> None:
+    conn.execute(delete(seen_signatures).where(seen_signatures.c.seen_at < moment))
