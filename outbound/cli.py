@@ -14,6 +14,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from outbound.cli_campaigns import campaign_app
 from outbound.config import Settings
 from outbound.exceptions import OutboundError
 from outbound.runtime import build_engine, run_worker
@@ -29,6 +30,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(account_app, name="account")
 app.add_typer(token_app, name="token")
 app.add_typer(playbook_app, name="playbook")
+app.add_typer(campaign_app, name="campaign")
 
 console = Console()
 err_console = Console(stderr=True)
