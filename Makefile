@@ -26,7 +26,8 @@ test: lint
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
-	$(PY) bench/ingest.py
+	$(PY) bench/ingest.py && $(PY) bench/dispatch.py && $(PY) bench/lag.py && \
+		$(PY) bench/memory.py
 
 clean:
 	rm -rf $(VENV) outbound.db outbound.db-wal outbound.db-shm
