@@ -2,8 +2,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint bench clean chromium
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -22,7 +23,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check outbound tests bench
 	$(VENV)/bin/mypy outbound
 
-test: lint
+# The dashboard's browser tests drive Debian's Chromium; a fresh machine does not have it.
+chromium:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
+
+test: lint chromium
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)

@@ -9,13 +9,22 @@ from sqlalchemy import Engine
 
 from outbound import __version__
 from outbound.api import errors
-from outbound.api.routes import campaigns, contacts, do_not_call, health, webhook_provider
+from outbound.api.routes import (
+    campaigns,
+    contacts,
+    dashboard,
+    do_not_call,
+    health,
+    twilio,
+    webhook_provider,
+)
 from outbound.config import Settings
 from outbound.runtime import build_dispatcher, build_engine
 
 DESCRIPTION = """Outbound phone-call campaigns for AI voice agents.
 
-Every route but `/healthz` takes `Authorization: Bearer TOKEN`."""
+Every data route takes `Authorization: Bearer TOKEN`; `/healthz`, `/readyz` and the
+dashboard at `/` do not."""
 
 
 def create_app(
@@ -53,6 +62,8 @@ def create_app(
     app.include_router(contacts.router)
     app.include_router(do_not_call.router)
     app.include_router(webhook_provider.router)
+    app.include_router(twilio.router)
+    app.include_router(dashboard.router)
     return app
 
 
