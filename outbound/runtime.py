@@ -10,6 +10,7 @@ from outbound.config import Settings
 from outbound.dispatcher import Dispatcher, ProviderFactory
 from outbound.providers.base import Provider, ReportResult
 from outbound.providers.simulator import SimulatorProvider
+from outbound.providers.twilio import TwilioProvider
 from outbound.providers.webhook import WebhookProvider
 from outbound.store.database import create_database_engine
 
@@ -39,11 +40,28 @@ def _webhook(settings: Settings, _report: ReportResult) -> Provider:
     )
 
 
+def _twilio(settings: Settings, _report: ReportResult) -> Provider:
+    assert (  # checked at start
+        settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_twiml_url
+    )
+    return TwilioProvider(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        twiml_url=settings.twilio_twiml_url,
+        public_url=settings.public_url,
+        ring_timeout_seconds=settings.ring_timeout_seconds,
+        time_limit_seconds=settings.max_call_seconds,
+        api_base_url=settings.twilio_api_base_url,
+    )
+
+
 def provider_factory(settings: Settings) -> ProviderFactory:
     if settings.telephony == "simulator":
         return partial(_simulator, settings)
     if settings.telephony == "webhook":
         return partial(_webhook, settings)
+    if settings.telephony == "twilio":
+        return partial(_twilio, settings)
     raise ValueError(f"unknown telephony provider: {settings.telephony}")
 
 

@@ -1,0 +1,163 @@
+"""The Twilio provider: each attempt is one call created through Twilio's REST API.
+
+``place_call`` creates the call (``POST /2010-04-01/Accounts/{sid}/Calls.json``) with the
+official SDK and returns its ``CallSid``. When the callee picks up, Twilio fetches the TwiML
+that connects the call to your agent from ``OUTBOUND_TWILIO_TWIML_URL`` (POST), with
+``?call_id=<call id>&attempt=<n>`` appended to it and Twilio's own parameters in the body
+(``CallSid``, ``To``, ``From``...). Neither the rendered playbook nor the contact's variables
+travel through Twilio: the TwiML endpoint identifies the call by ``call_id`` and loads what the
+agent needs itself, so no personal data sits in Twilio's request logs.
+
+Twilio reports the call's progress (ringing, answered, then completed / busy / no-answer /
+failed / canceled) and the verdict of answering-machine detection (async AMD) to
+``<OUTBOUND_PUBLIC_URL>/provider/twilio/status``, signed with the auth token; see
+``outbound.api.routes.twilio``.
+
+Errors are translated here: Twilio's 5xx and 429 and a Twilio that cannot be reached are
+``ProviderUnavailable`` (the attempt is not spent); any other refusal (4xx, e.g. an invalid
+number) is ``CallRejected``.
+"""
+
+import asyncio
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+from twilio.rest.api.v2010.account.call import CallInstance
+
+from outbound.providers.base import CallHandle, CallRequest, Provider
+from outbound.providers.errors import CallRejected, ProviderUnavailable
+
+STATUS_CALLBACK_PATH = "/provider/twilio/status"
+STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+API_TIMEOUT_SECONDS = 10.0  # one REST request to Twilio
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """The SDK's HTTP client, sending every request to ``base_url`` instead of Twilio's hosts.
+
+    Only for a stand-in of Twilio's API (tests, local development); the path, query, body and
+    credentials of each request are left as the SDK built them.
+    """
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._base = urlsplit(base_url)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        parts = urlsplit(url)
+        redirected = parts._replace(
+            scheme=self._base.scheme,
+            netloc=self._base.netloc,
+            path=self._base.path.rstrip("/") + parts.path,
+        )
+        return super().request(
+            method,
+            urlunsplit(redirected),
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
+
+
+def with_query(url: str, **params: str) -> str:
+    """``url`` with ``params`` added to its query string (existing parameters are kept)."""
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class TwilioProvider(Provider):
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        twiml_url: str,
+        public_url: str,
+        ring_timeout_seconds: int,
+        time_limit_seconds: float,
+        api_base_url: str | None = None,
+        api_timeout_seconds: float = API_TIMEOUT_SECONDS,
+    ) -> None:
+        self._twiml_url = twiml_url
+        self._status_callback = public_url.rstrip("/") + STATUS_CALLBACK_PATH
+        self._ring_timeout_seconds = ring_timeout_seconds
+        self._time_limit_seconds = time_limit_seconds
+        http_client = (
+            RedirectingHttpClient(api_base_url, api_timeout_seconds)
+            if api_base_url
+            else TwilioHttpClient(timeout=api_timeout_seconds)
+        )
+        self._http_client = http_client
+        # The SDK annotates everything we use but Client.__init__.
+        self._client = Client(  # type: ignore[no-untyped-call]
+            account_sid, auth_token, http_client=http_client
+        )
+
+    @property
+    def max_call_seconds(self) -> float:
+        # Twilio rings for up to ``Timeout`` before the call starts; ``TimeLimit`` bounds the rest.
+        return self._ring_timeout_seconds + self._time_limit_seconds
+
+    async def place_call(self, request: CallRequest) -> CallHandle:
+        if not request.from_:
+            raise CallRejected("Twilio needs a caller id: set the playbook's caller_id")
+        try:
+            call = await asyncio.to_thread(self._create_call, request, request.from_)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            detail = f"{exc.status} (code {exc.code}): {_message(exc)}"
+            if exc.status >= 500 or exc.status == 429:
+                raise ProviderUnavailable(f"Twilio answered {detail}") from exc
+            raise CallRejected(f"Twilio refused the call: {detail}") from exc
+        except requests.RequestException as exc:  # connection refused, timeout, reset...
+            raise ProviderUnavailable(f"Twilio unreachable: {exc!r}") from exc
+        if not call.sid:
+            raise CallRejected("Twilio answered without a call sid")
+        return CallHandle(str(call.sid))
+
+    def _create_call(self, request: CallRequest, caller_id: str) -> CallInstance:
+        return self._client.calls.create(
+            to=request.to,
+            from_=caller_id,
+            url=with_query(
+                self._twiml_url, call_id=str(request.call_id), attempt=str(request.attempt_number)
+            ),
+            method="POST",
+            status_callback=self._status_callback,
+            status_callback_event=STATUS_CALLBACK_EVENTS,
+            status_callback_method="POST",
+            machine_detection="Enable",
+            async_amd="true",  # the API's spelling; the SDK sends the string as given
+            async_amd_status_callback=self._status_callback,
+            async_amd_status_callback_method="POST",
+            timeout=self._ring_timeout_seconds,
+            time_limit=int(self._time_limit_seconds),
+        )
+
+    async def aclose(self) -> None:
+        if self._http_client.session is not None:
+            self._http_client.session.close()
+
+
+def _message(exc: TwilioRestException | TwilioServiceException) -> str:
+    if isinstance(exc, TwilioServiceException):
+        return str(exc.detail or exc.title)
+    return str(exc.msg)
