@@ -58,6 +58,9 @@ class CampaignIn(BaseModel):
     recall_on: list[RetryableOutcome] | None = Field(
         None, description="Outcomes that are retried (default: all but answered)"
     )
+    strict_variables: bool = Field(
+        False, description="Reject contacts lacking a variable the playbook's texts use"
+    )
 
     @field_validator("recall", mode="before")
     @classmethod
@@ -124,6 +127,11 @@ class CampaignOut(BaseModel):
     recall_on: list[str]
     calling_window: dict[str, Any] | None
     max_concurrent_calls: int | None
+    strict_variables: bool
+    provider_error: str | None = Field(
+        None, description="The telephony provider's last failure to take a call, if any"
+    )
+    provider_error_at: datetime | None = None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

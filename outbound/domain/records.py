@@ -45,6 +45,9 @@ class Campaign:
     calling_window: CallingWindow | None = None
     max_concurrent_calls: int | None = None
     recall_on: frozenset[Outcome] | None = None
+    strict_variables: bool = False
+    provider_error: str | None = None  # the last time the provider could not be reached
+    provider_error_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Engine
 
 from outbound.clock import utcnow
+from outbound.domain.personalization import InvalidTemplate, check_template
 from outbound.domain.records import Account, Playbook
 from outbound.domain.windows import InvalidWindow, parse_window
 from outbound.exceptions import InvalidRequest, NotFound
@@ -118,6 +119,12 @@ def create_playbook(
     language: str | None = None,
     caller_id: str | None = None,
 ) -> Playbook:
+    for text in (first_message, instructions):
+        if text:
+            try:
+                check_template(text)
+            except InvalidTemplate as exc:
+                raise InvalidRequest(str(exc)) from exc
     playbook = Playbook(
         id=uuid.uuid4(),
         account_id=account_id,

@@ -13,8 +13,9 @@ from sqlalchemy import Connection, Engine
 
 from outbound.clock import utcnow
 from outbound.domain.contacts import CONTACT_FIELDS
+from outbound.domain.personalization import contact_variables, missing_variables
 from outbound.domain.phones import InvalidPhone, normalize_phone, zone_of_number
-from outbound.domain.records import Account, Call, Campaign, ContactInput
+from outbound.domain.records import Account, Call, Campaign, ContactInput, Playbook
 from outbound.domain.schedule import InvalidMoment, parse_launch_at
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
 from outbound.domain.windows import CallingWindow, next_opening
@@ -46,6 +47,7 @@ class NewCampaign:
     calling_window: CallingWindow | None = None
     max_concurrent_calls: int | None = None
     recall_on: frozenset[Outcome] | None = None
+    strict_variables: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,46 @@ def prepare_contacts(raw: Sequence[RawContact]) -> list[ContactInput]:
     if errors:
         raise InvalidRequest(f"{len(errors)} contact(s) are invalid", errors=errors)
     return list(merged.values())
+
+
+def _check_variables(
+    conn: Connection,
+    account: Account,
+    playbook: Playbook,
+    raw: Sequence[RawContact],
+    contacts: Sequence[ContactInput],
+) -> None:
+    """Reject the contacts that lack a variable the playbook's texts use.
+
+    A contact's variables are what it will have once stored: the fields given now merged
+    over those already known for its phone.
+    """
+    texts = [t for t in (playbook.first_message, playbook.instructions) if t]
+    if not texts:
+        return
+    known = contact_store.get_by_phones(conn, account.id, [c.phone for c in contacts])
+    merged: dict[str, dict[str, Any]] = {}
+    for contact in contacts:
+        stored = known.get(contact.phone, {})
+        values = {**stored, **contact.fields, "phone": contact.phone}
+        values["custom_fields"] = {**(stored.get("custom_fields") or {}), **contact.custom_fields}
+        merged[contact.phone] = contact_variables(values)
+    errors = []
+    for index, item in enumerate(raw):
+        phone = normalize_phone(item.phone, item.fields.get("country"))
+        missing = set().union(*(missing_variables(t, merged[phone]) for t in texts))
+        if missing:
+            errors.append(
+                {
+                    "index": index,
+                    "field": "variables",
+                    "reason": "missing: " + ", ".join(sorted(missing)),
+                }
+            )
+    if errors:
+        raise InvalidRequest(
+            f"{len(errors)} contact(s) lack variables the playbook uses", errors=errors
+        )
 
 
 def _contact_zone(account: Account, phone: str, stored_zone: str | None) -> str:
@@ -191,12 +233,15 @@ def create_campaign(
         calling_window=request.calling_window or account.calling_window,
         max_concurrent_calls=request.max_concurrent_calls,
         recall_on=request.recall_on,
+        strict_variables=request.strict_variables,
     )
     first_due = launch_at if launch_at is not None and scheduled else now
     with engine.begin() as conn:
         playbook = account_store.get_playbook(conn, request.playbook_id)
         if playbook is None or playbook.account_id != account.id:
             raise Forbidden("playbook not found or not owned by your account")
+        if request.strict_variables:
+            _check_variables(conn, account, playbook, request.contacts, contacts)
         store.insert_campaign(conn, campaign)
         _add_calls(conn, account, campaign, contacts, playbook.caller_id, first_due, now)
         store.complete_finished_campaigns(conn, [campaign.id], now)
@@ -219,6 +264,8 @@ def add_contacts(
         if campaign.status not in _OPEN_FOR_CONTACTS:
             raise Conflict(f"campaign is {campaign.status.value}: contacts can no longer be added")
         playbook = account_store.get_playbook(conn, campaign.playbook_id)
+        if campaign.strict_variables and playbook is not None:
+            _check_variables(conn, account, playbook, raw, contacts)
         now = clock()
         first_due = max(campaign.launch_at or now, now)
         added, known = _add_calls(

@@ -34,6 +34,9 @@ def _campaign(row: Row[Any]) -> Campaign:
         recall_on=frozenset(Outcome(o) for o in row.recall_on)
         if row.recall_on is not None
         else None,
+        strict_variables=row.strict_variables,
+        provider_error=row.provider_error,
+        provider_error_at=row.provider_error_at,
     )
 
 
@@ -52,6 +55,7 @@ def insert_campaign(conn: Connection, campaign: Campaign) -> None:
             calling_window=campaign.calling_window.to_json() if campaign.calling_window else None,
             max_concurrent_calls=campaign.max_concurrent_calls,
             recall_on=sorted(campaign.recall_on) if campaign.recall_on is not None else None,
+            strict_variables=campaign.strict_variables,
         )
     )
 

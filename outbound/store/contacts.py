@@ -74,3 +74,18 @@ def get_many(
         return {}
     rows = conn.execute(select(contacts).where(contacts.c.id.in_(list(contact_ids))))
     return {row.id: dict(row._mapping) for row in rows}
+
+
+def get_by_phones(
+    conn: Connection, account_id: uuid.UUID, phones: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(phones), 1000):
+        rows = conn.execute(
+            select(contacts).where(
+                contacts.c.account_id == account_id,
+                contacts.c.phone.in_(list(phones[start : start + 1000])),
+            )
+        )
+        found.update((row.phone, dict(row._mapping)) for row in rows)
+    return found

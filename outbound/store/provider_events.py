@@ -42,12 +42,13 @@ def remember_event(
     conn: Connection, provider: str, provider_call_id: str, event: str, now: datetime
 ) -> bool:
     """Record that ``event`` was received for the call; False if it already was."""
-    result = conn.execute(
+    inserted = conn.execute(
         _insert(conn, provider_events)
         .values(provider=provider, provider_call_id=provider_call_id, event=event, received_at=now)
         .on_conflict_do_nothing()
-    )
-    return result.rowcount == 1
+        .returning(provider_events.c.event)
+    ).first()
+    return inserted is not None
 
 
 def annotate_attempt(conn: Connection, provider_call_id: str, values: dict[str, Any]) -> None:
@@ -60,10 +61,13 @@ def annotate_attempt(conn: Connection, provider_call_id: str, values: dict[str, 
 
 def remember_signature(conn: Connection, digest: str, now: datetime) -> bool:
     """Record a signature digest; False if it was seen before (a replay)."""
-    result = conn.execute(
-        _insert(conn, seen_signatures).values(digest=digest, seen_at=now).on_conflict_do_nothing()
-    )
-    return result.rowcount == 1
+    inserted = conn.execute(
+        _insert(conn, seen_signatures)
+        .values(digest=digest, seen_at=now)
+        .on_conflict_do_nothing()
+        .returning(seen_signatures.c.digest)
+    ).first()
+    return inserted is not None
 
 
 def forget_signatures_before(conn: Connection, moment: datetime) -> None:

@@ -129,3 +129,28 @@ def test_every_attempt_of_a_call_has_the_same_caller_id(server: Server, account:
         attempts = _calls(http, campaign_id)[voicemail]["attempts"]
     assert len(attempts) == 3
     assert {a["caller_id"] for a in attempts} == {"+14155550123"}
+
+
+def test_strict_variables_rejects_contacts_lacking_a_variable(server: Server, engine: Engine):
+    account, token = accounts.create_account(engine, "Strict")
+    playbook = accounts.create_playbook(
+        engine, account.id, "P", first_message="Hi {{first_name}} from {{custom.company_size}}"
+    )
+    body = {
+        "playbook_id": str(playbook.id),
+        "strict_variables": True,
+        "contacts": [
+            {"phone": phone(17), "first_name": "Ada", "custom_fields": {"company_size": 10}},
+            {"phone": phone(18), "first_name": "Bob"},
+            {"phone": phone(19), "custom_fields": {"company_size": 3}},
+        ],
+    }
+    with server.client(token) as http:
+        refused = http.post("/campaign", json=body)
+        assert refused.status_code == 400
+        assert refused.json()["errors"] == [
+            {"index": 1, "field": "variables", "reason": "missing: custom.company_size"},
+            {"index": 2, "field": "variables", "reason": "missing: first_name"},
+        ]
+        lenient = http.post("/campaign", json={**body, "strict_variables": False})
+        assert lenient.status_code == 202

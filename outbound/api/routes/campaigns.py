@@ -56,6 +56,9 @@ def _campaign_out(report: CampaignReport) -> CampaignOut:
         recall_on=sorted(o.value for o in recall_on),
         calling_window=campaign.calling_window.to_json() if campaign.calling_window else None,
         max_concurrent_calls=campaign.max_concurrent_calls,
+        strict_variables=campaign.strict_variables,
+        provider_error=campaign.provider_error,
+        provider_error_at=campaign.provider_error_at,
         created_at=campaign.created_at,
         started_at=campaign.started_at,
         finished_at=campaign.finished_at,
@@ -88,6 +91,7 @@ def create_campaign(
                 if body.recall_on is not None
                 else None
             ),
+            strict_variables=body.strict_variables,
         ),
     )
     request.app.state.notify_new_work()

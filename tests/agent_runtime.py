@@ -1,0 +1,102 @@
+"""A small agent runtime for the webhook provider: a real HTTP server run by the tests.
+
+It takes calls signed by outbound, answers with its own call id, and reports each call's
+events back to outbound, signed with the same secret, following a script per phone number.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from outbound.signing import SIGNATURE_HEADER, sign, verify
+
+Script = list[tuple[str, str | None]]  # (event, outcome) reported after each call
+
+
+@dataclass
+class AgentRuntime:
+    secret: str
+    outbound_url: str = ""
+    scripts: dict[str, list[Script]] = field(default_factory=dict)  # per phone, per attempt
+    unavailable: int = 0  # answer 503 to this many calls first
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    rejected_signatures: int = 0
+    reports: list[httpx.Response] = field(default_factory=list)
+    url: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def report(self, provider_call_id: str, event: str, outcome: str | None) -> httpx.Response:
+        body = json.dumps(
+            {"provider_call_id": provider_call_id, "event": event, "outcome": outcome,
+             "duration_s": 1.5 if event == "ended" else None}
+        ).encode()  # fmt: skip
+        return httpx.post(
+            f"{self.outbound_url}/provider/webhook/events",
+            content=body,
+            headers={SIGNATURE_HEADER: sign(self.secret, int(time.time()), body)},
+        )
+
+    def _run_script(self, provider_call_id: str, script: Script) -> None:
+        for event, outcome in script:
+            time.sleep(0.05)
+            response = self.report(provider_call_id, event, outcome)
+            with self.lock:
+                self.reports.append(response)
+
+    def handle(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        try:
+            verify(self.secret, headers.get(SIGNATURE_HEADER.lower()), body, time.time())
+        except Exception:
+            with self.lock:
+                self.rejected_signatures += 1
+            return 401, {"error": "bad signature"}
+        with self.lock:
+            if self.unavailable > 0:
+                self.unavailable -= 1
+                return 503, {"error": "busy"}
+            payload = json.loads(body)
+            self.calls.append(payload)
+            self.headers.append(headers)
+            provider_call_id = f"rt-{len(self.calls)}"
+            attempts = self.scripts.get(payload["to"], [])
+            script = attempts[min(payload["attempt"], len(attempts)) - 1] if attempts else []
+        threading.Thread(
+            target=self._run_script, args=(provider_call_id, script), daemon=True
+        ).start()
+        return 200, {"provider_call_id": provider_call_id}
+
+
+@contextmanager
+def running(runtime: AgentRuntime) -> Iterator[AgentRuntime]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, answer = runtime.handle(body, headers)
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    runtime.url = f"http://127.0.0.1:{server.server_address[1]}/calls"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield runtime
+    finally:
+        server.shutdown()
+        server.server_close()
