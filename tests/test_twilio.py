@@ -1,0 +1,336 @@
+"""The Twilio provider: against a stand-in for Twilio's API, then end to end with callbacks."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+from twilio.request_validator import RequestValidator
+
+from outbound.api.routes.twilio import status_events
+from outbound.domain.statuses import Outcome
+from outbound.exceptions import InvalidRequest
+from outbound.providers.base import CallHandle, CallRequest, PlaybookSnapshot
+from outbound.providers.errors import CallRejected, ProviderUnavailable
+from outbound.providers.twilio import TwilioProvider
+from outbound.store.tables import call_attempts, provider_events
+from tests import servers
+from tests.conftest import migrated_engine
+from tests.factories import make_account
+from tests.servers import Server, start_server, wait_for
+from tests.twilio_api import ApiRequest, TwilioApi, running, twilio_error
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "twilio-auth-token"
+TWIML_URL = "https://agent.example.com/twiml?agent=sales"
+CALLER_ID = "+14155550123"  # the playbook's caller id in tests.factories
+
+
+def _provider(api_base_url: str, **options: Any) -> TwilioProvider:
+    return TwilioProvider(
+        ACCOUNT_SID,
+        options.pop("auth_token", AUTH_TOKEN),
+        twiml_url=TWIML_URL,
+        public_url="https://outbound.example.com/",
+        ring_timeout_seconds=25,
+        time_limit_seconds=600,
+        api_base_url=api_base_url,
+        **options,
+    )
+
+
+def _request(attempt: int = 1, caller_id: str | None = CALLER_ID) -> CallRequest:
+    return CallRequest(
+        call_id=uuid.uuid4(),
+        attempt_number=attempt,
+        to="+14155550142",
+        from_=caller_id,
+        playbook=PlaybookSnapshot(id=uuid.uuid4(), name="Sales", first_message="Hello"),
+        variables={"first_name": "Ada"},
+    )
+
+
+def _place(provider: TwilioProvider, request: CallRequest) -> CallHandle:
+    async def place() -> CallHandle:
+        try:
+            return await provider.place_call(request)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(place())
+
+
+@pytest.fixture
+def api() -> Iterator[TwilioApi]:
+    with running(TwilioApi(ACCOUNT_SID, AUTH_TOKEN)) as stand_in:
+        yield stand_in
+
+
+def test_place_call_creates_a_call_with_callbacks_and_machine_detection(api):
+    provider = _provider(api.url)
+    request = _request(attempt=2)
+    handle = _place(provider, request)
+
+    [sent] = api.requests
+    assert handle.provider_call_id == sent.sid
+    assert sent.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    assert api.authorized(sent.authorization)  # basic auth: account sid and auth token
+    status_url = "https://outbound.example.com/provider/twilio/status"
+    assert sent.form == {
+        "To": ["+14155550142"],
+        "From": [CALLER_ID],
+        "Url": [f"https://agent.example.com/twiml?agent=sales&call_id={request.call_id}&attempt=2"],
+        "Method": ["POST"],
+        "StatusCallback": [status_url],
+        "StatusCallbackEvent": ["initiated", "ringing", "answered", "completed"],
+        "StatusCallbackMethod": ["POST"],
+        "MachineDetection": ["Enable"],
+        "AsyncAmd": ["true"],
+        "AsyncAmdStatusCallback": [status_url],
+        "AsyncAmdStatusCallbackMethod": ["POST"],
+        "Timeout": ["25"],
+        "TimeLimit": ["600"],
+    }
+    assert provider.max_call_seconds == 25 + 600
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_twilio_failing_or_throttling_is_unavailable(api, status):
+    api.answers.append((status, twilio_error(status, 20500, "Internal Server Error")))
+    with pytest.raises(ProviderUnavailable, match=str(status)):
+        _place(_provider(api.url), _request())
+
+
+def test_an_invalid_number_is_rejected(api):
+    api.answers.append((400, twilio_error(400, 21211, "Invalid 'To' Phone Number")))
+    with pytest.raises(CallRejected, match=r"21211\): .*Invalid 'To' Phone Number"):
+        _place(_provider(api.url), _request())
+
+
+def test_wrong_credentials_are_rejected(api):
+    with pytest.raises(CallRejected, match="20003"):
+        _place(_provider(api.url, auth_token="wrong"), _request())
+
+
+def test_a_call_without_caller_id_is_rejected_without_asking_twilio(api):
+    with pytest.raises(CallRejected, match="caller"):
+        _place(_provider(api.url), _request(caller_id=None))
+    assert api.requests == []
+
+
+def test_twilio_unreachable_is_unavailable():
+    with pytest.raises(ProviderUnavailable, match="unreachable"):
+        _place(_provider(f"http://127.0.0.1:{servers.free_port()}"), _request())
+
+
+def test_twilio_too_slow_is_unavailable(api):
+    api.delay_seconds = 1.0
+    with pytest.raises(ProviderUnavailable, match="unreachable"):
+        _place(_provider(api.url, api_timeout_seconds=0.2), _request())
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"CallStatus": "queued"}, []),
+        ({"CallStatus": "initiated"}, []),
+        ({"CallStatus": "ringing"}, [("ringing", None, None, None)]),
+        ({"CallStatus": "in-progress"}, [("answered", None, None, None)]),
+        ({"AnsweredBy": "machine_start"}, [("machine_detection", None, "machine_start", None)]),
+        (
+            {"CallStatus": "in-progress", "AnsweredBy": "human"},
+            [("answered", None, None, None), ("machine_detection", None, "human", None)],
+        ),
+        (
+            {"CallStatus": "completed", "AnsweredBy": "human", "CallDuration": "42"},
+            [("ended", Outcome.ANSWERED, "human", None)],
+        ),
+        ({"CallStatus": "busy"}, [("ended", Outcome.BUSY, None, None)]),
+        ({"CallStatus": "no-answer"}, [("ended", Outcome.NO_ANSWER, None, None)]),
+        ({"CallStatus": "failed"}, [("ended", Outcome.FAILED, None, None)]),
+        ({"CallStatus": "canceled"}, [("ended", Outcome.FAILED, None, "canceled")]),
+    ],
+)
+def test_status_callbacks_as_provider_events(params, expected):
+    events = status_events({"CallSid": "CA1", **params})
+    assert [(e.kind, e.outcome, e.answered_by, e.error) for e in events] == expected
+    assert all(e.provider == "twilio" and e.provider_call_id == "CA1" for e in events)
+    if params.get("CallDuration"):
+        assert events[0].duration_s == 42.0
+
+
+@pytest.mark.parametrize("params", [{"CallStatus": "ringing"}, {"CallSid": "CA1"}])
+def test_callbacks_without_call_sid_or_known_status_are_invalid(params):
+    with pytest.raises(InvalidRequest):
+        status_events(params)
+
+
+# End to end: `outbound serve` creates calls on the stand-in; the test plays Twilio's callbacks.
+
+
+@pytest.fixture
+def twilio_and_server(
+    private_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TwilioApi, Server, Engine]]:
+    engine = migrated_engine(private_database_url)
+    # OUTBOUND_PUBLIC_URL must name the server's own port, chosen before it starts.
+    port = servers.free_port()
+    monkeypatch.setattr(servers, "free_port", lambda: port)
+    with running(TwilioApi(ACCOUNT_SID, AUTH_TOKEN)) as api:
+        env = {
+            "OUTBOUND_TELEPHONY": "twilio",
+            "OUTBOUND_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "OUTBOUND_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "OUTBOUND_TWILIO_TWIML_URL": TWIML_URL,
+            "OUTBOUND_TWILIO_API_BASE_URL": api.url,
+            "OUTBOUND_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "OUTBOUND_SHUTDOWN_TIMEOUT_SECONDS": "1",
+        }
+        with start_server(private_database_url, tmp_path, extra_env=env) as server:
+            yield api, server, engine
+    engine.dispose()
+
+
+class TwilioCallbacks:
+    """Posts a call's callbacks as Twilio does: form-encoded, signed with the auth token."""
+
+    def __init__(self, call: ApiRequest) -> None:
+        self.call = call
+        self.sequence = 0
+
+    def status(self, status: str, **params: str) -> httpx.Response:
+        self.sequence += 1
+        form = {
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+            "CallSid": str(self.call.sid),
+            "CallStatus": status,
+            "Called": self.call.field("To"),
+            "Caller": self.call.field("From"),
+            "Direction": "outbound-api",
+            "From": self.call.field("From"),
+            "To": self.call.field("To"),
+            "CallbackSource": "call-progress-events",
+            "Timestamp": format_datetime(datetime.now(UTC), usegmt=True),
+            "SequenceNumber": str(self.sequence - 1),
+            **params,
+        }
+        return self.post(self.call.field("StatusCallback"), form)
+
+    def machine_detection(self, answered_by: str) -> httpx.Response:
+        form = {
+            "AccountSid": ACCOUNT_SID,
+            "CallSid": str(self.call.sid),
+            "AnsweredBy": answered_by,
+            "MachineDetectionDuration": "2150",
+        }
+        return self.post(self.call.field("AsyncAmdStatusCallback"), form)
+
+    @staticmethod
+    def post(url: str, form: dict[str, str], signature: str | None = None) -> httpx.Response:
+        signature = signature or RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+        return httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)
+
+
+def _attempt(engine: Engine, sid: str | None) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(call_attempts).where(call_attempts.c.provider_call_id == sid)
+        ).one()
+
+
+def _events(engine: Engine, sid: str | None) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(provider_events.c.event).where(provider_events.c.provider_call_id == sid)
+        )
+        return sorted(row.event for row in rows)
+
+
+def test_a_campaign_through_twilio(twilio_and_server):
+    api, server, engine = twilio_and_server
+    tenant = make_account(engine)
+    retried, machine = "+14155550170", "+14155550185"
+    status_url = f"{server.url}/provider/twilio/status"
+    with server.client(tenant.token) as http:
+        created = http.post(
+            "/campaign",
+            json={
+                "playbook_id": str(tenant.playbook_id),
+                "contacts": [{"phone": retried}, {"phone": machine}],
+                "recall": [0.02],
+                "recall_on": ["no_answer"],
+            },
+        )
+        assert created.status_code == 202, created.text
+        campaign_id = created.json()["campaign_id"]
+        wait_for(lambda: len(api.calls) == 2, 20)
+        calls = {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
+
+        # The first attempt rings out: no answer, so the call is placed again.
+        [first] = api.calls_to(retried)
+        assert first.field("StatusCallback") == status_url
+        assert first.field("From") == CALLER_ID
+        assert first.field("Url") == (f"{TWIML_URL}&call_id={calls[retried]['call_id']}&attempt=1")
+        callbacks = TwilioCallbacks(first)
+        assert callbacks.status("initiated").status_code == 204
+        assert callbacks.status("ringing").status_code == 204
+        assert callbacks.status("no-answer", CallDuration="0").status_code == 204
+        wait_for(lambda: len(api.calls_to(retried)) == 2, 20)
+        second = api.calls_to(retried)[1]
+        assert second.field("Url").endswith(f"call_id={calls[retried]['call_id']}&attempt=2")
+        callbacks = TwilioCallbacks(second)
+        assert callbacks.status("ringing").status_code == 204
+        assert callbacks.status("in-progress").status_code == 204
+        done = callbacks.status("completed", CallDuration="42", AnsweredBy="human")
+        assert done.status_code == 204, done.text
+
+        # A voicemail box picks up; bad, missing and unknown callbacks change nothing.
+        [voicemail] = api.calls_to(machine)
+        callbacks = TwilioCallbacks(voicemail)
+        assert callbacks.status("in-progress").status_code == 204
+        assert callbacks.machine_detection("machine_end_beep").status_code == 204
+        ended = {
+            "AccountSid": ACCOUNT_SID,
+            "CallSid": str(voicemail.sid),
+            "CallStatus": "completed",
+            "CallDuration": "20",
+            "AnsweredBy": "machine_end_beep",
+        }
+        forged = RequestValidator("not-the-token").compute_signature(status_url, ended)
+        rejected = callbacks.post(status_url, ended, signature=forged)
+        assert rejected.status_code == 401
+        assert set(rejected.json()) == {"detail", "errors"}
+        assert httpx.post(status_url, data=ended).status_code == 401
+        tampered = {**ended, "AnsweredBy": "human"}
+        signed = RequestValidator(AUTH_TOKEN).compute_signature(status_url, ended)
+        assert callbacks.post(status_url, tampered, signature=signed).status_code == 401
+        assert "ended" not in _events(engine, voicemail.sid)
+        assert http.get(f"/campaign/{campaign_id}").json()["counts"]["in_progress"] == 1
+        unknown = {**ended, "CallSid": f"CA{uuid.uuid4().hex}"}
+        missing = callbacks.post(status_url, unknown)
+        assert missing.status_code == 404 and set(missing.json()) == {"detail", "errors"}
+
+        assert callbacks.post(status_url, ended).status_code == 204
+        assert callbacks.post(status_url, ended).status_code == 204  # Twilio retrying
+        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 20)
+        calls = {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
+
+    assert [a["outcome"] for a in calls[retried]["attempts"]] == ["no_answer", "answered"]
+    assert calls[retried]["status"] == "completed"
+    assert [a["outcome"] for a in calls[machine]["attempts"]] == ["voicemail"]
+    assert calls[machine]["status"] == "failed"  # voicemail is not retried here
+    assert len(api.calls) == 3
+
+    answered = _attempt(engine, second.sid)
+    assert answered.answered_by == "human" and answered.duration_s == 42.0
+    assert answered.ringing_at is not None and answered.answered_at is not None
+    assert _attempt(engine, voicemail.sid).answered_by == "machine_end_beep"
+    assert _events(engine, first.sid) == ["ended", "ringing"]
+    assert _events(engine, voicemail.sid) == ["answered", "ended", "machine_detection"]

@@ -1,0 +1,157 @@
+"""A stand-in for Twilio's REST API (api.twilio.com): a real HTTP server run by the tests.
+
+It answers ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` as Twilio does: basic auth
+with the account sid and auth token, a form-encoded body, ``201`` with the Call resource. Every
+request is kept for the test to read; ``answers`` are given first, one per request, to play
+Twilio's errors.
+"""
+
+import base64
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+API_VERSION = "2010-04-01"
+
+
+def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
+    """An error body as Twilio's REST API sends it."""
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    path: str
+    form: dict[str, list[str]]
+    authorization: str | None
+    sid: str | None  # the sid of the call created, if one was
+
+    def field(self, name: str) -> str:
+        return self.form[name][0]
+
+
+@dataclass
+class TwilioApi:
+    account_sid: str
+    auth_token: str
+    answers: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    delay_seconds: float = 0.0  # before each answer
+    requests: list[ApiRequest] = field(default_factory=list)
+    url: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def calls(self) -> list[ApiRequest]:
+        """The requests that created a call, in order."""
+        with self.lock:
+            return [r for r in self.requests if r.sid]
+
+    def calls_to(self, phone: str) -> list[ApiRequest]:
+        return [c for c in self.calls if c.field("To") == phone]
+
+    def authorized(self, header: str | None) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return header == f"Basic {expected}"
+
+    def handle(self, path: str, body: bytes, authorization: str | None) -> tuple[int, Any]:
+        time.sleep(self.delay_seconds)
+        form = parse_qs(body.decode(), keep_blank_values=True)
+        with self.lock:
+            if self.answers:
+                self.requests.append(ApiRequest(path, form, authorization, None))
+                return self.answers.pop(0)
+            if path != f"/{API_VERSION}/Accounts/{self.account_sid}/Calls.json":
+                self.requests.append(ApiRequest(path, form, authorization, None))
+                return 404, twilio_error(404, 20404, "The requested resource was not found")
+            if not self.authorized(authorization):
+                self.requests.append(ApiRequest(path, form, authorization, None))
+                return 401, twilio_error(401, 20003, "Authenticate")
+            sid = f"CA{uuid.uuid4().hex}"
+            self.requests.append(ApiRequest(path, form, authorization, sid))
+        return 201, self.call_resource(sid, form)
+
+    def call_resource(self, sid: str, form: dict[str, list[str]]) -> dict[str, Any]:
+        """The Call resource of a call just created, as in Twilio's documentation."""
+        base = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{sid}"
+        now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+        return {
+            "account_sid": self.account_sid,
+            "annotation": None,
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": form["From"][0],
+            "from_formatted": form["From"][0],
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": f"PN{uuid.uuid4().hex}",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
+            "subresource_uris": {
+                "notifications": f"{base}/Notifications.json",
+                "recordings": f"{base}/Recordings.json",
+                "payments": f"{base}/Payments.json",
+                "events": f"{base}/Events.json",
+                "siprec": f"{base}/Siprec.json",
+                "streams": f"{base}/Streams.json",
+                "user_defined_message_subscriptions": (
+                    f"{base}/UserDefinedMessageSubscriptions.json"
+                ),
+                "user_defined_messages": f"{base}/UserDefinedMessages.json",
+            },
+            "to": form["To"][0],
+            "to_formatted": form["To"][0],
+            "trunk_sid": None,
+            "uri": f"{base}.json",
+            "queue_time": "0",
+        }
+
+
+@contextmanager
+def running(api: TwilioApi) -> Iterator[TwilioApi]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status, answer = api.handle(self.path, body, self.headers.get("Authorization"))
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client timed out
+                self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    api.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
