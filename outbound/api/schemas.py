@@ -1,4 +1,4 @@
-"""Request and response bodies."""
+"""Request and response bodies (the views of records live in ``outbound.views``)."""
 
 import uuid
 from datetime import datetime
@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outbound.domain.recall import InvalidRecall, parse_recall
 from outbound.domain.windows import InvalidWindow, parse_window
+from outbound.views import AttemptOut, CallOut, CampaignOut
 
 RetryableOutcome = Literal["no_answer", "busy", "voicemail", "failed"]
 
@@ -118,49 +119,9 @@ class CampaignCreatedOut(BaseModel):
     contacts: int
 
 
-class CampaignOut(BaseModel):
-    campaign_id: uuid.UUID
-    playbook_id: uuid.UUID
-    status: str
-    launch_at: datetime | None
-    recall: list[float]
-    recall_on: list[str]
-    calling_window: dict[str, Any] | None
-    max_concurrent_calls: int | None
-    strict_variables: bool
-    provider_error: str | None = Field(
-        None, description="The telephony provider's last failure to take a call, if any"
-    )
-    provider_error_at: datetime | None = None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    counts: dict[str, int]
-
-
 class CampaignsPage(BaseModel):
     campaigns: list[CampaignOut]
     next_cursor: str | None
-
-
-class AttemptOut(BaseModel):
-    number: int
-    outcome: str | None
-    started_at: datetime
-    ended_at: datetime | None
-    error: str | None = None
-    caller_id: str | None = None
-
-
-class CallOut(BaseModel):
-    call_id: uuid.UUID
-    contact_id: uuid.UUID
-    phone: str
-    status: str
-    attempts: list[AttemptOut]
-    next_attempt_at: datetime | None
-    recall: list[float]
-    skip_reason: str | None = None
 
 
 class CallsPage(BaseModel):
@@ -201,3 +162,6 @@ class ErrorItem(BaseModel):
 class ErrorOut(BaseModel):
     detail: str
     errors: list[ErrorItem] = []
+
+
+__all__ = ["AttemptOut", "CallOut", "CampaignOut"]

@@ -7,8 +7,6 @@ from fastapi import APIRouter, Query, Request, status
 from outbound.api.deps import CurrentAccount, EngineDep
 from outbound.api.errors import RESPONSES, parse_id
 from outbound.api.schemas import (
-    AttemptOut,
-    CallOut,
     CallsPage,
     CampaignCreatedOut,
     CampaignIn,
@@ -24,10 +22,9 @@ from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
 from outbound.services import campaigns
 from outbound.services.campaigns import CampaignReport, NewCampaign, RawContact
+from outbound.views import call_view, campaign_view
 
 router = APIRouter(tags=["campaigns"])
-
-RETRIED_BY_DEFAULT = frozenset(Outcome) - {Outcome.ANSWERED}
 
 
 def _raw_contacts(items: list[ContactIn]) -> list[RawContact]:
@@ -45,25 +42,7 @@ def _raw_contacts(items: list[ContactIn]) -> list[RawContact]:
 
 
 def _campaign_out(report: CampaignReport) -> CampaignOut:
-    campaign = report.campaign
-    recall_on = campaign.recall_on if campaign.recall_on is not None else RETRIED_BY_DEFAULT
-    return CampaignOut(
-        campaign_id=campaign.id,
-        playbook_id=campaign.playbook_id,
-        status=campaign.status.value,
-        launch_at=campaign.launch_at,
-        recall=list(campaign.recall),
-        recall_on=sorted(o.value for o in recall_on),
-        calling_window=campaign.calling_window.to_json() if campaign.calling_window else None,
-        max_concurrent_calls=campaign.max_concurrent_calls,
-        strict_variables=campaign.strict_variables,
-        provider_error=campaign.provider_error,
-        provider_error_at=campaign.provider_error_at,
-        created_at=campaign.created_at,
-        started_at=campaign.started_at,
-        finished_at=campaign.finished_at,
-        counts=report.counts,
-    )
+    return campaign_view(report.campaign, report.counts)
 
 
 @router.post(
@@ -190,28 +169,6 @@ def list_calls(
         after = int(cursor)
     calls, next_after = campaigns.list_calls(engine, account, parse_id(campaign_id), after, limit)
     return CallsPage(
-        calls=[
-            CallOut(
-                call_id=call.id,
-                contact_id=call.contact_id,
-                phone=call.phone,
-                status=call.status.value,
-                attempts=[
-                    AttemptOut(
-                        number=a.number,
-                        outcome=a.outcome.value if a.outcome else None,
-                        started_at=a.started_at,
-                        ended_at=a.ended_at,
-                        error=a.error,
-                        caller_id=a.caller_id,
-                    )
-                    for a in call.attempts
-                ],
-                next_attempt_at=call.next_attempt_at,
-                recall=list(call.recall),
-                skip_reason=call.skip_reason,
-            )
-            for call in calls
-        ],
+        calls=[call_view(call) for call in calls],
         next_cursor=str(next_after) if next_after is not None else None,
     )

@@ -1,0 +1,98 @@
+"""How records are shown: the JSON of campaigns and calls, for the API and for events."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from outbound.domain.records import Call, Campaign
+from outbound.domain.statuses import Outcome
+
+RETRIED_BY_DEFAULT = frozenset(Outcome) - {Outcome.ANSWERED}
+
+
+class CampaignOut(BaseModel):
+    campaign_id: uuid.UUID
+    playbook_id: uuid.UUID
+    status: str
+    launch_at: datetime | None
+    recall: list[float]
+    recall_on: list[str]
+    calling_window: dict[str, Any] | None
+    max_concurrent_calls: int | None
+    strict_variables: bool
+    provider_error: str | None = Field(
+        None, description="The telephony provider's last failure to take a call, if any"
+    )
+    provider_error_at: datetime | None = None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    counts: dict[str, int]
+
+
+class AttemptOut(BaseModel):
+    number: int
+    outcome: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    error: str | None = None
+    caller_id: str | None = None
+
+
+class CallOut(BaseModel):
+    call_id: uuid.UUID
+    campaign_id: uuid.UUID
+    contact_id: uuid.UUID
+    phone: str
+    status: str
+    attempts: list[AttemptOut]
+    next_attempt_at: datetime | None
+    recall: list[float]
+    skip_reason: str | None = None
+
+
+def campaign_view(campaign: Campaign, counts: dict[str, int]) -> CampaignOut:
+    recall_on = campaign.recall_on if campaign.recall_on is not None else RETRIED_BY_DEFAULT
+    return CampaignOut(
+        campaign_id=campaign.id,
+        playbook_id=campaign.playbook_id,
+        status=campaign.status.value,
+        launch_at=campaign.launch_at,
+        recall=list(campaign.recall),
+        recall_on=sorted(o.value for o in recall_on),
+        calling_window=campaign.calling_window.to_json() if campaign.calling_window else None,
+        max_concurrent_calls=campaign.max_concurrent_calls,
+        strict_variables=campaign.strict_variables,
+        provider_error=campaign.provider_error,
+        provider_error_at=campaign.provider_error_at,
+        created_at=campaign.created_at,
+        started_at=campaign.started_at,
+        finished_at=campaign.finished_at,
+        counts=counts,
+    )
+
+
+def call_view(call: Call) -> CallOut:
+    return CallOut(
+        call_id=call.id,
+        campaign_id=call.campaign_id,
+        contact_id=call.contact_id,
+        phone=call.phone,
+        status=call.status.value,
+        attempts=[
+            AttemptOut(
+                number=a.number,
+                outcome=a.outcome.value if a.outcome else None,
+                started_at=a.started_at,
+                ended_at=a.ended_at,
+                error=a.error,
+                caller_id=a.caller_id,
+            )
+            for a in call.attempts
+        ],
+        next_attempt_at=call.next_attempt_at,
+        recall=list(call.recall),
+        skip_reason=call.skip_reason,
+    )
