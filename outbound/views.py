@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from outbound.domain.records import Call, Campaign
-from outbound.domain.statuses import Outcome
+from outbound.domain.statuses import CallStatus, Outcome
 
 RETRIED_BY_DEFAULT = frozenset(Outcome) - {Outcome.ANSWERED}
 
@@ -51,6 +51,11 @@ class CallOut(BaseModel):
     next_attempt_at: datetime | None
     recall: list[float]
     skip_reason: str | None = None
+
+
+def full_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Every call status, zeros included, and the total."""
+    return {"total": sum(counts.values()), **{s.value: counts.get(s.value, 0) for s in CallStatus}}
 
 
 def campaign_view(campaign: Campaign, counts: dict[str, int]) -> CampaignOut:

@@ -20,10 +20,13 @@ from outbound.domain.schedule import InvalidMoment, parse_launch_at
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
 from outbound.domain.windows import CallingWindow, next_opening
 from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
+from outbound.services import events
 from outbound.services.dispatch import DO_NOT_CALL_REASON
+from outbound.services.events import Outbox
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
+from outbound.views import full_counts
 
 MAX_CALLS_PAGE = 1000
 MAX_CAMPAIGNS_PAGE = 200
@@ -145,6 +148,11 @@ def _check_variables(
         )
 
 
+def _skipped_events(outbox: Outbox, skipped: list[store.SkippedCall]) -> None:
+    for call in skipped:
+        outbox.call(events.CALL_SKIPPED, call.account_id, call.id)
+
+
 def _contact_zone(account: Account, phone: str, stored_zone: str | None) -> str:
     """The zone a contact's window is read in: its own, its number's, or the account's."""
     return stored_zone or zone_of_number(phone) or account.timezone
@@ -158,8 +166,12 @@ def _add_calls(
     caller_id: str | None,
     first_due: datetime,
     now: datetime,
-) -> tuple[int, int]:
-    """Upsert the contacts and give the campaign one call per contact it does not have yet."""
+) -> tuple[int, int, list[store.SkippedCall]]:
+    """Upsert the contacts and give the campaign one call per contact it does not have yet.
+
+    Returns how many calls were added, how many contacts it already had, and the added calls
+    skipped because their phone is on the do-not-call list.
+    """
     stored = contact_store.upsert_contacts(conn, account.id, contacts, now)
     known = store.contacts_in_campaign(conn, campaign.id, [cid for cid, _ in stored.values()])
     position = store.last_position(conn, campaign.id)
@@ -191,7 +203,7 @@ def _add_calls(
             }
         )
     store.insert_calls(conn, rows)
-    if rows:
+    skipped = (
         store.skip_suppressed_calls(
             conn,
             account.id,
@@ -200,7 +212,10 @@ def _add_calls(
             now,
             after_position=rows[0]["position"] - 1,
         )
-    return len(rows), len(contacts) - len(rows)
+        if rows
+        else []
+    )
+    return len(rows), len(contacts) - len(rows), skipped
 
 
 def create_campaign(
@@ -243,8 +258,15 @@ def create_campaign(
         if request.strict_variables:
             _check_variables(conn, account, playbook, request.contacts, contacts)
         store.insert_campaign(conn, campaign)
-        _add_calls(conn, account, campaign, contacts, playbook.caller_id, first_due, now)
-        store.complete_finished_campaigns(conn, [campaign.id], now)
+        _, _, skipped = _add_calls(
+            conn, account, campaign, contacts, playbook.caller_id, first_due, now
+        )
+        outbox = Outbox(conn)
+        if not scheduled:
+            outbox.campaign(events.CAMPAIGN_STARTED, account.id, campaign.id)
+        _skipped_events(outbox, skipped)
+        outbox.completed_campaigns(store.complete_finished_campaigns(conn, [campaign.id], now))
+        outbox.publish(now)
     return CampaignCreated(campaign=campaign, contact_count=len(contacts))
 
 
@@ -268,7 +290,7 @@ def add_contacts(
             _check_variables(conn, account, playbook, raw, contacts)
         now = clock()
         first_due = max(campaign.launch_at or now, now)
-        added, known = _add_calls(
+        added, known, skipped = _add_calls(
             conn,
             account,
             campaign,
@@ -277,6 +299,9 @@ def add_contacts(
             first_due,
             now,
         )
+        outbox = Outbox(conn)
+        _skipped_events(outbox, skipped)
+        outbox.publish(now)
     return ContactsAdded(campaign=campaign, added=added, already_in_campaign=known)
 
 
@@ -330,7 +355,9 @@ def resume_campaign(
         status = CampaignStatus.SCHEDULED if waiting else CampaignStatus.RUNNING
         if not store.set_status(conn, campaign.id, (CampaignStatus.PAUSED,), status, now):
             return False
-        store.complete_finished_campaigns(conn, [campaign.id], now)
+        outbox = Outbox(conn)
+        outbox.completed_campaigns(store.complete_finished_campaigns(conn, [campaign.id], now))
+        outbox.publish(now)
         return True
 
     return _transition(
@@ -345,15 +372,18 @@ def cancel_campaign(
 
     def cancel(conn: Connection, campaign: Campaign, now: datetime) -> bool:
         store.cancel_calls(conn, campaign.id, now)
-        return store.set_status(conn, campaign.id, _CANCELLABLE, CampaignStatus.CANCELLED, now)
+        if not store.set_status(conn, campaign.id, _CANCELLABLE, CampaignStatus.CANCELLED, now):
+            return False
+        outbox = Outbox(conn)
+        outbox.campaign(events.CAMPAIGN_CANCELLED, account.id, campaign.id)
+        outbox.publish(now)
+        return True
 
     return _transition(engine, account, campaign_id, "cancel", _CANCELLABLE, cancel, clock)
 
 
 def _report(conn: Connection, campaign: Campaign) -> CampaignReport:
-    counts = store.count_calls_by_status(conn, campaign.id)
-    full = {status.value: counts.get(status.value, 0) for status in CallStatus}
-    return CampaignReport(campaign=campaign, counts={"total": sum(counts.values()), **full})
+    return CampaignReport(campaign, full_counts(store.count_calls_by_status(conn, campaign.id)))
 
 
 def get_campaign(engine: Engine, account: Account, campaign_id: uuid.UUID) -> CampaignReport:

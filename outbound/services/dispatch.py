@@ -17,6 +17,8 @@ from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import CallStatus, Outcome
 from outbound.domain.windows import CallingWindow, is_open, next_opening, parse_window
 from outbound.providers.base import CallRequest, PlaybookSnapshot
+from outbound.services import events
+from outbound.services.events import Outbox
 from outbound.store import accounts as account_store
 from outbound.store import calls as store
 from outbound.store import campaigns as campaign_store
@@ -50,9 +52,15 @@ def _window_from_json(text: str) -> CallingWindow | None:
 def start_due_campaigns(engine: Engine, now: datetime) -> list[uuid.UUID]:
     """Scheduled campaigns whose time has come start; one with nothing to call completes."""
     with engine.begin() as conn:
+        outbox = Outbox(conn)
         started = campaign_store.start_due_campaigns(conn, now)
-        campaign_store.complete_finished_campaigns(conn, started, now)
-        return started
+        for ref in started:
+            outbox.campaign(events.CAMPAIGN_STARTED, ref.account_id, ref.id)
+        outbox.completed_campaigns(
+            campaign_store.complete_finished_campaigns(conn, [ref.id for ref in started], now)
+        )
+        outbox.publish(now)
+        return [ref.id for ref in started]
 
 
 def claim(
@@ -93,9 +101,16 @@ def claim(
         store.defer_calls(conn, deferred, now)
         claimed = store.start_attempts(conn, starting, owner, now, lease)
         if suppressed:
-            campaign_store.complete_finished_campaigns(
-                conn, {call.campaign_id for call in due if call.suppressed}, now
+            outbox = Outbox(conn)
+            for call in due:
+                if call.suppressed:
+                    outbox.call(events.CALL_SKIPPED, call.account_id, call.id)
+            outbox.completed_campaigns(
+                campaign_store.complete_finished_campaigns(
+                    conn, {call.campaign_id for call in due if call.suppressed}, now
+                )
             )
+            outbox.publish(now)
         return ClaimResult(claimed, paced=paced)
 
 
@@ -156,11 +171,17 @@ def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datet
     in_flight = store.lock_in_flight(conn, [r.call_id for r in results])
     transitions: list[store.CallTransition] = []
     finished_campaigns: set[uuid.UUID] = set()
+    outbox = Outbox(conn)
     for result in results:
         call = in_flight.pop(result.call_id, None)
         if call is None or call.attempt_count != result.attempt_number:
             continue  # a late or repeated report: that attempt is already closed
         status, next_attempt_at = next_state(call, result)
+        outbox.call(events.CALL_ATTEMPTED, call.account_id, call.id, result.attempt_number)
+        if status is CallStatus.COMPLETED:
+            outbox.call(events.CALL_COMPLETED, call.account_id, call.id)
+        elif status is CallStatus.FAILED:
+            outbox.call(events.CALL_FAILED, call.account_id, call.id)
         if status.is_terminal:
             finished_campaigns.add(call.campaign_id)
         transitions.append(
@@ -175,7 +196,10 @@ def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datet
             )
         )
     store.apply_transitions(conn, transitions, now)
-    campaign_store.complete_finished_campaigns(conn, finished_campaigns, now)
+    outbox.completed_campaigns(
+        campaign_store.complete_finished_campaigns(conn, finished_campaigns, now)
+    )
+    outbox.publish(now)
     return len(transitions)
 
 

@@ -9,7 +9,9 @@ from outbound.clock import utcnow
 from outbound.domain.phones import InvalidPhone, normalize_phone
 from outbound.domain.records import Account
 from outbound.exceptions import InvalidRequest, NotFound
+from outbound.services import events
 from outbound.services.dispatch import DO_NOT_CALL_REASON
+from outbound.services.events import Outbox
 from outbound.store import campaigns as campaign_store
 from outbound.store import do_not_call as store
 
@@ -40,10 +42,16 @@ def suppress(
     now = clock()
     with engine.begin() as conn:
         store.add(conn, account.id, normalized, now)
-        touched = campaign_store.skip_suppressed_calls(
+        skipped = campaign_store.skip_suppressed_calls(
             conn, account.id, None, DO_NOT_CALL_REASON, now
         )
-        campaign_store.complete_finished_campaigns(conn, touched, now)
+        outbox = Outbox(conn)
+        for call in skipped:
+            outbox.call(events.CALL_SKIPPED, call.account_id, call.id)
+        outbox.completed_campaigns(
+            campaign_store.complete_finished_campaigns(conn, {c.campaign_id for c in skipped}, now)
+        )
+        outbox.publish(now)
     return normalized
 
 

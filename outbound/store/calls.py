@@ -25,6 +25,7 @@ class InFlightCall:
 
     id: uuid.UUID
     campaign_id: uuid.UUID
+    account_id: uuid.UUID
     status: CallStatus
     attempt_count: int
     recall: tuple[float, ...]
@@ -308,6 +309,7 @@ def lock_in_flight(
         select(
             calls.c.id,
             calls.c.campaign_id,
+            calls.c.account_id,
             calls.c.status,
             calls.c.attempt_count,
             calls.c.recall,
@@ -329,6 +331,7 @@ def lock_in_flight(
         row.id: InFlightCall(
             id=row.id,
             campaign_id=row.campaign_id,
+            account_id=row.account_id,
             status=CallStatus(row.status),
             attempt_count=row.attempt_count,
             recall=tuple(row.recall),

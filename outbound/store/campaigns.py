@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, and_, exists, func, insert, or_, select, update
 
@@ -16,6 +16,19 @@ from outbound.domain.statuses import (
 )
 from outbound.domain.windows import parse_window
 from outbound.store.tables import call_attempts, calls, campaigns, do_not_call
+
+
+class Owned(NamedTuple):
+    """A resource's id and its account's, for the events that follow a change."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID
+
+
+class SkippedCall(NamedTuple):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    campaign_id: uuid.UUID
 
 
 def _campaign(row: Row[Any]) -> Campaign:
@@ -171,11 +184,10 @@ def skip_suppressed_calls(
     reason: str,
     now: datetime,
     after_position: int = 0,
-) -> set[uuid.UUID]:
+) -> list[SkippedCall]:
     """Pending calls to phones on the account's do-not-call list become skipped.
 
-    Limited to one campaign's calls after ``after_position`` when ``campaign_id`` is given;
-    returns the campaigns touched.
+    Limited to one campaign's calls after ``after_position`` when ``campaign_id`` is given.
     """
     suppressed = select(do_not_call.c.phone).where(do_not_call.c.account_id == account_id)
     query = (
@@ -191,11 +203,11 @@ def skip_suppressed_calls(
             next_attempt_at=None,
             updated_at=now,
         )
-        .returning(calls.c.campaign_id)
+        .returning(calls.c.id, calls.c.account_id, calls.c.campaign_id)
     )
     if campaign_id is not None:
         query = query.where(calls.c.campaign_id == campaign_id, calls.c.position > after_position)
-    return set(conn.execute(query).scalars())
+    return [SkippedCall(*row) for row in conn.execute(query)]
 
 
 def count_calls_by_status(conn: Connection, campaign_id: uuid.UUID) -> dict[str, int]:
@@ -217,6 +229,19 @@ def list_calls(
         .order_by(calls.c.position)
         .limit(limit)
     ).all()
+    return list(zip([row.position for row in rows], _with_attempts(conn, rows), strict=True))
+
+
+def get_calls(conn: Connection, call_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Call]:
+    found: dict[uuid.UUID, Call] = {}
+    ids = list(call_ids)
+    for start in range(0, len(ids), _IN_CHUNK):
+        rows = conn.execute(select(calls).where(calls.c.id.in_(ids[start : start + _IN_CHUNK])))
+        found.update((call.id, call) for call in _with_attempts(conn, rows.all()))
+    return found
+
+
+def _with_attempts(conn: Connection, rows: Sequence[Row[Any]]) -> list[Call]:
     attempts: dict[uuid.UUID, list[Attempt]] = {row.id: [] for row in rows}
     if rows:
         for attempt in conn.execute(
@@ -236,27 +261,31 @@ def list_calls(
                 )
             )
     return [
-        (
-            row.position,
-            Call(
-                id=row.id,
-                campaign_id=row.campaign_id,
-                contact_id=row.contact_id,
-                phone=row.phone,
-                status=CallStatus(row.status),
-                attempt_count=row.attempt_count,
-                recall=tuple(row.recall),
-                next_attempt_at=row.next_attempt_at,
-                anchor_at=row.anchor_at,
-                skip_reason=row.skip_reason,
-                attempts=tuple(attempts[row.id]),
-            ),
+        Call(
+            id=row.id,
+            campaign_id=row.campaign_id,
+            contact_id=row.contact_id,
+            phone=row.phone,
+            status=CallStatus(row.status),
+            attempt_count=row.attempt_count,
+            recall=tuple(row.recall),
+            next_attempt_at=row.next_attempt_at,
+            anchor_at=row.anchor_at,
+            skip_reason=row.skip_reason,
+            attempts=tuple(attempts[row.id]),
         )
         for row in rows
     ]
 
 
-def start_due_campaigns(conn: Connection, now: datetime) -> list[uuid.UUID]:
+def get_campaigns(
+    conn: Connection, campaign_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Campaign]:
+    rows = conn.execute(select(campaigns).where(campaigns.c.id.in_(list(campaign_ids))))
+    return {row.id: _campaign(row) for row in rows}
+
+
+def start_due_campaigns(conn: Connection, now: datetime) -> list[Owned]:
     """Scheduled campaigns whose launch time has come become running."""
     result = conn.execute(
         update(campaigns)
@@ -265,9 +294,9 @@ def start_due_campaigns(conn: Connection, now: datetime) -> list[uuid.UUID]:
             campaigns.c.launch_at <= now,
         )
         .values(status=CampaignStatus.RUNNING.value, started_at=now)
-        .returning(campaigns.c.id)
+        .returning(campaigns.c.id, campaigns.c.account_id)
     )
-    return [row.id for row in result]
+    return [Owned(row.id, row.account_id) for row in result]
 
 
 _IN_CHUNK = 1000  # ids per IN list
@@ -275,7 +304,7 @@ _IN_CHUNK = 1000  # ids per IN list
 
 def complete_finished_campaigns(
     conn: Connection, campaign_ids: Iterable[uuid.UUID], now: datetime
-) -> list[uuid.UUID]:
+) -> list[Owned]:
     """Running campaigns with no call left to place become completed."""
     ids = list(set(campaign_ids))
     if not ids:
@@ -294,9 +323,9 @@ def complete_finished_campaigns(
             ~active,
         )
         .values(status=CampaignStatus.COMPLETED.value, finished_at=now)
-        .returning(campaigns.c.id)
+        .returning(campaigns.c.id, campaigns.c.account_id)
     )
-    return [row.id for row in result]
+    return [Owned(row.id, row.account_id) for row in result]
 
 
 def record_provider_error(
