@@ -140,7 +140,7 @@ _ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
 }
 
 
-def error_for(response: httpx.Response) -> ApiError:
+def _error_for(response: httpx.Response) -> ApiError:
     """The exception for an error answer, with the API's ``detail`` and ``errors``."""
     detail = response.reason_phrase or f"HTTP {response.status_code}"
     errors: list[ErrorItem] = []
@@ -303,7 +303,7 @@ def _headers(token: str | None) -> dict[str, str]:
 
 def _result(request: _Request[T], response: httpx.Response) -> T:
     if response.is_error:
-        raise error_for(response)
+        raise _error_for(response)
     return request.parse(response)
 
 

@@ -132,6 +132,8 @@ class Dispatcher:
             if isinstance(o, _Unplaced)
         ]
         await asyncio.to_thread(dispatch.record_placed, self._engine, placed)
+        if not provider.reports_in_process:
+            self._settle(len(placed))  # their outcomes arrive through the API, not here
         if unplaced:
             await asyncio.to_thread(
                 dispatch.release_unplaced, self._engine, unplaced, self._clock(), self._backoff

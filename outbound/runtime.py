@@ -7,6 +7,7 @@ from functools import partial
 from sqlalchemy import Engine
 
 from outbound.config import Settings
+from outbound.delivery import Deliverer
 from outbound.dispatcher import Dispatcher, ProviderFactory
 from outbound.providers.base import Provider, ReportResult
 from outbound.providers.simulator import SimulatorProvider
@@ -69,9 +70,16 @@ def build_dispatcher(settings: Settings, engine: Engine) -> Dispatcher:
     return Dispatcher(engine, provider_factory(settings), settings)
 
 
+async def run_background(
+    settings: Settings, engine: Engine, dispatcher: Dispatcher, stopping: asyncio.Event
+) -> None:
+    """What a worker does: dial due calls and deliver events, until ``stopping`` is set."""
+    await asyncio.gather(dispatcher.run(stopping), Deliverer(engine, settings).run(stopping))
+
+
 async def run_worker(settings: Settings, stopping: asyncio.Event) -> None:
     engine = build_engine(settings)
     try:
-        await build_dispatcher(settings, engine).run(stopping)
+        await run_background(settings, engine, build_dispatcher(settings, engine), stopping)
     finally:
         engine.dispose()

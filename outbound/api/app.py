@@ -16,10 +16,11 @@ from outbound.api.routes import (
     do_not_call,
     health,
     twilio,
+    webhook_endpoints,
     webhook_provider,
 )
 from outbound.config import Settings
-from outbound.runtime import build_dispatcher, build_engine
+from outbound.runtime import build_dispatcher, build_engine, run_background
 
 DESCRIPTION = """Outbound phone-call campaigns for AI voice agents.
 
@@ -42,7 +43,7 @@ def create_app(
             return
         dispatcher = build_dispatcher(settings, engine)
         stopping = asyncio.Event()
-        task = asyncio.create_task(dispatcher.run(stopping))
+        task = asyncio.create_task(run_background(settings, engine, dispatcher, stopping))
         app.state.notify_new_work = dispatcher.wake
         try:
             yield
@@ -61,6 +62,7 @@ def create_app(
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
     app.include_router(do_not_call.router)
+    app.include_router(webhook_endpoints.router)
     app.include_router(webhook_provider.router)
     app.include_router(twilio.router)
     app.include_router(dashboard.router)

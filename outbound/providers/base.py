@@ -59,6 +59,9 @@ class CallHandle:
 
 class Provider(abc.ABC):
     name: str = "provider"
+    # True when outcomes come back through ``report`` in this process; False when they are
+    # posted to the API, possibly in another process.
+    reports_in_process: bool = False
 
     @property
     @abc.abstractmethod

@@ -36,6 +36,7 @@ def simulated_outcome(e164: str) -> Outcome:
 
 class SimulatorProvider(Provider):
     name = "simulator"
+    reports_in_process = True
 
     def __init__(
         self,

@@ -1,6 +1,5 @@
 """Campaigns: create them, add contacts, pause, resume, cancel, and read them back."""
 
-import base64
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine
 
+from outbound import cursors
 from outbound.clock import utcnow
 from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.personalization import contact_variables, missing_variables
@@ -394,37 +394,18 @@ def get_campaign(engine: Engine, account: Account, campaign_id: uuid.UUID) -> Ca
         return _report(conn, campaign)
 
 
-def encode_cursor(campaign: Campaign) -> str:
-    text = f"{campaign.created_at.isoformat()}|{campaign.id}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, campaign_id = text.split("|")
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None:
-            raise ValueError("naive")
-        return moment, uuid.UUID(campaign_id)
-    except ValueError as exc:
-        raise InvalidRequest(
-            "invalid cursor", errors=[{"field": "cursor", "reason": "invalid"}]
-        ) from exc
-
-
 def list_campaigns(
     engine: Engine, account: Account, status: CampaignStatus | None, cursor: str | None, limit: int
 ) -> tuple[list[CampaignReport], str | None]:
     """The account's campaigns, newest first, and the cursor of the next page."""
     limit = max(1, min(limit, MAX_CAMPAIGNS_PAGE))
-    before = decode_cursor(cursor) if cursor else None
+    before = cursors.decode(cursor) if cursor else None
     with engine.connect() as conn:
         page = store.list_campaigns(
             conn, account.id, status.value if status else None, before, limit
         )
         reports = [_report(conn, campaign) for campaign in page]
-    next_cursor = encode_cursor(page[-1]) if len(page) == limit else None
+    next_cursor = cursors.encode(page[-1].created_at, page[-1].id) if len(page) == limit else None
     return reports, next_cursor
 
 

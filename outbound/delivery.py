@@ -1,0 +1,163 @@
+"""Delivers the outbox to customers' webhook endpoints, in order of sequence.
+
+Each endpoint has a cursor: events after it are posted one by one, signed like Stripe's
+(``X-Outbound-Signature: t=...,v1=...``). A failed delivery stops the endpoint's round and is
+retried with exponential backoff, so the receiver sees events in order; an event that still
+fails after about a day and a half of retries is abandoned (recorded) and the next one follows.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+
+from outbound.clock import utcnow
+from outbound.config import Settings
+from outbound.services import webhooks
+from outbound.services.webhooks import Delivery
+from outbound.signing import SIGNATURE_HEADER, sign
+from outbound.store.webhooks import Endpoint
+
+log = logging.getLogger(__name__)
+
+EVENTS_PER_ROUND = 100  # events fetched for one endpoint at a time
+PARALLEL_ENDPOINTS = 16  # endpoints delivered to at once by one process
+POLL_INTERVAL_SECONDS = 0.5  # how often due endpoints are looked for when idle
+BACKOFF_CAP = 720  # the retry delay grows up to this many times the first one (1 h for 5 s)
+MAX_ATTEMPTS = 40  # per event: with a 5 s start, retries span more than 24 h
+LEASE_SECONDS = 300.0  # an endpoint's round must end within this
+
+
+def backoff(first_delay: float, failures: int) -> timedelta:
+    return timedelta(seconds=first_delay * min(2 ** (failures - 1), BACKOFF_CAP))
+
+
+def body_of(event: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {
+            "event_id": str(event["id"]),
+            "type": event["type"],
+            "sequence": event["sequence"],
+            "created_at": event["created_at"].isoformat(),
+            "account_id": str(event["account_id"]),
+            "data": event["data"],
+        }
+    ).encode()
+
+
+class Deliverer:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._clock = clock
+        self._transport = transport
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        client = httpx.AsyncClient(
+            timeout=self._settings.event_timeout_seconds, transport=self._transport
+        )
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while not stopping.is_set():
+                endpoint = None
+                if len(tasks) < PARALLEL_ENDPOINTS:
+                    try:
+                        endpoint = await asyncio.to_thread(
+                            webhooks.claim_endpoint,
+                            self._engine,
+                            self._clock(),
+                            timedelta(seconds=LEASE_SECONDS),
+                        )
+                    except Exception:
+                        log.exception("looking for webhook deliveries failed")
+                if endpoint is not None:
+                    task = asyncio.create_task(self._deliver(client, endpoint))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), POLL_INTERVAL_SECONDS)
+            if tasks:
+                await asyncio.wait(tasks, timeout=self._settings.shutdown_timeout_seconds)
+        finally:
+            await client.aclose()
+
+    async def _deliver(self, client: httpx.AsyncClient, endpoint: Endpoint) -> None:
+        try:
+            await self._round(client, endpoint)
+        except Exception:
+            log.exception("delivering to webhook endpoint %s failed", endpoint.id)
+
+    async def _round(self, client: httpx.AsyncClient, endpoint: Endpoint) -> None:
+        pending = await asyncio.to_thread(
+            webhooks.events_after, self._engine, endpoint, EVENTS_PER_ROUND
+        )
+        cursor, failures = endpoint.delivered_sequence, endpoint.failures
+        next_attempt_at = self._clock()
+        deliveries: list[Delivery] = []
+        for event in pending:
+            if endpoint.event_types is not None and event["type"] not in endpoint.event_types:
+                cursor = event["sequence"]
+                continue
+            delivery = await self._post(client, endpoint, event, failures + 1)
+            deliveries.append(delivery)
+            if delivery.succeeded:
+                cursor, failures = event["sequence"], 0
+                continue
+            failures += 1
+            if failures >= MAX_ATTEMPTS:
+                log.warning("abandoning event %s for endpoint %s", event["id"], endpoint.id)
+                cursor, failures = event["sequence"], 0
+                continue
+            next_attempt_at = self._clock() + backoff(self._settings.event_retry_seconds, failures)
+            break
+        await asyncio.to_thread(
+            webhooks.finish_round,
+            self._engine,
+            endpoint,
+            cursor,
+            failures,
+            next_attempt_at,
+            deliveries,
+        )
+
+    async def _post(
+        self, client: httpx.AsyncClient, endpoint: Endpoint, event: dict[str, Any], attempt: int
+    ) -> Delivery:
+        body = body_of(event)
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(endpoint.secret, int(time.time()), body),
+            "X-Outbound-Event-Id": str(event["id"]),
+        }
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            response = await client.post(endpoint.url, content=body, headers=headers)
+            status_code = response.status_code
+            if not response.is_success:
+                error = f"answered {status_code}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        return Delivery(
+            event_id=event["id"],
+            sequence=event["sequence"],
+            attempt=attempt,
+            status_code=status_code,
+            error=error,
+            succeeded=error is None,
+            attempted_at=self._clock(),
+        )

@@ -1,0 +1,139 @@
+"""Webhook endpoints: where an account's events are delivered, and how that went."""
+
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from outbound import cursors
+from outbound.clock import utcnow
+from outbound.domain.records import Account
+from outbound.exceptions import InvalidRequest, NotFound
+from outbound.services.events import EVENT_TYPES
+from outbound.store import events as event_store
+from outbound.store import webhooks as store
+from outbound.store.webhooks import Endpoint
+
+SECRET_PREFIX = "whsec_"
+MAX_DELIVERIES_PAGE = 500
+MAX_ENDPOINTS = 20  # per account
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to deliver one event."""
+
+    event_id: uuid.UUID
+    sequence: int
+    attempt: int
+    status_code: int | None
+    error: str | None
+    succeeded: bool
+    attempted_at: datetime
+
+
+def create_endpoint(
+    engine: Engine,
+    account: Account,
+    url: str,
+    event_types: Sequence[str] | None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Endpoint:
+    """A new endpoint; it receives the events published from now on."""
+    if event_types is not None:
+        unknown = sorted(set(event_types) - set(EVENT_TYPES))
+        if unknown or not event_types:
+            raise InvalidRequest(
+                f"unknown event types: {', '.join(unknown)}" if unknown else "no event types",
+                errors=[
+                    {"field": "event_types", "reason": f"choose among {', '.join(EVENT_TYPES)}"}
+                ],
+            )
+    now = clock()
+    with engine.begin() as conn:
+        if len(store.list_endpoints(conn, account.id)) >= MAX_ENDPOINTS:
+            raise InvalidRequest(f"an account has at most {MAX_ENDPOINTS} webhook endpoints")
+        endpoint = Endpoint(
+            id=uuid.uuid4(),
+            account_id=account.id,
+            url=url,
+            secret=SECRET_PREFIX + secrets.token_urlsafe(32),
+            event_types=frozenset(event_types) if event_types is not None else None,
+            created_at=now,
+            delivered_sequence=event_store.last_sequence(conn, account.id),
+            failures=0,
+        )
+        store.insert_endpoint(conn, endpoint, now)
+    return endpoint
+
+
+def list_endpoints(engine: Engine, account: Account) -> list[Endpoint]:
+    with engine.connect() as conn:
+        return store.list_endpoints(conn, account.id)
+
+
+def delete_endpoint(engine: Engine, account: Account, endpoint_id: uuid.UUID) -> None:
+    with engine.begin() as conn:
+        if store.get_endpoint(conn, account.id, endpoint_id) is None:
+            raise NotFound("webhook endpoint not found")
+        store.delete_endpoint(conn, endpoint_id)
+
+
+def list_deliveries(
+    engine: Engine, account: Account, endpoint_id: uuid.UUID, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Delivery attempts, newest first, and the cursor of the next page."""
+    limit = max(1, min(limit, MAX_DELIVERIES_PAGE))
+    before = cursors.decode(cursor) if cursor else None
+    with engine.connect() as conn:
+        if store.get_endpoint(conn, account.id, endpoint_id) is None:
+            raise NotFound("webhook endpoint not found")
+        rows = store.list_deliveries(conn, endpoint_id, before, limit)
+    next_cursor = (
+        cursors.encode(rows[-1]["attempted_at"], rows[-1]["id"]) if len(rows) == limit else None
+    )
+    return rows, next_cursor
+
+
+def claim_endpoint(engine: Engine, now: datetime, lease: timedelta) -> Endpoint | None:
+    with engine.begin() as conn:
+        return store.claim_endpoint(conn, now, now + lease)
+
+
+def events_after(engine: Engine, endpoint: Endpoint, limit: int) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return event_store.after(conn, endpoint.account_id, endpoint.delivered_sequence, limit)
+
+
+def finish_round(
+    engine: Engine,
+    endpoint: Endpoint,
+    delivered_sequence: int,
+    failures: int,
+    next_attempt_at: datetime,
+    deliveries: Sequence[Delivery],
+) -> None:
+    """Record a round of deliveries and move the endpoint's cursor; releases its lease."""
+    with engine.begin() as conn:
+        store.insert_deliveries(
+            conn,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "endpoint_id": endpoint.id,
+                    "event_id": d.event_id,
+                    "sequence": d.sequence,
+                    "attempt": d.attempt,
+                    "status_code": d.status_code,
+                    "error": d.error,
+                    "succeeded": d.succeeded,
+                    "attempted_at": d.attempted_at,
+                }
+                for d in deliveries
+            ],
+        )
+        store.release_endpoint(conn, endpoint.id, delivered_sequence, failures, next_attempt_at)
