@@ -1,12 +1,15 @@
 """Events that telephony providers post back: one use case for every provider."""
 
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import Engine
 
+from outbound.clock import utcnow
 from outbound.domain.outcomes import resolve_outcome
 from outbound.domain.records import AttemptResult
 from outbound.domain.statuses import Outcome
@@ -14,6 +17,9 @@ from outbound.exceptions import NotFound
 from outbound.services.dispatch import apply_results
 from outbound.signing import TOLERANCE_SECONDS
 from outbound.store import provider_events as store
+
+UNKNOWN_CALL_GRACE_SECONDS = 5.0  # how long an unknown provider call id is looked for
+UNKNOWN_CALL_POLL_SECONDS = 0.1
 
 EventKind = Literal["ringing", "answered", "machine_detection", "ended"]
 
@@ -73,6 +79,25 @@ def record_event(engine: Engine, event: ProviderEvent, now: datetime) -> bool:
                 now,
             )
         return True
+
+
+def record_when_known(
+    engine: Engine, event: ProviderEvent, clock: Callable[[], datetime] = utcnow
+) -> bool:
+    """Record ``event``, waiting a little for a call id the dispatcher is about to store.
+
+    A provider may report a call's first events before outbound has committed the provider
+    call id that placing the call returned; only an id still unknown after
+    ``UNKNOWN_CALL_GRACE_SECONDS`` is unknown for good.
+    """
+    deadline = time.monotonic() + UNKNOWN_CALL_GRACE_SECONDS
+    while True:
+        try:
+            return record_event(engine, event, clock())
+        except UnknownProviderCall:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(UNKNOWN_CALL_POLL_SECONDS)
 
 
 def accept_signature(engine: Engine, signature: str, now: datetime) -> bool:

@@ -17,29 +17,24 @@ account's auth token in ``X-Twilio-Signature``. Each callback becomes provider e
 The answer is ``204`` (Twilio ignores bodies); the same callback twice is recorded once.
 """
 
-import time
 from collections.abc import Mapping
 from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
 
 from outbound.api.deps import EngineDep
 from outbound.api.errors import RESPONSES, error
-from outbound.clock import utcnow
 from outbound.config import Settings
 from outbound.domain.statuses import Outcome
 from outbound.exceptions import InvalidRequest, NotFound
 from outbound.services import provider_events
-from outbound.services.provider_events import EventKind, ProviderEvent, UnknownProviderCall
+from outbound.services.provider_events import EventKind, ProviderEvent
 
 router = APIRouter(tags=["providers"])
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
-UNKNOWN_CALL_GRACE_SECONDS = 5.0  # how long an unknown CallSid is looked for
-UNKNOWN_CALL_POLL_SECONDS = 0.1
 
 ENDED: dict[str, tuple[Outcome, str | None]] = {
     "completed": (Outcome.ANSWERED, None),  # resolve_outcome turns a machine into voicemail
@@ -109,23 +104,6 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-def record_when_known(engine: Engine, event: ProviderEvent) -> bool:
-    """Record ``event``, waiting a little for a CallSid the dispatcher is about to store.
-
-    Twilio may report a call (ringing, or a call that failed at once) before outbound has
-    committed the CallSid that creating it returned; only a CallSid still unknown after
-    ``UNKNOWN_CALL_GRACE_SECONDS`` is a 404.
-    """
-    deadline = time.monotonic() + UNKNOWN_CALL_GRACE_SECONDS
-    while True:
-        try:
-            return provider_events.record_event(engine, event, utcnow())
-        except UnknownProviderCall:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(UNKNOWN_CALL_POLL_SECONDS)
-
-
 def signed_by_twilio(auth_token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
     """Whether ``signature`` is Twilio's for this URL and these parameters (HMAC-SHA1)."""
     validator = RequestValidator(auth_token)  # type: ignore[no-untyped-call]
@@ -165,5 +143,5 @@ def twilio_status(request: Request, engine: EngineDep, body: FormBody) -> Respon
     if not signature or not signed_by_twilio(settings.twilio_auth_token, url, params, signature):
         return error(401, f"missing or invalid {SIGNATURE_HEADER}")
     for event in status_events(params):
-        record_when_known(engine, event)
+        provider_events.record_when_known(engine, event)
     return Response(status_code=204)

@@ -1,13 +1,11 @@
 """Events from your own agent runtime (the ``webhook`` provider), signed like its calls."""
 
-import asyncio
 import time
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Engine
 
 from outbound.api.deps import EngineDep
 from outbound.api.errors import RESPONSES, error
@@ -16,12 +14,10 @@ from outbound.config import Settings
 from outbound.domain.statuses import Outcome
 from outbound.exceptions import InvalidRequest, NotFound
 from outbound.services import provider_events
-from outbound.services.provider_events import ProviderEvent, UnknownProviderCall
+from outbound.services.provider_events import ProviderEvent
 from outbound.signing import SIGNATURE_HEADER, InvalidSignature, verify
 
 router = APIRouter(tags=["providers"])
-
-UNKNOWN_CALL_GRACE_SECONDS = 5.0  # how long an unknown provider call id is looked for
 
 
 class RuntimeEvent(BaseModel):
@@ -80,7 +76,8 @@ async def runtime_event(request: Request, engine: EngineDep) -> object:
         raise InvalidRequest(
             "an ended event needs an outcome", errors=[{"field": "outcome", "reason": "required"}]
         )
-    recorded = await record_soon(
+    recorded = await run_in_threadpool(
+        provider_events.record_when_known,
         engine,
         ProviderEvent(
             provider="webhook",
@@ -93,20 +90,3 @@ async def runtime_event(request: Request, engine: EngineDep) -> object:
         ),
     )
     return Recorded(recorded=recorded)
-
-
-async def record_soon(engine: Engine, event: ProviderEvent) -> bool:
-    """Record ``event``, waiting a little for an id the dispatcher is about to store.
-
-    A runtime may report a call's first events before outbound has committed the
-    ``provider_call_id`` it just answered with; only an id still unknown after
-    ``UNKNOWN_CALL_GRACE_SECONDS`` is a 404.
-    """
-    deadline = time.monotonic() + UNKNOWN_CALL_GRACE_SECONDS
-    while True:
-        try:
-            return await run_in_threadpool(provider_events.record_event, engine, event, utcnow())
-        except UnknownProviderCall:
-            if time.monotonic() >= deadline:
-                raise
-            await asyncio.sleep(0.1)
