@@ -231,6 +231,17 @@ def token_create(
     _emit(as_json, {"token": token}, f"token {token}  (shown once)")
 
 
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Option("--token", help="The token to revoke.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Revoke an API token: it is refused at once."""
+    if not accounts.revoke_token(build_engine(Settings()), token):
+        raise _fail("no such live token")
+    _emit(as_json, {"revoked": True}, "token revoked")
+
+
 @playbook_app.command("create")
 def playbook_create(
     account: Annotated[str, typer.Option("--account", help="Account id.")],

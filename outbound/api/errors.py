@@ -4,6 +4,7 @@ import logging
 import uuid
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,6 +16,8 @@ from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
 
+DATABASE_RETRY_AFTER_SECONDS = 1
+
 _DESCRIPTIONS = {
     400: "Invalid data; `errors` names each field (and contact index) at fault",
     401: "Missing or invalid token",
@@ -22,6 +25,7 @@ _DESCRIPTIONS = {
     404: "Not found (or owned by another account)",
     409: "The resource's state does not allow this",
     500: "Internal server error",
+    503: "The database is unavailable; retry after `Retry-After` seconds",
 }
 
 
@@ -97,6 +101,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _on_http(_: Request, exc: HTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    async def _on_database_away(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        response = error(503, "the database is unavailable; retry shortly")
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(Exception)
     async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
