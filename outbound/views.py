@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -10,6 +10,20 @@ from outbound.domain.records import Call, Campaign
 from outbound.domain.statuses import CallStatus, Outcome
 
 RETRIED_BY_DEFAULT = frozenset(Outcome) - {Outcome.ANSWERED}
+
+
+class CampaignCreatedOut(BaseModel):
+    campaign_id: uuid.UUID
+    status: Literal["running", "scheduled"]
+    launch_at: datetime | None
+    contacts: int = Field(description="Distinct contacts")
+
+
+class ContactsAddedOut(BaseModel):
+    campaign_id: uuid.UUID
+    status: str
+    added: int = Field(description="New calls")
+    already_in_campaign: int = Field(description="Phones the campaign had: not called twice")
 
 
 class CampaignOut(BaseModel):

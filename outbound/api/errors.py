@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from outbound.api.deps import Unauthorized
 from outbound.api.schemas import ErrorOut
 from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
+from outbound.services.idempotency import KeyReused
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _on_not_found(_: Request, exc: NotFound) -> JSONResponse:
         return error(404, exc.message)
+
+    @app.exception_handler(KeyReused)
+    async def _on_key_reused(_: Request, exc: KeyReused) -> JSONResponse:
+        return error(422, exc.message, [{"field": "Idempotency-Key", "reason": exc.message}])
 
     @app.exception_handler(Conflict)
     async def _on_conflict(_: Request, exc: Conflict) -> JSONResponse:

@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from outbound.domain.recall import InvalidRecall, parse_recall
 from outbound.domain.windows import InvalidWindow, parse_window
-from outbound.views import AttemptOut, CallOut, CampaignOut
+from outbound.views import (
+    AttemptOut,
+    CallOut,
+    CampaignCreatedOut,
+    CampaignOut,
+    ContactsAddedOut,
+)
 
 RetryableOutcome = Literal["no_answer", "busy", "voicemail", "failed"]
 
@@ -87,13 +93,6 @@ class ContactsIn(BaseModel):
     contacts: list[ContactIn] = Field(min_length=1)
 
 
-class ContactsAddedOut(BaseModel):
-    campaign_id: uuid.UUID
-    status: str
-    added: int = Field(description="New calls")
-    already_in_campaign: int = Field(description="Phones the campaign had: not called twice")
-
-
 class PhonesIn(BaseModel):
     phones: list[str] = Field(min_length=1, max_length=100_000)
 
@@ -110,13 +109,6 @@ class SuppressedPhone(BaseModel):
 class SuppressedPage(BaseModel):
     phones: list[SuppressedPhone]
     next_cursor: str | None
-
-
-class CampaignCreatedOut(BaseModel):
-    campaign_id: uuid.UUID
-    status: Literal["running", "scheduled"]
-    launch_at: datetime | None
-    contacts: int
 
 
 class CampaignsPage(BaseModel):
@@ -164,4 +156,4 @@ class ErrorOut(BaseModel):
     errors: list[ErrorItem] = []
 
 
-__all__ = ["AttemptOut", "CallOut", "CampaignOut"]
+__all__ = ["AttemptOut", "CallOut", "CampaignCreatedOut", "CampaignOut", "ContactsAddedOut"]

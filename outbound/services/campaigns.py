@@ -21,12 +21,14 @@ from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
 from outbound.domain.windows import CallingWindow, next_opening
 from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
 from outbound.services import events
+from outbound.services import idempotency as idempotent
 from outbound.services.dispatch import DO_NOT_CALL_REASON
 from outbound.services.events import Outbox
+from outbound.services.idempotency import IdempotencyKey
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
-from outbound.views import full_counts
+from outbound.views import CampaignCreatedOut, ContactsAddedOut, full_counts
 
 MAX_CALLS_PAGE = 1000
 MAX_CAMPAIGNS_PAGE = 200
@@ -57,13 +59,6 @@ class NewCampaign:
 class CampaignCreated:
     campaign: Campaign
     contact_count: int
-
-
-@dataclass(frozen=True)
-class ContactsAdded:
-    campaign: Campaign
-    added: int  # new calls
-    already_in_campaign: int  # phones the campaign already had: not called twice
 
 
 @dataclass(frozen=True)
@@ -218,6 +213,15 @@ def _add_calls(
     return len(rows), len(contacts) - len(rows), skipped
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the API answers: fresh, or replayed for a repeated Idempotency-Key."""
+
+    status_code: int
+    body: Any
+    replayed: bool = False
+
+
 def create_campaign(
     engine: Engine,
     account: Account,
@@ -225,16 +229,58 @@ def create_campaign(
     clock: Callable[[], datetime] = utcnow,
 ) -> CampaignCreated:
     """Store the campaign, its contacts and its calls in one transaction."""
+    contacts, launch_at = _read_request(account, request)
+    with engine.begin() as conn:
+        return _store_campaign(conn, account, request, contacts, launch_at, clock())
+
+
+def answer_create_campaign(
+    engine: Engine,
+    account: Account,
+    request: NewCampaign,
+    idempotency: IdempotencyKey | None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Answer:
+    """``create_campaign`` for the API: its 202 body, stored with the Idempotency-Key."""
+    contacts, launch_at = _read_request(account, request)
+    with engine.begin() as conn:
+        now = clock()
+        if idempotency is not None:
+            replay = idempotent.begin(conn, account.id, idempotency, now)
+            if replay is not None:
+                return Answer(replay.status_code, replay.body, replayed=True)
+        created = _store_campaign(conn, account, request, contacts, launch_at, now)
+        body = CampaignCreatedOut(
+            campaign_id=created.campaign.id,
+            status=created.campaign.status.value,
+            launch_at=created.campaign.launch_at,
+            contacts=created.contact_count,
+        ).model_dump(mode="json")
+        if idempotency is not None:
+            idempotent.finish(conn, account.id, idempotency, 202, body)
+    return Answer(202, body)
+
+
+def _read_request(
+    account: Account, request: NewCampaign
+) -> tuple[list[ContactInput], datetime | None]:
     contacts = prepare_contacts(request.contacts)
-    launch_at: datetime | None = None
-    if request.launch_at is not None:
-        try:
-            launch_at = parse_launch_at(request.launch_at, account.timezone)
-        except InvalidMoment as exc:
-            raise InvalidRequest(
-                str(exc), errors=[{"field": "launch_at", "reason": str(exc)}]
-            ) from exc
-    now = clock()
+    if request.launch_at is None:
+        return contacts, None
+    try:
+        return contacts, parse_launch_at(request.launch_at, account.timezone)
+    except InvalidMoment as exc:
+        raise InvalidRequest(str(exc), errors=[{"field": "launch_at", "reason": str(exc)}]) from exc
+
+
+def _store_campaign(
+    conn: Connection,
+    account: Account,
+    request: NewCampaign,
+    contacts: list[ContactInput],
+    launch_at: datetime | None,
+    now: datetime,
+) -> CampaignCreated:
     scheduled = launch_at is not None and launch_at > now
     campaign = Campaign(
         id=uuid.uuid4(),
@@ -251,22 +297,21 @@ def create_campaign(
         strict_variables=request.strict_variables,
     )
     first_due = launch_at if launch_at is not None and scheduled else now
-    with engine.begin() as conn:
-        playbook = account_store.get_playbook(conn, request.playbook_id)
-        if playbook is None or playbook.account_id != account.id:
-            raise Forbidden("playbook not found or not owned by your account")
-        if request.strict_variables:
-            _check_variables(conn, account, playbook, request.contacts, contacts)
-        store.insert_campaign(conn, campaign)
-        _, _, skipped = _add_calls(
-            conn, account, campaign, contacts, playbook.caller_id, first_due, now
-        )
-        outbox = Outbox(conn)
-        if not scheduled:
-            outbox.campaign(events.CAMPAIGN_STARTED, account.id, campaign.id)
-        _skipped_events(outbox, skipped)
-        outbox.completed_campaigns(store.complete_finished_campaigns(conn, [campaign.id], now))
-        outbox.publish(now)
+    playbook = account_store.get_playbook(conn, request.playbook_id)
+    if playbook is None or playbook.account_id != account.id:
+        raise Forbidden("playbook not found or not owned by your account")
+    if request.strict_variables:
+        _check_variables(conn, account, playbook, request.contacts, contacts)
+    store.insert_campaign(conn, campaign)
+    _, _, skipped = _add_calls(
+        conn, account, campaign, contacts, playbook.caller_id, first_due, now
+    )
+    outbox = Outbox(conn)
+    if not scheduled:
+        outbox.campaign(events.CAMPAIGN_STARTED, account.id, campaign.id)
+    _skipped_events(outbox, skipped)
+    outbox.completed_campaigns(store.complete_finished_campaigns(conn, [campaign.id], now))
+    outbox.publish(now)
     return CampaignCreated(campaign=campaign, contact_count=len(contacts))
 
 
@@ -276,10 +321,19 @@ def add_contacts(
     campaign_id: uuid.UUID,
     raw: Sequence[RawContact],
     clock: Callable[[], datetime] = utcnow,
-) -> ContactsAdded:
-    """Append contacts to a campaign that is still to run; known phones are not called twice."""
+    idempotency: IdempotencyKey | None = None,
+) -> Answer:
+    """Append contacts to a campaign that is still to run; known phones are not called twice.
+
+    Answers the API's 202 body, stored with the Idempotency-Key when there is one.
+    """
     contacts = prepare_contacts(raw)
     with engine.begin() as conn:
+        now = clock()
+        if idempotency is not None:
+            replay = idempotent.begin(conn, account.id, idempotency, now)
+            if replay is not None:
+                return Answer(replay.status_code, replay.body, replayed=True)
         campaign = store.get_campaign(conn, account.id, campaign_id, lock=True)
         if campaign is None:
             raise NotFound("campaign not found")
@@ -288,7 +342,6 @@ def add_contacts(
         playbook = account_store.get_playbook(conn, campaign.playbook_id)
         if campaign.strict_variables and playbook is not None:
             _check_variables(conn, account, playbook, raw, contacts)
-        now = clock()
         first_due = max(campaign.launch_at or now, now)
         added, known, skipped = _add_calls(
             conn,
@@ -302,7 +355,15 @@ def add_contacts(
         outbox = Outbox(conn)
         _skipped_events(outbox, skipped)
         outbox.publish(now)
-    return ContactsAdded(campaign=campaign, added=added, already_in_campaign=known)
+        body = ContactsAddedOut(
+            campaign_id=campaign.id,
+            status=campaign.status.value,
+            added=added,
+            already_in_campaign=known,
+        ).model_dump(mode="json")
+        if idempotency is not None:
+            idempotent.finish(conn, account.id, idempotency, 202, body)
+    return Answer(202, body)
 
 
 _OPEN_FOR_CONTACTS = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)

@@ -227,3 +227,15 @@ webhook_deliveries = Table(
     Column("attempted_at", UTCDateTime, nullable=False),
     Index(None, "endpoint_id", "attempted_at"),
 )
+
+# The first answer to each Idempotency-Key of an account, replayed for 24 h.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", Uuid, ForeignKey("accounts.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # the request's route and body
+    Column("status_code", Integer),
+    Column("body", JSONDocument),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,8 +1,10 @@
 """Campaigns: create one from a contact list, read its state and its calls."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from outbound.api.deps import CurrentAccount, EngineDep
 from outbound.api.errors import RESPONSES, parse_id
@@ -21,10 +23,32 @@ from outbound.domain.statuses import CampaignStatus, Outcome
 from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
 from outbound.services import campaigns
-from outbound.services.campaigns import CampaignReport, NewCampaign, RawContact
+from outbound.services.campaigns import Answer, CampaignReport, NewCampaign, RawContact
+from outbound.services.idempotency import MAX_KEY_LENGTH, IdempotencyKey
 from outbound.views import call_view, campaign_view
 
 router = APIRouter(tags=["campaigns"])
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=MAX_KEY_LENGTH,
+        description="Retries with the same key and body within 24 h get the first answer",
+    ),
+]
+
+
+def _idempotency(key: str | None, route: str, body: BaseModel) -> IdempotencyKey | None:
+    if key is None:
+        return None
+    return IdempotencyKey.of(key, route, body.model_dump_json().encode())
+
+
+def _answer(answer: Answer) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
 def _raw_contacts(items: list[ContactIn]) -> list[RawContact]:
@@ -53,9 +77,13 @@ def _campaign_out(report: CampaignReport) -> CampaignOut:
     summary="Create a campaign from a contact list (immediate or scheduled)",
 )
 def create_campaign(
-    body: CampaignIn, account: CurrentAccount, engine: EngineDep, request: Request
-) -> CampaignCreatedOut:
-    created = campaigns.create_campaign(
+    body: CampaignIn,
+    account: CurrentAccount,
+    engine: EngineDep,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    answer = campaigns.answer_create_campaign(
         engine,
         account,
         NewCampaign(
@@ -72,14 +100,10 @@ def create_campaign(
             ),
             strict_variables=body.strict_variables,
         ),
+        _idempotency(idempotency_key, "POST /campaign", body),
     )
     request.app.state.notify_new_work()
-    return CampaignCreatedOut(
-        campaign_id=created.campaign.id,
-        status=created.campaign.status.value,
-        launch_at=created.campaign.launch_at,
-        contacts=created.contact_count,
-    )
+    return _answer(answer)
 
 
 @router.get("/campaign", response_model=CampaignsPage, responses=RESPONSES(400, 401))
@@ -135,19 +159,24 @@ def cancel_campaign(campaign_id: str, account: CurrentAccount, engine: EngineDep
     responses=RESPONSES(400, 401, 404, 409),
 )
 def add_contacts(
-    campaign_id: str, body: ContactsIn, account: CurrentAccount, engine: EngineDep, request: Request
-) -> ContactsAddedOut:
+    campaign_id: str,
+    body: ContactsIn,
+    account: CurrentAccount,
+    engine: EngineDep,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
     """Append contacts to a scheduled, running or paused campaign."""
-    added = campaigns.add_contacts(
-        engine, account, parse_id(campaign_id), _raw_contacts(body.contacts)
+    key = parse_id(campaign_id)
+    answer = campaigns.add_contacts(
+        engine,
+        account,
+        key,
+        _raw_contacts(body.contacts),
+        idempotency=_idempotency(idempotency_key, f"POST /campaign/{key}/contacts", body),
     )
     request.app.state.notify_new_work()
-    return ContactsAddedOut(
-        campaign_id=added.campaign.id,
-        status=added.campaign.status.value,
-        added=added.added,
-        already_in_campaign=added.already_in_campaign,
-    )
+    return _answer(answer)
 
 
 @router.get(

@@ -1,0 +1,58 @@
+"""Idempotency keys: the first answer to a request, kept to be given again."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from outbound.store.tables import idempotency_keys
+
+
+def take(
+    conn: Connection,
+    account_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    expired_before: datetime,
+) -> bool:
+    """Own ``key`` for this transaction: True if it is new or its record had expired.
+
+    On PostgreSQL a concurrent transaction holding the same key makes this wait until it ends.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(idempotency_keys).values(
+        account_id=account_id, key=key, fingerprint=fingerprint, created_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[idempotency_keys.c.account_id, idempotency_keys.c.key],
+        set_={
+            "fingerprint": statement.excluded.fingerprint,
+            "created_at": statement.excluded.created_at,
+            "status_code": None,
+            "body": None,
+        },
+        where=idempotency_keys.c.created_at < expired_before,
+    ).returning(idempotency_keys.c.key)
+    return conn.execute(statement).first() is not None
+
+
+def recorded(conn: Connection, account_id: uuid.UUID, key: str) -> tuple[str, int, Any] | None:
+    row = conn.execute(
+        select(
+            idempotency_keys.c.fingerprint, idempotency_keys.c.status_code, idempotency_keys.c.body
+        ).where(idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)
+    ).first()
+    return (row.fingerprint, row.status_code, row.body) if row else None
+
+
+def remember(
+    conn: Connection, account_id: uuid.UUID, key: str, status_code: int, body: Any
+) -> None:
+    conn.execute(
+        update(idempotency_keys)
+        .where(idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)
+        .values(status_code=status_code, body=body)
+    )
