@@ -37,7 +37,6 @@ def test_all_lists_the_public_names_and_nothing_else():
         if not name.startswith("_")
         and (inspect.isclass(value) or inspect.isfunction(value))
         and value.__module__ == "outbound.client"
-        and name != "error_for"
     }
     assert public <= set(outbound.client.__all__)
     assert all(hasattr(outbound.client, name) for name in outbound.client.__all__)
