@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     event_retry_seconds: float = Field(5.0, gt=0)  # first backoff; doubles up to 720x
     event_timeout_seconds: float = Field(10.0, gt=0)
 
+    # Write requests (POST, DELETE...) per API token, in each API process; 0: no limit.
+    rate_limit_writes_per_second: float = Field(50.0, ge=0)
+    rate_limit_burst: int = Field(100, ge=1)
+
     dispatch_batch_size: int = Field(100, ge=1, le=10_000)  # calls claimed per round trip
     poll_interval_seconds: float = Field(0.2, gt=0)  # longest idle sleep of the dispatcher
     max_in_flight: int = Field(10_000, ge=1)  # attempts one dispatcher keeps open at once

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from outbound import __version__
 from outbound.api import errors
+from outbound.api.ratelimit import WriteRateLimit
 from outbound.api.routes import (
     campaigns,
     contacts,
@@ -58,6 +59,11 @@ def create_app(
     app.state.settings = settings
     app.state.notify_new_work = lambda: None
     errors.install(app)
+    app.add_middleware(
+        WriteRateLimit,
+        rate=settings.rate_limit_writes_per_second,
+        burst=settings.rate_limit_burst,
+    )
     app.include_router(health.router)
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
