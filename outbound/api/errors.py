@@ -1,9 +1,11 @@
 """Errors as HTTP: every error body is JSON ``{"detail": str, "errors": [...]}``."""
 
 import logging
+import sqlite3
 import uuid
 from typing import Any
 
+import psycopg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +34,18 @@ _DESCRIPTIONS = {
 
 def RESPONSES(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def database_away(exc: Exception) -> bool:
+    """Whether a database error means "not reachable right now" rather than a fault."""
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    original = getattr(exc, "orig", None)
+    if isinstance(original, psycopg.OperationalError):
+        return True
+    return isinstance(original, sqlite3.OperationalError) and (
+        "locked" in str(original) or "busy" in str(original)
+    )
 
 
 def parse_id(value: str) -> uuid.UUID:
@@ -110,6 +124,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)
     async def _on_database_away(request: Request, exc: Exception) -> JSONResponse:
+        if not database_away(exc):
+            log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+            return error(500, "internal server error")
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         response = error(503, "the database is unavailable; retry shortly")
         response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)

@@ -167,6 +167,8 @@ def _add_calls(
     Returns how many calls were added, how many contacts it already had, and the added calls
     skipped because their phone is on the do-not-call list.
     """
+    if conn.dialect.name == "postgresql":
+        return _add_calls_in_bulk(conn, account, campaign, contacts, caller_id, first_due, now)
     stored = contact_store.upsert_contacts(conn, account.id, contacts, now)
     known = store.contacts_in_campaign(conn, campaign.id, [cid for cid, _ in stored.values()])
     position = store.last_position(conn, campaign.id)
@@ -211,6 +213,40 @@ def _add_calls(
         else []
     )
     return len(rows), len(contacts) - len(rows), skipped
+
+
+def _add_calls_in_bulk(
+    conn: Connection,
+    account: Account,
+    campaign: Campaign,
+    contacts: Sequence[ContactInput],
+    caller_id: str | None,
+    first_due: datetime,
+    now: datetime,
+) -> tuple[int, int, list[store.SkippedCall]]:
+    """``_add_calls`` on PostgreSQL: COPY to a staging table, then set-based statements."""
+    window = campaign.calling_window
+    contact_store.stage(
+        conn, contacts, [zone_of_number(c.phone) for c in contacts] if window else ()
+    )
+    contact_store.upsert_staged(conn, account.id, now)
+    dues = None
+    if window is not None:
+        dues = {
+            zone: next_opening(window, ZoneInfo(zone), first_due)
+            for zone in store.staged_zones(conn, account.id, account.timezone)
+        }
+    after, added = store.add_staged_calls(
+        conn, campaign, account.timezone, caller_id, first_due, dues, now
+    )
+    skipped = (
+        store.skip_suppressed_calls(
+            conn, account.id, campaign.id, DO_NOT_CALL_REASON, now, after_position=after
+        )
+        if added
+        else []
+    )
+    return added, len(contacts) - added, skipped
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Campaigns and the calls they hold."""
 
+import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, exists, func, insert, or_, select, text, update
 
 from outbound.domain.records import Attempt, Call, Campaign
 from outbound.domain.statuses import (
@@ -15,6 +16,7 @@ from outbound.domain.statuses import (
     Outcome,
 )
 from outbound.domain.windows import parse_window
+from outbound.store.database import copy_rows
 from outbound.store.tables import call_attempts, calls, campaigns, do_not_call
 
 
@@ -74,9 +76,87 @@ def insert_campaign(conn: Connection, campaign: Campaign) -> None:
 
 
 def insert_calls(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk insert of new calls; each row names every column of ``calls`` it sets."""
-    if rows:
+    """Bulk insert of new calls; every row names the same columns (COPY on PostgreSQL)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
         conn.execute(insert(calls), list(rows))
+        return
+    columns = list(rows[0])
+    json_columns = {"recall"}
+    copy_rows(
+        conn,
+        "calls",
+        columns,
+        (
+            tuple(json.dumps(row[c]) if c in json_columns else row[c] for c in columns)
+            for row in rows
+        ),
+    )
+
+
+_CALLS_FROM_STAGING = """
+INSERT INTO calls (id, campaign_id, account_id, contact_id, position, phone, status,
+                   attempt_count, recall, next_attempt_at, timezone, caller_id, created_at,
+                   updated_at, provider_failures)
+SELECT gen_random_uuid(), :campaign_id, :account_id, c.id,
+       :after_position + row_number() OVER (ORDER BY s.ordinal), s.phone, 'pending', 0,
+       CAST(:recall AS jsonb),
+       COALESCE(CAST(CAST(:dues AS jsonb) ->> zone.name AS timestamptz), :first_due),
+       CASE WHEN :with_zones THEN zone.name END, :caller_id, :now, :now, 0
+FROM contacts_staging s
+JOIN contacts c ON c.account_id = :account_id AND c.phone = s.phone
+CROSS JOIN LATERAL (SELECT COALESCE(c.timezone, s.number_zone, :account_zone) AS name) zone
+WHERE NOT EXISTS (
+  SELECT 1 FROM calls k WHERE k.campaign_id = :campaign_id AND k.contact_id = c.id
+)
+"""
+
+
+def staged_zones(conn: Connection, account_id: uuid.UUID, account_zone: str) -> set[str]:
+    """PostgreSQL: the zones the staged contacts' calling windows are read in."""
+    rows = conn.execute(
+        text(
+            "SELECT DISTINCT COALESCE(c.timezone, s.number_zone, :account_zone) "
+            "FROM contacts_staging s "
+            "JOIN contacts c ON c.account_id = :account_id AND c.phone = s.phone"
+        ),
+        {"account_id": account_id, "account_zone": account_zone},
+    )
+    return {zone for (zone,) in rows}
+
+
+def add_staged_calls(
+    conn: Connection,
+    campaign: Campaign,
+    account_zone: str,
+    caller_id: str | None,
+    first_due: datetime,
+    dues_by_zone: dict[str, datetime] | None,
+    now: datetime,
+) -> tuple[int, int]:
+    """PostgreSQL: one call per staged contact the campaign does not have yet, in one statement.
+
+    ``dues_by_zone`` gives the first due time in each zone (when a calling window applies).
+    Returns the last position before and the number of calls added.
+    """
+    after_position = last_position(conn, campaign.id)
+    result = conn.execute(
+        text(_CALLS_FROM_STAGING),
+        {
+            "campaign_id": campaign.id,
+            "account_id": campaign.account_id,
+            "after_position": after_position,
+            "recall": json.dumps(list(campaign.recall)),
+            "dues": json.dumps({z: d.isoformat() for z, d in (dues_by_zone or {}).items()}),
+            "first_due": first_due,
+            "with_zones": dues_by_zone is not None,
+            "account_zone": account_zone,
+            "caller_id": caller_id,
+            "now": now,
+        },
+    )
+    return after_position, result.rowcount
 
 
 def get_campaign(

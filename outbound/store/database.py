@@ -1,7 +1,9 @@
 """Engines and transactions for PostgreSQL (psycopg 3) and SQLite (WAL, one writer)."""
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -58,3 +60,15 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
 def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def copy_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """PostgreSQL's COPY FROM STDIN, inside the connection's current transaction."""
+    driver = conn.connection.dbapi_connection
+    assert isinstance(driver, psycopg.Connection)
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
