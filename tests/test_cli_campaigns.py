@@ -242,8 +242,10 @@ def test_pause_resume_and_cancel_commands(server: Server, account: Tenant):
         created = api.create_campaign(account.playbook_id, [{"phone": phone(11)}], launch_at=LATER)
     campaign_id = str(created.campaign_id)
     paused = campaign_cli(server, account.token, "pause", campaign_id, "--json")
+    assert paused.returncode == 0, paused.stderr
     assert json.loads(paused.stdout)["status"] == "paused"
     resumed = campaign_cli(server, account.token, "resume", campaign_id)
+    assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.strip() == f"campaign {campaign_id} is scheduled"
     assert campaign_cli(server, account.token, "cancel", campaign_id).returncode == 0
     again = campaign_cli(server, account.token, "cancel", campaign_id)
