@@ -37,6 +37,7 @@ from outbound.client import (
     Client,
     ClientError,
     ErrorItem,
+    TooManyRequests,
 )
 from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
@@ -53,6 +54,8 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_CHUNK_SIZE = 5000  # contacts per request
 CSV_DELIMITERS = ",;\t|"
 SNIFF_SAMPLE = 64 * 1024  # characters the delimiter is guessed from
+RATE_LIMIT_RETRIES = 10  # times one request is retried after a 429
+RATE_LIMIT_WAIT = 1.0  # seconds to wait after a 429 without Retry-After
 CALLS_SCAN_BUDGET = 2000  # calls re-read per watch refresh on average; bigger campaigns less often
 FINISHED = frozenset({CampaignStatus.COMPLETED.value, CampaignStatus.CANCELLED.value})
 KNOWN_COLUMNS = frozenset(("phone", *CONTACT_FIELDS))
@@ -356,6 +359,7 @@ def upload_contacts(
     chunk could finish and complete it before the rest is added), then resumed."""
     for number, chunk in enumerate(chunks):
         pending = list(chunk)
+        retries = 0
         while pending:
             contacts = [row.contact for row in pending]
             try:
@@ -369,6 +373,12 @@ def upload_contacts(
                     added = client.add_contacts(upload.campaign_id, contacts)
                     upload.contacts += added.added
                 break
+            except TooManyRequests as exc:
+                # refused before any work was done: the same request can be sent again
+                retries += 1
+                if retries > RATE_LIMIT_RETRIES:
+                    raise
+                time.sleep(exc.retry_after if exc.retry_after is not None else RATE_LIMIT_WAIT)
             except BadRequest as exc:
                 reasons = _reasons_by_index(exc.errors, len(pending))
                 if not reasons:

@@ -16,7 +16,8 @@ ClientError                 anything this client raises
       ├── Forbidden         403: the playbook is not your account's
       ├── NotFound          404: no such resource (or another account's)
       ├── Conflict          409: the resource's state does not allow this
-      └── ServerError       5xx: the server failed (or is not ready)
+      ├── TooManyRequests   429: over the token's write rate; wait ``retry_after`` seconds
+      └── ServerError       5xx: the server failed, is not ready, or its database is away
 """
 
 import uuid
@@ -71,6 +72,7 @@ __all__ = [
     "SuppressedOut",
     "SuppressedPage",
     "SuppressedPhone",
+    "TooManyRequests",
     "Unauthorized",
 ]
 
@@ -100,11 +102,18 @@ class ConnectionFailed(ClientError):
 class ApiError(ClientError):
     """outbound answered with an error."""
 
-    def __init__(self, status: int, detail: str, errors: Sequence[ErrorItem] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: Sequence[ErrorItem] = (),
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
         self.errors = list(errors)
+        self.retry_after = retry_after  # seconds, from a Retry-After header (429, 503)
 
 
 class BadRequest(ApiError):
@@ -127,6 +136,10 @@ class Conflict(ApiError):
     """409: the resource's state does not allow this."""
 
 
+class TooManyRequests(ApiError):
+    """429: too many write requests for this token; wait ``retry_after`` seconds."""
+
+
 class ServerError(ApiError):
     """5xx: outbound failed to answer the request."""
 
@@ -137,6 +150,7 @@ _ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    429: TooManyRequests,
 }
 
 
@@ -156,7 +170,15 @@ def _error_for(response: httpx.Response) -> ApiError:
     kind = _ERRORS_BY_STATUS.get(response.status_code)
     if kind is None:
         kind = ServerError if response.status_code >= 500 else ApiError
-    return kind(response.status_code, detail, errors)
+    return kind(response.status_code, detail, errors, _retry_after(response))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header given in seconds (dates are ignored)."""
+    try:
+        return max(0.0, float(response.headers["retry-after"]))
+    except (KeyError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from outbound.client import Client
-from tests.factories import Tenant, phone
+from outbound.client import Client, TooManyRequests
+from tests.conftest import migrated_engine
+from tests.factories import Tenant, make_account, phone
 from tests.servers import OUTBOUND, Server, outbound_env, start_server, wait_for
 
 LATER = "2099-01-01T00:00:00Z"
@@ -278,3 +279,29 @@ def test_mistakes_are_clear_errors(server: Server, account: Tenant, tmp_path: Pa
     all_bad.write_text("phone\n123\n456\n")
     result = campaign_cli(server, account.token, *base, str(all_bad))
     assert result.returncode == 1 and "line 2:" in result.stderr and "line 3:" in result.stderr
+
+
+def test_uploads_wait_out_the_write_rate_limit(private_database_url: str, tmp_path: Path):
+    limited = {
+        **SIMULATOR,
+        "OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "4",
+        "OUTBOUND_RATE_LIMIT_BURST": "2",
+    }
+    engine = migrated_engine(private_database_url)
+    account = make_account(engine)
+    engine.dispose()
+    with start_server(private_database_url, tmp_path, extra_env=limited) as server:
+        with Client(server.url, account.token) as api:
+            for _ in range(2):
+                api.add_dnc([phone(99)])
+            with pytest.raises(TooManyRequests) as refused:
+                api.add_dnc([phone(99)])
+        assert refused.value.status == 429 and refused.value.retry_after is not None
+        phones = [phone(n) for n in range(6)]
+        path = tmp_path / "contacts.csv"
+        path.write_text("phone\n" + "\n".join(phones) + "\n")
+        created = create(server, account, path, "--chunk-size", "1", "--launch-at", LATER)
+        assert created["contacts"] == 6
+        with Client(server.url, account.token) as api:
+            assert [c.phone for c in api.iter_calls(str(created["campaign_id"]))] == phones
+        assert " 429 " in server.log()
