@@ -114,7 +114,9 @@ class Dispatcher:
             return False
         self._in_flight += len(claimed)
         self._idle.clear()
-        requests = await asyncio.to_thread(dispatch.build_requests, self._engine, claimed)
+        requests = await asyncio.to_thread(
+            dispatch.build_requests, self._engine, claimed, provider.needs_call_content
+        )
         outcomes = await asyncio.gather(
             *(
                 self._place(provider, item, request)
@@ -131,9 +133,11 @@ class Dispatcher:
             for item, o in zip(claimed, outcomes, strict=True)
             if isinstance(o, _Unplaced)
         ]
-        await asyncio.to_thread(dispatch.record_placed, self._engine, placed)
         if not provider.reports_in_process:
-            self._settle(len(placed))  # their outcomes arrive through the API, not here
+            # Outcomes will arrive through the API and find the attempt by this id: store it
+            # now. In-process outcomes carry it, and it is stored as the attempt closes.
+            await asyncio.to_thread(dispatch.record_placed, self._engine, placed)
+            self._settle(len(placed))
         if unplaced:
             await asyncio.to_thread(
                 dispatch.release_unplaced, self._engine, unplaced, self._clock(), self._backoff

@@ -15,6 +15,7 @@ def _call(**changes: object) -> InFlightCall:
     values: dict[str, object] = {
         "id": uuid.uuid4(),
         "campaign_id": uuid.uuid4(),
+        "account_id": uuid.uuid4(),
         "status": CallStatus.IN_PROGRESS,
         "attempt_count": 1,
         "recall": (60.0,),

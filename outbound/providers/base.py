@@ -62,6 +62,8 @@ class Provider(abc.ABC):
     # True when outcomes come back through ``report`` in this process; False when they are
     # posted to the API, possibly in another process.
     reports_in_process: bool = False
+    # False when the provider ignores the playbook and variables (no need to render them).
+    needs_call_content: bool = True
 
     @property
     @abc.abstractmethod

@@ -37,6 +37,7 @@ def simulated_outcome(e164: str) -> Outcome:
 class SimulatorProvider(Provider):
     name = "simulator"
     reports_in_process = True
+    needs_call_content = False  # nobody listens to a simulated call
 
     def __init__(
         self,
@@ -50,7 +51,7 @@ class SimulatorProvider(Provider):
         self._ring_seconds = ring_seconds
         self._talk_seconds = talk_seconds
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._log = open(log_path, "a", buffering=1) if log_path else None  # noqa: SIM115
 
     @property
@@ -62,17 +63,16 @@ class SimulatorProvider(Provider):
         if self._log is not None:
             # One short line per write: appends from many processes do not interleave.
             self._log.write(f"{request.call_id} {request.attempt_number} {os.getpid()}\n")
-        task = asyncio.create_task(self._run(request, provider_call_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        outcome = simulated_outcome(request.to)
+        lasts = self._ring_seconds + (self._talk_seconds if outcome is Outcome.ANSWERED else 0)
+        timer = asyncio.get_running_loop().call_later(
+            lasts, self._end, request, outcome, provider_call_id
+        )
+        self._timers[provider_call_id] = timer
         return CallHandle(provider_call_id)
 
-    async def _run(self, request: CallRequest, provider_call_id: str) -> None:
-        outcome = simulated_outcome(request.to)
-        if self._ring_seconds:
-            await asyncio.sleep(self._ring_seconds)
-        if outcome is Outcome.ANSWERED and self._talk_seconds:
-            await asyncio.sleep(self._talk_seconds)
+    def _end(self, request: CallRequest, outcome: Outcome, provider_call_id: str) -> None:
+        del self._timers[provider_call_id]
         self._report(
             AttemptResult(
                 call_id=request.call_id,
@@ -84,7 +84,8 @@ class SimulatorProvider(Provider):
         )
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        for timer in self._timers.values():
+            timer.cancel()  # calls still ringing end with the process: their leases tell
+        self._timers.clear()
         if self._log is not None:
             self._log.close()

@@ -114,8 +114,24 @@ def claim(
         return ClaimResult(claimed, paced=paced)
 
 
-def build_requests(engine: Engine, claimed: Sequence[ClaimedAttempt]) -> list[CallRequest]:
-    """What the provider needs for each attempt: the playbook rendered for the contact."""
+def build_requests(
+    engine: Engine, claimed: Sequence[ClaimedAttempt], with_content: bool = True
+) -> list[CallRequest]:
+    """What the provider needs for each attempt: the playbook rendered for the contact.
+
+    Without ``with_content`` (a provider that ignores it), only the numbers are filled in.
+    """
+    if not with_content:
+        return [
+            CallRequest(
+                call_id=item.call_id,
+                attempt_number=item.attempt_number,
+                to=item.phone,
+                from_=item.caller_id,
+                playbook=PlaybookSnapshot(id=item.playbook_id, name=""),
+            )
+            for item in claimed
+        ]
     with engine.connect() as conn:
         contacts = contact_store.get_many(conn, {item.contact_id for item in claimed})
         playbooks = account_store.get_playbooks(conn, {item.playbook_id for item in claimed})
@@ -193,6 +209,7 @@ def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datet
                 outcome=result.outcome.value,
                 ended_at=result.ended_at,
                 error=result.error,
+                provider_call_id=result.provider_call_id,
             )
         )
     store.apply_transitions(conn, transitions, now)

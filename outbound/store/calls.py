@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, text, update
 
 from outbound.domain.pacing import RATE_WINDOW_SECONDS, AccountLimits, Pacer
 from outbound.domain.records import ClaimedAttempt
@@ -44,6 +44,7 @@ class CallTransition:
     outcome: str
     ended_at: datetime
     error: str | None
+    provider_call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,16 @@ def record_provider_ids(conn: Connection, placed: Sequence[tuple[uuid.UUID, str]
     """Remember the provider's id of each placed attempt (by attempt id)."""
     if not placed:
         return
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "UPDATE call_attempts SET provider_call_id = v.provider_call_id "
+                "FROM unnest(CAST(:ids AS uuid[]), CAST(:provider_ids AS text[])) "
+                "AS v(id, provider_call_id) WHERE call_attempts.id = v.id"
+            ),
+            {"ids": [a for a, _ in placed], "provider_ids": [p for _, p in placed]},
+        )
+        return
     conn.execute(
         update(call_attempts)
         .where(call_attempts.c.id == bindparam("b_id"))
@@ -365,6 +376,9 @@ def apply_transitions(
     """Close each attempt with its outcome and move its call to its next state."""
     if not transitions:
         return
+    if conn.dialect.name == "postgresql":
+        _apply_transitions_in_bulk(conn, transitions, now)
+        return
     conn.execute(
         update(call_attempts)
         .where(
@@ -375,6 +389,9 @@ def apply_transitions(
             outcome=bindparam("b_outcome"),
             ended_at=bindparam("b_ended_at", type_=call_attempts.c.ended_at.type),
             error=bindparam("b_error"),
+            provider_call_id=func.coalesce(
+                call_attempts.c.provider_call_id, bindparam("b_provider_call_id")
+            ),
         ),
         [
             {
@@ -383,6 +400,7 @@ def apply_transitions(
                 "b_outcome": t.outcome,
                 "b_ended_at": t.ended_at,
                 "b_error": t.error,
+                "b_provider_call_id": t.provider_call_id,
             }
             for t in transitions
         ],
@@ -405,6 +423,51 @@ def apply_transitions(
             }
             for t in transitions
         ],
+    )
+
+
+_CLOSE_ATTEMPTS = """
+UPDATE call_attempts SET outcome = v.outcome, ended_at = v.ended_at, error = v.error,
+  provider_call_id = COALESCE(call_attempts.provider_call_id, v.provider_call_id)
+FROM unnest(CAST(:call_ids AS uuid[]), CAST(:numbers AS integer[]), CAST(:outcomes AS text[]),
+            CAST(:ended AS timestamptz[]), CAST(:errors AS text[]), CAST(:provider_ids AS text[]))
+  AS v(call_id, number, outcome, ended_at, error, provider_call_id)
+WHERE call_attempts.call_id = v.call_id AND call_attempts.number = v.number
+"""
+_MOVE_CALLS = """
+UPDATE calls SET status = v.status, next_attempt_at = v.next_attempt_at, lease_owner = NULL,
+  lease_expires_at = NULL, updated_at = :now
+FROM unnest(CAST(:call_ids AS uuid[]), CAST(:statuses AS text[]),
+            CAST(:next_attempts AS timestamptz[]))
+  AS v(id, status, next_attempt_at)
+WHERE calls.id = v.id
+"""
+
+
+def _apply_transitions_in_bulk(
+    conn: Connection, transitions: Sequence[CallTransition], now: datetime
+) -> None:
+    """PostgreSQL: ``apply_transitions`` in two statements, whatever the batch size."""
+    call_ids = [t.call_id for t in transitions]
+    conn.execute(
+        text(_CLOSE_ATTEMPTS),
+        {
+            "call_ids": call_ids,
+            "numbers": [t.attempt_number for t in transitions],
+            "outcomes": [t.outcome for t in transitions],
+            "ended": [t.ended_at for t in transitions],
+            "errors": [t.error for t in transitions],
+            "provider_ids": [t.provider_call_id for t in transitions],
+        },
+    )
+    conn.execute(
+        text(_MOVE_CALLS),
+        {
+            "call_ids": call_ids,
+            "statuses": [t.status for t in transitions],
+            "next_attempts": [t.next_attempt_at for t in transitions],
+            "now": now,
+        },
     )
 
 
