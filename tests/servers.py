@@ -140,3 +140,17 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
             return
         time.sleep(interval)
     raise TimeoutError("condition not met in time")
+
+
+def spawn_worker(
+    database_url: str, log_path: Path, extra_env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """One ``outbound worker``, its output in ``log_path``; the caller stops it."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [*OUTBOUND, "worker"],
+            env=outbound_env(database_url, extra_env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=log_path.parent,
+        )
