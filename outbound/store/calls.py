@@ -316,28 +316,31 @@ def lock_in_flight(
     conn: Connection, call_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, InFlightCall]:
     """The calls among ``call_ids`` with an open attempt, locked until the transaction ends."""
-    query = (
-        select(
-            calls.c.id,
-            calls.c.campaign_id,
-            calls.c.account_id,
-            calls.c.status,
-            calls.c.attempt_count,
-            calls.c.recall,
-            calls.c.anchor_at,
-            calls.c.timezone,
-            campaigns.c.recall_on,
-            campaigns.c.calling_window,
-        )
-        .join(campaigns, campaigns.c.id == calls.c.campaign_id)
-        .where(
-            calls.c.id.in_(list(call_ids)),
-            calls.c.status.in_(_OPEN_ATTEMPT_STATUSES),
-            calls.c.lease_expires_at.is_not(None),
-        )
+    query = select(
+        calls.c.id,
+        calls.c.campaign_id,
+        calls.c.account_id,
+        calls.c.status,
+        calls.c.attempt_count,
+        calls.c.recall,
+        calls.c.anchor_at,
+        calls.c.timezone,
+    ).where(
+        calls.c.id.in_(list(call_ids)),
+        calls.c.status.in_(_OPEN_ATTEMPT_STATUSES),
+        calls.c.lease_expires_at.is_not(None),
     )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=calls)
+        query = query.with_for_update()
+    rows = conn.execute(query).all()
+    rules = {
+        row.id: (row.recall_on, row.calling_window)
+        for row in conn.execute(
+            select(campaigns.c.id, campaigns.c.recall_on, campaigns.c.calling_window).where(
+                campaigns.c.id.in_({row.campaign_id for row in rows})
+            )
+        )
+    }
     return {
         row.id: InFlightCall(
             id=row.id,
@@ -347,11 +350,11 @@ def lock_in_flight(
             attempt_count=row.attempt_count,
             recall=tuple(row.recall),
             anchor_at=row.anchor_at,
-            recall_on=row.recall_on,
-            calling_window=row.calling_window,
+            recall_on=rules[row.campaign_id][0],
+            calling_window=rules[row.campaign_id][1],
             timezone=row.timezone,
         )
-        for row in conn.execute(query)
+        for row in rows
     }
 
 
