@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     rate_limit_writes_per_second: float = Field(50.0, ge=0)
     rate_limit_burst: int = Field(100, ge=1)
 
-    dispatch_batch_size: int = Field(100, ge=1, le=10_000)  # calls claimed per round trip
+    # Largest request body accepted, in bytes (413 beyond); 100,000 full contacts fit.
+    max_body_bytes: int = Field(256 * 1024 * 1024, ge=1)
+
+    dispatch_batch_size: int = Field(500, ge=1, le=10_000)  # calls claimed per round trip
     poll_interval_seconds: float = Field(0.2, gt=0)  # longest idle sleep of the dispatcher
     max_in_flight: int = Field(10_000, ge=1)  # attempts one dispatcher keeps open at once
     lease_grace_seconds: float = Field(60.0, ge=0)  # beyond a call's longest duration
