@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from outbound import __version__
 from outbound.api import errors
+from outbound.api.limits import BodySizeLimit
 from outbound.api.ratelimit import WriteRateLimit
 from outbound.api.routes import (
     campaigns,
@@ -64,6 +65,8 @@ def create_app(
         rate=settings.rate_limit_writes_per_second,
         burst=settings.rate_limit_burst,
     )
+    # Outermost: an oversized body is refused before anything else reads or counts it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(campaigns.router)
     app.include_router(contacts.router)

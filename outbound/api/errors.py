@@ -21,19 +21,24 @@ log = logging.getLogger(__name__)
 
 DATABASE_RETRY_AFTER_SECONDS = 1
 
-_DESCRIPTIONS = {
+ERROR_DESCRIPTIONS = {
     400: "Invalid data; `errors` names each field (and contact index) at fault",
     401: "Missing or invalid token",
     403: "Playbook not found or not owned by your account",
     404: "Not found (or owned by another account)",
     409: "The resource's state does not allow this",
+    413: "The request body is larger than the server accepts (`OUTBOUND_MAX_BODY_BYTES`)",
+    422: "This Idempotency-Key was already used with a different request",
+    429: "Too many write requests for this token; retry after `Retry-After` seconds",
     500: "Internal server error",
     503: "The database is unavailable; retry after `Retry-After` seconds",
 }
+# Lists whose items a validation error names by index, as ``errors[].index``.
+INDEXED_LISTS = ("contacts", "phones")
 
 
 def RESPONSES(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorOut, "description": _DESCRIPTIONS[code]} for code in codes}
+    return {code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
 
 
 def database_away(exc: Exception) -> bool:
@@ -61,8 +66,8 @@ def error(status: int, detail: str, errors: list[dict[str, Any]] | None = None) 
 
 
 def _field_path(loc: tuple[int | str, ...]) -> tuple[str, int | None]:
-    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
-    index = parts[1] if len(parts) > 1 and parts[0] == "contacts" else None
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
+    index = parts[1] if len(parts) > 1 and parts[0] in INDEXED_LISTS else None
     path = ""
     for part in parts:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
@@ -75,7 +80,7 @@ def _validation_errors(exc: RequestValidationError) -> JSONResponse:
         if item.get("type") == "json_invalid":
             return error(400, "malformed JSON body", [{"field": "body", "reason": "invalid JSON"}])
         path, index = _field_path(tuple(item.get("loc", ())))
-        reason = str(item.get("msg", "invalid"))
+        reason = str(item.get("msg", "invalid")).removeprefix("Value error, ")
         if item.get("type") == "missing":
             reason = "required"
         entry: dict[str, Any] = {"field": path, "reason": reason}

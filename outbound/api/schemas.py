@@ -2,10 +2,24 @@
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
+from outbound.api.limits import (
+    MAX_CONTACTS,
+    MAX_CUSTOM_BYTES,
+    MAX_CUSTOM_DEPTH,
+    MAX_CUSTOM_FIELDS,
+    MAX_CUSTOM_KEY_LENGTH,
+    MAX_DNC_PHONES,
+    MAX_EMAIL_LENGTH,
+    MAX_FIELD_LENGTH,
+    MAX_PHONE_LENGTH,
+    MAX_RECALL,
+    custom_fields_problem,
+)
 from outbound.domain.recall import InvalidRecall, parse_recall
 from outbound.domain.windows import InvalidWindow, parse_window
 from outbound.views import (
@@ -19,40 +33,65 @@ from outbound.views import (
 RetryableOutcome = Literal["no_answer", "busy", "voicemail", "failed"]
 
 
+Text = Annotated[str, StringConstraints(max_length=MAX_FIELD_LENGTH)]
+
+
 class ContactIn(BaseModel):
     """A contact to call: ``phone`` plus any of the seed's optional fields."""
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
-    phone: str | None = Field(None, description="E.164, or national with `country`")
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    company: str | None = None
-    job_title: str | None = None
-    address: str | None = None
-    city: str | None = None
-    state: str | None = None
-    country: str | None = Field(None, description="ISO 3166 alpha-2, e.g. ES")
-    postal_code: str | None = None
-    timezone: str | None = Field(None, description="IANA zone, e.g. Europe/Madrid")
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_term: str | None = None
-    utm_content: str | None = None
-    custom_fields: dict[str, Any] | None = None
+    phone: Annotated[str, StringConstraints(max_length=MAX_PHONE_LENGTH)] | None = Field(
+        None, description="E.164, or national with `country`"
+    )
+    first_name: Text | None = None
+    last_name: Text | None = None
+    email: Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH)] | None = None
+    company: Text | None = None
+    job_title: Text | None = None
+    address: Text | None = None
+    city: Text | None = None
+    state: Text | None = None
+    country: Text | None = Field(None, description="ISO 3166 alpha-2, e.g. ES")
+    postal_code: Text | None = None
+    timezone: Text | None = Field(None, description="IANA zone, e.g. Europe/Madrid")
+    utm_source: Text | None = None
+    utm_medium: Text | None = None
+    utm_campaign: Text | None = None
+    utm_term: Text | None = None
+    utm_content: Text | None = None
+    custom_fields: dict[str, Any] | None = Field(
+        None,
+        description=(
+            f"Any JSON object: at most {MAX_CUSTOM_FIELDS} keys of at most "
+            f"{MAX_CUSTOM_KEY_LENGTH} characters, nested at most {MAX_CUSTOM_DEPTH} levels, "
+            f"{MAX_CUSTOM_BYTES} bytes as JSON"
+        ),
+    )
+
+    @field_validator("custom_fields")
+    @classmethod
+    def _check_custom_fields(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        problem = custom_fields_problem(value) if value is not None else None
+        if problem is not None:
+            raise PydanticCustomError(
+                "custom_fields_limit", "custom_fields {problem}", {"problem": problem}
+            )
+        return value
+
+
+Contacts = Annotated[list[ContactIn], Field(min_length=1, max_length=MAX_CONTACTS)]
 
 
 class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     playbook_id: uuid.UUID = Field(description="UUID of a playbook of your account")
-    contacts: list[ContactIn] = Field(min_length=1)
+    contacts: Contacts
     launch_at: str | None = Field(
         None, description="ISO 8601; without an offset, read in the account's timezone"
     )
-    recall: list[float] | str | None = Field(
+    recall: Annotated[list[float], Field(max_length=MAX_RECALL)] | str | None = Field(
         None, description='Retry offsets in minutes from the first attempt: [30,120] or "[30,120]"'
     )
 
@@ -90,11 +129,13 @@ class CampaignIn(BaseModel):
 class ContactsIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    contacts: list[ContactIn] = Field(min_length=1)
+    contacts: Contacts
 
 
 class PhonesIn(BaseModel):
-    phones: list[str] = Field(min_length=1, max_length=100_000)
+    phones: list[Annotated[str, StringConstraints(max_length=MAX_PHONE_LENGTH)]] = Field(
+        min_length=1, max_length=MAX_DNC_PHONES
+    )
 
 
 class SuppressedOut(BaseModel):
