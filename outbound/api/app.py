@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from outbound import __version__
-from outbound.api import errors
+from outbound.api import errors, openapi
 from outbound.api.limits import BodySizeLimit
 from outbound.api.ratelimit import WriteRateLimit
 from outbound.api.routes import (
@@ -23,6 +23,7 @@ from outbound.api.routes import (
 )
 from outbound.config import Settings
 from outbound.runtime import build_dispatcher, build_engine, run_background
+from outbound.services import phones
 
 DESCRIPTION = """Outbound phone-call campaigns for AI voice agents.
 
@@ -31,7 +32,10 @@ dashboard at `/` do not."""
 
 
 def create_app(
-    settings: Settings | None = None, engine: Engine | None = None, dispatch: bool = False
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    dispatch: bool = False,
+    warm_up: bool = False,
 ) -> FastAPI:
     """The API; with ``dispatch`` it also runs the dispatcher (``outbound serve``)."""
     settings = settings or Settings()
@@ -39,6 +43,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm_up:  # start phone validation's processes before the first large list
+            asyncio.get_running_loop().run_in_executor(None, phones.warm_up)
         if not dispatch:
             yield
             engine.dispose()
@@ -67,6 +73,7 @@ def create_app(
     )
     # Outermost: an oversized body is refused before anything else reads or counts it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
@@ -80,4 +87,4 @@ def create_app(
 
 def create_api_app() -> FastAPI:
     """Factory for ``outbound api`` (uvicorn workers build their own app)."""
-    return create_app(Settings(), dispatch=False)
+    return create_app(Settings(), dispatch=False, warm_up=True)

@@ -1,5 +1,7 @@
 """Phone numbers: everything is stored and compared in E.164."""
 
+from collections.abc import Sequence
+
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
@@ -44,3 +46,14 @@ def zone_of_number(e164: str) -> str | None:
     if len(zones) == 1 and zones[0] != phone_timezones.UNKNOWN_TIMEZONE:
         return str(zones[0])
     return None
+
+
+def normalize_each(items: Sequence[tuple[object, str | None]]) -> list[str | InvalidPhone]:
+    """``normalize_phone`` over many ``(phone, country)`` pairs: each number or its error."""
+    results: list[str | InvalidPhone] = []
+    for raw, country in items:
+        try:
+            results.append(normalize_phone(raw, country))
+        except InvalidPhone as exc:
+            results.append(exc)
+    return results

@@ -25,6 +25,7 @@ from outbound.services import idempotency as idempotent
 from outbound.services.dispatch import DO_NOT_CALL_REASON
 from outbound.services.events import Outbox
 from outbound.services.idempotency import IdempotencyKey
+from outbound.services.phones import normalize_all
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
@@ -80,11 +81,10 @@ def prepare_contacts(raw: Sequence[RawContact]) -> list[ContactInput]:
     """Normalize every phone and merge repeats; raise one error listing every bad contact."""
     errors: list[dict[str, Any]] = []
     merged: dict[str, ContactInput] = {}
-    for index, contact in enumerate(raw):
-        try:
-            phone = normalize_phone(contact.phone, contact.fields.get("country"))
-        except InvalidPhone as exc:
-            errors.append({"index": index, "field": "phone", "reason": str(exc)})
+    phones = normalize_all([(contact.phone, contact.fields.get("country")) for contact in raw])
+    for index, (contact, phone) in enumerate(zip(raw, phones, strict=True)):
+        if isinstance(phone, InvalidPhone):
+            errors.append({"index": index, "field": "phone", "reason": str(phone)})
             continue
         zone = contact.fields.get("timezone")
         if zone is not None and not _known_zone(zone):
@@ -94,10 +94,13 @@ def prepare_contacts(raw: Sequence[RawContact]) -> list[ContactInput]:
             continue
         earlier = merged.get(phone)
         if earlier is None:
-            merged[phone] = ContactInput(phone, dict(contact.fields), dict(contact.custom_fields))
-        else:
-            earlier.fields.update(contact.fields)
-            earlier.custom_fields.update(contact.custom_fields)
+            merged[phone] = ContactInput(phone, contact.fields, contact.custom_fields)
+        else:  # the same phone again: later fields win, without touching the request
+            merged[phone] = ContactInput(
+                phone,
+                {**earlier.fields, **contact.fields},
+                {**earlier.custom_fields, **contact.custom_fields},
+            )
     if errors:
         raise InvalidRequest(f"{len(errors)} contact(s) are invalid", errors=errors)
     return list(merged.values())
