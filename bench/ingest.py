@@ -34,24 +34,9 @@ from _common import (
     running_api,
 )
 
-SEED_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "company",
-    "job_title",
-    "address",
-    "city",
-    "state",
-    "country",
-    "postal_code",
-    "timezone",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-)
+from outbound.domain.contacts import CONTACT_FIELDS
+
+SEED_FIELDS = CONTACT_FIELDS  # every optional field of the seed's contacts
 FIRST_NAMES = ("Lucía", "Hugo", "Amélie", "John", "Greta", "Marco", "Ana", "Zoë")
 LAST_NAMES = ("García", "Martin", "Smith", "Müller", "Rossi", "Silva", "O'Brien", "Nuñez")
 CITIES = ("Madrid", "Paris", "New York", "Berlin", "Rome", "São Paulo")
