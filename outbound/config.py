@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Largest request body accepted, in bytes (413 beyond); 100,000 full contacts fit.
     max_body_bytes: int = Field(256 * 1024 * 1024, ge=1)
 
+    metrics_port: int | None = None  # `outbound worker` serves /metrics on this port when set
+
     dispatch_batch_size: int = Field(500, ge=1, le=10_000)  # calls claimed per round trip
     poll_interval_seconds: float = Field(0.2, gt=0)  # longest idle sleep of the dispatcher
     max_in_flight: int = Field(10_000, ge=1)  # attempts one dispatcher keeps open at once

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from outbound import metrics
 from outbound.clock import utcnow
 from outbound.config import Settings
 from outbound.domain.phones import mask_phone
@@ -114,6 +115,9 @@ class Dispatcher:
             return False
         self._in_flight += len(claimed)
         self._idle.clear()
+        for item in claimed:
+            if item.due_at is not None:
+                metrics.DISPATCH_LAG.observe((item.started_at - item.due_at).total_seconds())
         requests = await asyncio.to_thread(
             dispatch.build_requests, self._engine, claimed, provider.needs_call_content
         )
@@ -133,6 +137,7 @@ class Dispatcher:
             for item, o in zip(claimed, outcomes, strict=True)
             if isinstance(o, _Unplaced)
         ]
+        metrics.ATTEMPTS_PLACED.labels(provider.name).inc(len(placed))
         if not provider.reports_in_process:
             # Outcomes will arrive through the API and find the attempt by this id: store it
             # now. In-process outcomes carry it, and it is stored as the attempt closes.

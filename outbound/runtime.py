@@ -4,8 +4,11 @@ import asyncio
 import logging
 from functools import partial
 
+from prometheus_client import start_http_server
 from sqlalchemy import Engine
 
+from outbound import metrics
+from outbound.clock import utcnow
 from outbound.config import Settings
 from outbound.delivery import Deliverer
 from outbound.dispatcher import Dispatcher, ProviderFactory
@@ -13,6 +16,7 @@ from outbound.providers.base import Provider, ReportResult
 from outbound.providers.simulator import SimulatorProvider
 from outbound.providers.twilio import TwilioProvider
 from outbound.providers.webhook import WebhookProvider
+from outbound.services import dispatch
 from outbound.store.database import create_database_engine
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,11 @@ async def run_background(
 
 async def run_worker(settings: Settings, stopping: asyncio.Event) -> None:
     engine = build_engine(settings)
+    if settings.metrics_port:
+        start_http_server(
+            settings.metrics_port,
+            registry=metrics.registry(lambda: dispatch.queue_counts(engine, utcnow())),
+        )
     try:
         await run_background(settings, engine, build_dispatcher(settings, engine), stopping)
     finally:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from outbound import __version__
+from outbound import __version__, metrics
 from outbound.api import errors, openapi
 from outbound.api.limits import BodySizeLimit
 from outbound.api.ratelimit import WriteRateLimit
@@ -21,8 +21,12 @@ from outbound.api.routes import (
     webhook_endpoints,
     webhook_provider,
 )
+from outbound.api.routes import metrics as metrics_routes
+from outbound.api.timing import RequestTiming
+from outbound.clock import utcnow
 from outbound.config import Settings
 from outbound.runtime import build_dispatcher, build_engine, run_background
+from outbound.services import dispatch as dispatch_services
 from outbound.services import phones
 
 DESCRIPTION = """Outbound phone-call campaigns for AI voice agents.
@@ -65,7 +69,9 @@ def create_app(
     app.state.engine = engine
     app.state.settings = settings
     app.state.notify_new_work = lambda: None
+    app.state.metrics = metrics.registry(lambda: dispatch_services.queue_counts(engine, utcnow()))
     errors.install(app)
+    app.add_middleware(RequestTiming)
     app.add_middleware(
         WriteRateLimit,
         rate=settings.rate_limit_writes_per_second,
@@ -75,6 +81,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     openapi.install(app)
     app.include_router(health.router)
+    app.include_router(metrics_routes.router)
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
     app.include_router(do_not_call.router)

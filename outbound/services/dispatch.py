@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
+from outbound import metrics
 from outbound.domain.personalization import contact_variables, render
 from outbound.domain.recall import Finish, decide
 from outbound.domain.records import AttemptResult, ClaimedAttempt
@@ -23,6 +24,7 @@ from outbound.store import accounts as account_store
 from outbound.store import calls as store
 from outbound.store import campaigns as campaign_store
 from outbound.store import contacts as contact_store
+from outbound.store import metrics as metrics_store
 
 LOST_REASON = "lost"  # no outcome arrived before the attempt's lease ran out
 DO_NOT_CALL_REASON = "do_not_call"  # the phone is on the account's suppression list
@@ -182,7 +184,7 @@ def record_placed(engine: Engine, placed: Sequence[tuple[uuid.UUID, str]]) -> No
             store.record_provider_ids(conn, placed)
 
 
-def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datetime) -> int:
+def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datetime) -> list[str]:
     """Apply the recall rule to each result that matches its call's open attempt."""
     in_flight = store.lock_in_flight(conn, [r.call_id for r in results])
     transitions: list[store.CallTransition] = []
@@ -217,7 +219,7 @@ def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datet
         campaign_store.complete_finished_campaigns(conn, finished_campaigns, now)
     )
     outbox.publish(now)
-    return len(transitions)
+    return [t.outcome for t in transitions]
 
 
 def next_state(
@@ -245,7 +247,9 @@ def record_results(engine: Engine, results: Sequence[AttemptResult], now: dateti
     if not results:
         return 0
     with engine.begin() as conn:
-        return apply_results(conn, results, now)
+        outcomes = apply_results(conn, results, now)
+    metrics.count_outcomes(outcomes)
+    return len(outcomes)
 
 
 def expire_leases(engine: Engine, now: datetime) -> int:
@@ -262,7 +266,15 @@ def expire_leases(engine: Engine, now: datetime) -> int:
             )
             for call_id, number in expired
         ]
-        return apply_results(conn, results, now) if results else 0
+        outcomes = apply_results(conn, results, now) if results else []
+    metrics.count_outcomes(outcomes)
+    return len(outcomes)
+
+
+def queue_counts(engine: Engine, now: datetime) -> dict[str, int]:
+    """Calls due now (the queue's depth) and calls in progress."""
+    with engine.connect() as conn:
+        return metrics_store.queue_counts(conn, now)
 
 
 def next_due_at(engine: Engine) -> datetime | None:

@@ -9,6 +9,7 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
+from outbound import metrics
 from outbound.clock import utcnow
 from outbound.domain.outcomes import resolve_outcome
 from outbound.domain.records import AttemptResult
@@ -44,6 +45,7 @@ def record_event(engine: Engine, event: ProviderEvent, now: datetime) -> bool:
 
     ``ended`` closes the attempt and applies the recall rule, like any other outcome.
     """
+    ended: list[str] = []
     with engine.begin() as conn:
         attempt = store.find_attempt(conn, event.provider_call_id)
         if attempt is None:
@@ -64,7 +66,7 @@ def record_event(engine: Engine, event: ProviderEvent, now: datetime) -> bool:
             outcome = resolve_outcome(
                 event.outcome or Outcome.FAILED, event.answered_by or attempt.answered_by
             )
-            apply_results(
+            ended = apply_results(
                 conn,
                 [
                     AttemptResult(
@@ -78,7 +80,8 @@ def record_event(engine: Engine, event: ProviderEvent, now: datetime) -> bool:
                 ],
                 now,
             )
-        return True
+    metrics.count_outcomes(ended)
+    return True
 
 
 def record_when_known(
