@@ -44,6 +44,7 @@ ONE_WRITE = {"OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "0.001", "OUTBOUND_RATE_LI
 NOT_PROBED = {("POST", "/provider/webhook/events"): {200}}
 
 Operation = tuple[str, str]  # method, path template as in the document
+PUBLIC = ("/healthz", "/readyz", "/metrics", "/provider/")  # no bearer token
 
 
 @dataclass
@@ -115,11 +116,12 @@ def _probe_answers(probe: Probes, server: Server, tenant: Tenant) -> None:
     probe.document = server.client().get("/openapi.json").json()
     ops = _operations(probe.document)
     probe.everywhere(server, 413, ops, token=t, path=_ids(), content=TOO_LARGE)
-    authenticated = [op for op in ops if not op[1].startswith(("/healthz", "/readyz", "/prov"))]
+    authenticated = [op for op in ops if not op[1].startswith(PUBLIC)]
     probe.everywhere(server, 401, authenticated, path=_ids())
 
     probe(server, 200, "GET", "/healthz")
     probe(server, 200, "GET", "/readyz")
+    probe(server, 200, "GET", "/metrics")
 
     created = probe(server, 202, "POST", "/campaign", t, json=_campaign(tenant, phone(1)))
     campaign = {"campaign_id": created.json()["campaign_id"]}
@@ -209,10 +211,11 @@ def _probe_unconfigured_and_limited(probe: Probes, server: Server) -> None:
 
 
 def _probe_database_away(probe: Probes, server: Server, tenant: Tenant) -> None:
-    """503 from every operation that uses the database, once it is gone."""
+    """503 from every operation that needs the database, once it is gone."""
     ops = _operations(server.client().get("/openapi.json").json())
     for method, template in ops:
-        if template == "/healthz":
+        if template in ("/healthz", "/metrics"):
+            probe(server, 200, method, template)
             continue
         kwargs: dict[str, Any] = {"json": {}}
         if template == "/provider/webhook/events":
@@ -331,7 +334,7 @@ def test_errors_share_one_body_and_tokens_one_scheme(document: dict[str, Any]):
     }
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            public = path in ("/healthz", "/readyz") or path.startswith("/provider/")
+            public = path.startswith(PUBLIC)
             assert bool(operation.get("security")) != public, (method, path)
             for code, response in operation["responses"].items():
                 if code.startswith(("4", "5")) and path != "/readyz":

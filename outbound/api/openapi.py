@@ -11,7 +11,7 @@ they apply to, so the document cannot forget them:
 | 413 | everywhere: the body limit applies to every request (``outbound.api.limits``) |
 | 422 | an ``Idempotency-Key`` is taken, and reused with another request |
 | 429 | the write routes the rate limit covers (``outbound.api.ratelimit``) |
-| 503 | every route that uses the database (all but ``/healthz``), while it is away |
+| 503 | every route that needs the database (all but ``/healthz``, ``/metrics``) while it is away |
 
 FastAPI's own ``422`` with ``HTTPValidationError`` is removed: invalid data is ``400`` here.
 """
@@ -25,7 +25,8 @@ from outbound.api.errors import ERROR_DESCRIPTIONS
 from outbound.api.ratelimit import EXEMPT_PREFIXES, WRITE_METHODS
 
 IDEMPOTENCY_HEADER = "idempotency-key"
-DATABASE_FREE_PATHS = frozenset({"/healthz"})  # every other route reads or writes the database
+# Every other route reads or writes the database (/metrics does, but leaves out its gauges).
+DATABASE_FREE_PATHS = frozenset({"/healthz", "/metrics"})
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
 RETRY_AFTER = {
