@@ -24,10 +24,10 @@ from outbound.store.database import create_database_engine
 from tests.factories import Tenant, make_account
 from tests.servers import Server, run_cli
 
-# Routes that need no token or are not the account's data: health, the OpenAPI document and
-# its viewers, the dashboard's files, and the providers' signed callbacks.
-UNGUARDED = ("/healthz", "/readyz", "/openapi.json", "/docs", "/redoc", "/", "/static/")
-CALLBACKS = "/provider/"
+# Routes that need no token: health, aggregate metrics, the OpenAPI document and its viewers,
+# the dashboard's files, and the providers' callbacks (signed by the provider instead).
+PUBLIC = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/redoc", "/")
+PUBLIC_PREFIXES = ("/docs", "/static/", "/provider/")
 # A valid body for each route that takes one, so that only ownership can refuse the request.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/campaign/{campaign_id}/contacts"): {"contacts": [{"phone": "+14155550177"}]},
@@ -59,21 +59,28 @@ def _declared_routes() -> Iterator[tuple[str, set[str], Any]]:
         yield str(route.path), set(route.methods or ()), getattr(route, "original_route", route)
 
 
+def _is_public(path: str) -> bool:
+    return path in PUBLIC or path.startswith(PUBLIC_PREFIXES)
+
+
 def _guarded_endpoints() -> list[Endpoint]:
+    """Every route that takes a token, each method apart."""
     endpoints = []
     for path, methods, route in _declared_routes():
-        if not isinstance(route, APIRoute):
-            continue  # the OpenAPI document and its viewers
-        if path in UNGUARDED or path.startswith(("/docs", "/static/", CALLBACKS)):
-            continue
-        if not PATH_PARAMETER.search(path) and methods != {"GET"}:
-            continue  # creates the caller's own resource (see the playbook test below)
-        takes_body = route.body_field is not None
-        endpoints.extend(Endpoint(m, path, takes_body) for m in sorted(methods - {"HEAD"}))
+        if isinstance(route, APIRoute) and not _is_public(path):
+            takes_body = route.body_field is not None
+            endpoints.extend(Endpoint(m, path, takes_body) for m in sorted(methods - {"HEAD"}))
     return endpoints
 
 
-ENDPOINTS = _guarded_endpoints()
+GUARDED = _guarded_endpoints()
+# Routes that name a resource, and lists; the others create the caller's own resources.
+ENDPOINTS = [e for e in GUARDED if e.parameters or e.method == "GET"]
+PUBLIC_READS = sorted(
+    path
+    for path, methods, _ in _declared_routes()
+    if _is_public(path) and "GET" in methods and not PATH_PARAMETER.search(path)
+)
 
 
 @dataclass(frozen=True)
@@ -227,6 +234,22 @@ def test_the_owner_reaches_the_same_routes(server: Server, owned: Owned):
                 assert any(m in answer.text for m in owned.markers), (
                     f"{endpoint} lists none of A's data: give A such a resource in `owned`"
                 )
+
+
+def test_the_routes_without_a_token_show_none_of_an_accounts_data(server: Server, owned: Owned):
+    assert "/metrics" in PUBLIC_READS and "/healthz" in PUBLIC_READS
+    for path in PUBLIC_READS:
+        answer = httpx.get(f"{server.url}{path}", timeout=30)
+        assert answer.status_code < 500, f"{path}: {answer.status_code}"
+        seen = [m for m in owned.markers if m in answer.text]
+        assert not seen, f"{path} shows A's {seen}"
+
+
+def test_every_other_route_needs_a_token(server: Server, owned: Owned):
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        for endpoint in GUARDED:
+            body = BODIES.get((endpoint.method, endpoint.path), {})
+            _refused(anonymous.request(endpoint.method, _url(endpoint, owned.ids), json=body))
 
 
 def test_a_playbook_of_another_account_is_forbidden(server: Server, owned: Owned, other: Tenant):
