@@ -340,3 +340,22 @@ def test_errors_share_one_body_and_tokens_one_scheme(document: dict[str, Any]):
                 if code.startswith(("4", "5")) and path != "/readyz":
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path)
+
+
+def _references(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _references(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _references(item)
+
+
+def test_every_reference_resolves(document: dict[str, Any]):
+    references = set(_references(document))
+    assert references
+    for reference in references:
+        assert reference.startswith("#/components/schemas/"), reference
+        assert reference.rsplit("/", 1)[1] in document["components"]["schemas"], reference

@@ -14,6 +14,8 @@ they apply to, so the document cannot forget them:
 | 503 | every route that needs the database (all but ``/healthz``, ``/metrics``) while it is away |
 
 FastAPI's own ``422`` with ``HTTPValidationError`` is removed: invalid data is ``400`` here.
+Schemas a route gives whole (``openapi_extra``) have their ``$defs`` moved to the components,
+where their references can find them.
 """
 
 from collections.abc import Callable
@@ -28,7 +30,9 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 # Every other route reads or writes the database (/metrics does, but leaves out its gauges).
 DATABASE_FREE_PATHS = frozenset({"/healthz", "/metrics"})
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
-ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+LOCAL_DEFINITION = "#/$defs/"
+COMPONENT = "#/components/schemas/"
+ERROR_BODY = {"application/json": {"schema": {"$ref": COMPONENT + "ErrorOut"}}}
 RETRY_AFTER = {
     "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
 }
@@ -60,10 +64,28 @@ def document_errors(document: dict[str, Any]) -> dict[str, Any]:
                 response = responses.setdefault(str(code), _error_response(code))
                 if code in HEADERS and _is_error_body(response):
                     response.setdefault("headers", HEADERS[code])
-    schemas = document.get("components", {}).get("schemas", {})
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
+    _hoist_definitions(document["paths"], schemas)
     return document
+
+
+def _hoist_definitions(node: Any, schemas: dict[str, Any]) -> None:
+    """Move nested ``$defs`` into ``components/schemas`` and point their references there."""
+    if isinstance(node, list):
+        for item in node:
+            _hoist_definitions(item, schemas)
+        return
+    if not isinstance(node, dict):
+        return
+    for name, definition in node.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    reference = node.get("$ref")
+    if isinstance(reference, str) and reference.startswith(LOCAL_DEFINITION):
+        node["$ref"] = COMPONENT + reference.removeprefix(LOCAL_DEFINITION)
+    for value in node.values():
+        _hoist_definitions(value, schemas)
 
 
 def _shared_errors(path: str, method: str, operation: dict[str, Any]) -> set[int]:

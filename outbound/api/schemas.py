@@ -84,7 +84,22 @@ Contacts = Annotated[list[ContactIn], Field(min_length=1, max_length=MAX_CONTACT
 
 
 class CampaignIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "playbook_id": "6793f6f5-1f3b-422c-abdf-a0b6e245cd62",
+                    "contacts": [
+                        {"phone": "+34912345600", "first_name": "Lucía", "company": "Acme"},
+                        {"phone": "612345678", "country": "ES", "custom_fields": {"plan": "pro"}},
+                    ],
+                    "launch_at": "2026-12-01T10:00:00",
+                    "recall": [30, 120],
+                }
+            ]
+        },
+    )
 
     playbook_id: uuid.UUID = Field(description="UUID of a playbook of your account")
     contacts: Contacts
@@ -127,12 +142,19 @@ class CampaignIn(BaseModel):
 
 
 class ContactsIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [{"contacts": [{"phone": "+14155550142", "first_name": "Edsger"}]}]
+        },
+    )
 
     contacts: Contacts
 
 
 class PhonesIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"phones": ["+14155550142"]}]})
+
     phones: list[Annotated[str, StringConstraints(max_length=MAX_PHONE_LENGTH)]] = Field(
         min_length=1, max_length=MAX_DNC_PHONES
     )
