@@ -2,10 +2,7 @@
 
 import asyncio
 import contextlib
-import copy
 import json
-import logging
-import re
 import signal
 import sys
 import uuid
@@ -15,11 +12,10 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 from rich.console import Console
-from uvicorn.config import LOGGING_CONFIG
 
+from outbound import logs
 from outbound.cli_campaigns import campaign_app
 from outbound.config import Settings
-from outbound.domain.phones import mask_phone
 from outbound.exceptions import OutboundError
 from outbound.runtime import build_engine, run_worker
 from outbound.services import accounts
@@ -55,62 +51,6 @@ class _ExitCleanlyServer(uvicorn.Server):
             self._captured_signals.clear()
 
 
-# A phone number as a request path or an error message may carry it: +E.164, or URL-encoded.
-PHONE_IN_LOG = re.compile(r"(?:\+|%2[Bb])(\d{6,15})")
-# Third-party HTTP clients log every request's URL at INFO (a webhook endpoint's URL may hold
-# its credentials); their warnings still show.
-QUIET_LOGGERS = ("httpx", "httpcore", "twilio.http_client")
-
-
-def _mask_phones(text: str) -> str:
-    return PHONE_IN_LOG.sub(lambda match: mask_phone("+" + match.group(1)), text)
-
-
-class MaskPhones(logging.Filter):
-    """Phone numbers in log records are masked as ``mask_phone`` does, wherever they come from
-    (uvicorn's access log prints ``DELETE /dnc/%2B14155550142``). Attached to handlers, so that
-    records propagated from any logger pass through it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = _mask_phones(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(self._mask_arg(arg) for arg in record.args)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = _mask_phones(logging.Formatter().formatException(record.exc_info))
-        return True
-
-    @staticmethod
-    def _mask_arg(arg: object) -> object:
-        if isinstance(arg, int | float):
-            return arg  # keeps %d and %f working
-        text = str(arg)
-        masked = _mask_phones(text)
-        return arg if masked == text else masked
-
-
-def _uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging configuration, with phones masked on its handlers (it is applied
-    again in each ``--workers`` process, so the filter must be part of it)."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["mask_phones"] = {"()": f"{__name__}.MaskPhones"}
-    for handler in config["handlers"].values():
-        handler.setdefault("filters", []).append("mask_phones")
-    return config
-
-
-def _setup_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(MaskPhones())
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def _fail(message: str) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=2)
@@ -133,7 +73,7 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """API and dispatcher in one process (the embedded mode)."""
     from outbound.api.app import create_app
 
-    _setup_logging()
+    logs.setup()
     settings = Settings()
     engine = build_engine(settings)
     migrate.upgrade(engine)
@@ -165,7 +105,7 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
         create_app(settings, engine, dispatch=True),
         host=host,
         port=port,
-        log_config=_uvicorn_log_config(),
+        log_config=logs.config(),
     )
     _ExitCleanlyServer(config).run()
 
@@ -177,7 +117,7 @@ def api(
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
 ) -> None:
     """API only (PostgreSQL); run `outbound worker` to dial."""
-    _setup_logging()
+    logs.setup()
     settings = Settings()
     _require_postgresql(settings, "api")
     migrate.upgrade(build_engine(settings))
@@ -187,14 +127,14 @@ def api(
         host=host,
         port=port,
         workers=workers,
-        log_config=_uvicorn_log_config(),
+        log_config=logs.config(),
     )
 
 
 @app.command()
 def worker() -> None:
     """Dispatcher only (PostgreSQL); run as many as you like."""
-    _setup_logging()
+    logs.setup()
     settings = Settings()
     _require_postgresql(settings, "worker")
 

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import httpx
 
-from outbound.cli import MaskPhones
 from outbound.domain.phones import mask_phone
+from outbound.logs import MaskPhones
 from outbound.services import accounts
 from outbound.signing import SIGNATURE_HEADER, sign
 from tests.conftest import migrated_engine
@@ -112,7 +112,7 @@ def test_no_token_secret_or_phone_reaches_the_log(tmp_path: Path):
         log = server.log()
 
     assert "Demo account created" not in log
-    assert "GET /campaign" in log, "the access log is in the captured output"
+    assert '"method": "GET", "path": "/campaign/' in log, "the request log is in the output"
     assert "dispatcher" in log
     leaked_secrets = [s for s in secrets if s in log]
     assert not leaked_secrets, f"secrets in the log: {leaked_secrets}"

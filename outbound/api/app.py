@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from outbound import __version__, metrics
+from outbound import __version__, logs, metrics
 from outbound.api import errors, openapi
 from outbound.api.limits import BodySizeLimit
 from outbound.api.ratelimit import WriteRateLimit
+from outbound.api.request_log import RequestLog
 from outbound.api.routes import (
     campaigns,
     contacts,
@@ -79,6 +80,7 @@ def create_app(
     )
     # Outermost: an oversized body is refused before anything else reads or counts it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLog)  # outermost: every answer is logged with its request id
     openapi.install(app)
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
@@ -94,4 +96,5 @@ def create_app(
 
 def create_api_app() -> FastAPI:
     """Factory for ``outbound api`` (uvicorn workers build their own app)."""
+    logs.configure_structlog()  # in each --workers process
     return create_app(Settings(), dispatch=False, warm_up=True)

@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -28,6 +29,7 @@ from outbound.services.idempotency import MAX_KEY_LENGTH, IdempotencyKey
 from outbound.views import call_view, campaign_view
 
 router = APIRouter(tags=["campaigns"])
+log = structlog.get_logger(__name__)
 
 
 IdempotencyKeyHeader = Annotated[
@@ -103,6 +105,12 @@ def create_campaign(
         _idempotency(idempotency_key, "POST /campaign", body),
     )
     request.app.state.notify_new_work()
+    if not answer.replayed:
+        log.info(
+            "campaign created",
+            campaign_id=answer.body["campaign_id"],
+            contacts=answer.body["contacts"],
+        )
     return _answer(answer)
 
 
