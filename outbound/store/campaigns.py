@@ -386,9 +386,19 @@ def complete_finished_campaigns(
     conn: Connection, campaign_ids: Iterable[uuid.UUID], now: datetime
 ) -> list[Owned]:
     """Running campaigns with no call left to place become completed."""
-    ids = list(set(campaign_ids))
+    ids = sorted(set(campaign_ids))
     if not ids:
         return []
+    if conn.dialect.name == "postgresql":
+        # Wait for transactions adding calls (they hold the campaign's row) and look at their
+        # calls with the next statement's snapshot: otherwise a campaign could complete while
+        # a call is being appended to it.
+        conn.execute(
+            select(campaigns.c.id)
+            .where(campaigns.c.id.in_(ids), campaigns.c.status == CampaignStatus.RUNNING.value)
+            .order_by(campaigns.c.id)
+            .with_for_update()
+        ).all()
     active = exists().where(
         and_(
             calls.c.campaign_id == campaigns.c.id,
