@@ -152,7 +152,7 @@ def test_large_files_go_in_chunks_into_one_campaign(
         assert campaign.recall == [0.001]
         assert campaign.status in ("running", "completed")  # paused only while uploading
         wait_for(lambda: api.get_campaign(campaign_id).status == "completed", 60)
-    appends = server.log().count(f"POST /campaign/{campaign_id}/contacts")
+    appends = server.log().count(f'"method": "POST", "path": "/campaign/{campaign_id}/contacts"')
     assert appends == 4  # chunks 2, 3 and 4, and chunk 2 again without its bad row
 
 
@@ -304,4 +304,4 @@ def test_uploads_wait_out_the_write_rate_limit(private_database_url: str, tmp_pa
         assert created["contacts"] == 6
         with Client(server.url, account.token) as api:
             assert [c.phone for c in api.iter_calls(str(created["campaign_id"]))] == phones
-        assert " 429 " in server.log()
+        assert '"status": 429' in server.log()
