@@ -152,21 +152,43 @@ def pacer(
 ) -> Pacer:
     """The pacing state now: calls in progress and attempts started in the last window.
 
-    Covers every account with activity, plus ``account_ids``.
+    Counts only what a limit applies to (an account without limits may have thousands of
+    calls in flight: they are not counted on every claim). Covers every limited account with
+    activity, plus ``account_ids``.
     """
-    in_progress = conn.execute(
-        select(calls.c.account_id, calls.c.campaign_id, func.count())
-        .where(calls.c.status == CallStatus.IN_PROGRESS.value)
-        .group_by(calls.c.account_id, calls.c.campaign_id)
-    ).all()
+    in_progress_here = calls.c.status == CallStatus.IN_PROGRESS.value
+    per_campaign = (calls.c.account_id, calls.c.campaign_id, func.count())
+    in_progress = {
+        (account_id, campaign_id): count
+        for query in (
+            select(*per_campaign)
+            .select_from(accounts)
+            .join(calls, (calls.c.account_id == accounts.c.id) & in_progress_here)
+            .where(accounts.c.max_concurrent_calls > 0)
+            .group_by(calls.c.account_id, calls.c.campaign_id),
+            select(*per_campaign)
+            .select_from(campaigns)
+            .join(calls, (calls.c.campaign_id == campaigns.c.id) & in_progress_here)
+            .where(
+                campaigns.c.max_concurrent_calls.is_not(None),
+                campaigns.c.status.in_([CampaignStatus.RUNNING.value, CampaignStatus.PAUSED.value]),
+            )
+            .group_by(calls.c.account_id, calls.c.campaign_id),
+        )
+        for account_id, campaign_id, count in conn.execute(query)
+    }
     started = conn.execute(
         select(call_attempts.c.account_id, func.count())
-        .where(call_attempts.c.started_at > now - timedelta(seconds=RATE_WINDOW_SECONDS))
+        .join(accounts, accounts.c.id == call_attempts.c.account_id)
+        .where(
+            call_attempts.c.started_at > now - timedelta(seconds=RATE_WINDOW_SECONDS),
+            accounts.c.calls_per_second > 0,
+        )
         .group_by(call_attempts.c.account_id)
     ).all()
     by_account: dict[uuid.UUID, int] = {}
     by_campaign: dict[uuid.UUID, int] = {}
-    for account_id, campaign_id, count in in_progress:
+    for (account_id, campaign_id), count in in_progress.items():
         by_account[account_id] = by_account.get(account_id, 0) + count
         by_campaign[campaign_id] = count
     started_by_account = {account_id: count for account_id, count in started}

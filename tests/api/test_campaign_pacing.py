@@ -1,0 +1,62 @@
+"""A campaign's own max_concurrent_calls, on top of its account's limits."""
+
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from outbound.services import accounts
+from outbound.store import tables
+from tests.factories import make_account, phone
+from tests.servers import start_server, wait_for
+
+
+def test_a_campaigns_concurrency_limit_holds(engine: Engine, database_url: str, tmp_path: Path):
+    tenant = make_account(engine)
+    accounts.update_account(engine, tenant.id, max_concurrent_calls=0, calls_per_second=0)
+    env = {"OUTBOUND_SIMULATOR_RING_SECONDS": "0.2", "OUTBOUND_SIMULATOR_TALK_SECONDS": "0.1"}
+    peak, sampling = 0, True
+    campaign_id: uuid.UUID | None = None
+
+    def sample() -> None:
+        nonlocal peak
+        while sampling:
+            if campaign_id is not None:
+                with engine.connect() as conn:
+                    count = conn.execute(
+                        select(func.count()).where(
+                            tables.calls.c.campaign_id == campaign_id,
+                            tables.calls.c.status == "in_progress",
+                        )
+                    ).scalar_one()
+                peak = max(peak, count)
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with (
+            start_server(database_url, tmp_path, extra_env=env) as server,
+            server.client(tenant.token) as http,
+        ):
+            created = http.post(
+                "/campaign",
+                json={
+                    "playbook_id": str(tenant.playbook_id),
+                    "contacts": [{"phone": phone(n)} for n in range(12)],
+                    "max_concurrent_calls": 2,
+                },
+            ).json()
+            campaign_id = uuid.UUID(created["campaign_id"])
+            report = http.get(f"/campaign/{campaign_id}").json()
+            assert report["max_concurrent_calls"] == 2
+            wait_for(
+                lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed",
+                60,
+            )
+    finally:
+        sampling = False
+        sampler.join()
+    assert peak == 2
