@@ -16,7 +16,6 @@ from outbound.domain.statuses import (
     Outcome,
 )
 from outbound.domain.windows import parse_window
-from outbound.store.database import copy_rows
 from outbound.store.tables import call_attempts, calls, campaigns, do_not_call
 
 
@@ -76,23 +75,9 @@ def insert_campaign(conn: Connection, campaign: Campaign) -> None:
 
 
 def insert_calls(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk insert of new calls; every row names the same columns (COPY on PostgreSQL)."""
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql":
+    """Bulk insert of new calls (SQLite's path; PostgreSQL uses ``add_staged_calls``)."""
+    if rows:
         conn.execute(insert(calls), list(rows))
-        return
-    columns = list(rows[0])
-    json_columns = {"recall"}
-    copy_rows(
-        conn,
-        "calls",
-        columns,
-        (
-            tuple(json.dumps(row[c]) if c in json_columns else row[c] for c in columns)
-            for row in rows
-        ),
-    )
 
 
 _CALLS_FROM_STAGING = """

@@ -18,7 +18,8 @@ from outbound.store.tables import contacts
 def upsert_contacts(
     conn: Connection, account_id: uuid.UUID, inputs: Sequence[ContactInput], now: datetime
 ) -> dict[str, tuple[uuid.UUID, str | None]]:
-    """Insert new contacts, update the given fields of known ones.
+    """Insert new contacts, update the given fields of known ones (SQLite's path; PostgreSQL
+    stages the contacts with ``stage`` and ``upsert_staged``).
 
     Returns each phone's contact id and stored timezone.
 
@@ -27,8 +28,6 @@ def upsert_contacts(
     """
     if not inputs:
         return {}
-    if conn.dialect.name == "postgresql":
-        return _upsert_by_copy(conn, account_id, inputs, now)
     upsert = sqlite.insert(contacts)
     excluded = upsert.excluded
     updates: dict[str, Any] = {
@@ -129,18 +128,3 @@ def stage(
 def upsert_staged(conn: Connection, account_id: uuid.UUID, now: datetime) -> None:
     """PostgreSQL: upsert the staged contacts in one statement (phones must be distinct)."""
     conn.execute(text(_UPSERT_FROM_STAGING), {"account_id": account_id, "now": now})
-
-
-def _upsert_by_copy(
-    conn: Connection, account_id: uuid.UUID, inputs: Sequence[ContactInput], now: datetime
-) -> dict[str, tuple[uuid.UUID, str | None]]:
-    stage(conn, inputs)
-    upsert_staged(conn, account_id, now)
-    rows = conn.execute(
-        text(
-            "SELECT c.id, c.phone, c.timezone FROM contacts_staging s "
-            "JOIN contacts c ON c.account_id = :account_id AND c.phone = s.phone"
-        ),
-        {"account_id": account_id},
-    )
-    return {phone: (contact_id, zone) for contact_id, phone, zone in rows}
