@@ -206,9 +206,7 @@ def _nothing(_: httpx.Response) -> None:
 
 
 def _contact(contact: Contact) -> dict[str, Any]:
-    if isinstance(contact, ContactIn):
-        return contact.model_dump(exclude_none=True)
-    return dict(contact)
+    return {name: value for name, value in contact.items() if value is not None}
 
 
 def _page_params(

@@ -8,6 +8,7 @@ answer ``413`` with the API's error body. The other limits are part of the reque
 """
 
 import json
+import math
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -38,10 +39,24 @@ def custom_fields_problem(value: dict[str, Any]) -> str | None:
     problem = _nested_problem(value, depth=1)
     if problem is not None:
         return problem
+    if _flat_size_bound(value) <= MAX_CUSTOM_BYTES:
+        return None  # the usual case, decided without serializing
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_CUSTOM_BYTES:
         return f"is {size} bytes as JSON; at most {MAX_CUSTOM_BYTES}"
     return None
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_MAX_BYTES_PER_CHARACTER = 6  # a control character is escaped as \u00XX in JSON
+
+
+def _flat_size_bound(value: dict[str, Any]) -> float:
+    """An upper bound of the object's JSON size when its values are all scalars, else inf."""
+    if not all(type(child) in _SCALARS for child in value.values()):
+        return math.inf
+    characters = sum(len(key) + len(str(child)) for key, child in value.items())
+    return characters * _MAX_BYTES_PER_CHARACTER + 6 * len(value) + 2
 
 
 def _nested_problem(value: Any, depth: int) -> str | None:

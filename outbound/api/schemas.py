@@ -4,8 +4,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict  # pydantic needs it for TypedDict before Python 3.12
 
 from outbound.api.limits import (
     MAX_CONTACTS,
@@ -36,48 +44,59 @@ RetryableOutcome = Literal["no_answer", "busy", "voicemail", "failed"]
 Text = Annotated[str, StringConstraints(max_length=MAX_FIELD_LENGTH)]
 
 
-class ContactIn(BaseModel):
-    """A contact to call: ``phone`` plus any of the seed's optional fields."""
+def _check_custom_fields(value: dict[str, Any]) -> dict[str, Any]:
+    problem = custom_fields_problem(value)
+    if problem is not None:
+        raise PydanticCustomError(
+            "custom_fields_limit", "custom_fields {problem}", {"problem": problem}
+        )
+    return value
 
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
-    phone: Annotated[str, StringConstraints(max_length=MAX_PHONE_LENGTH)] | None = Field(
-        None, description="E.164, or national with `country`"
-    )
-    first_name: Text | None = None
-    last_name: Text | None = None
-    email: Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH)] | None = None
-    company: Text | None = None
-    job_title: Text | None = None
-    address: Text | None = None
-    city: Text | None = None
-    state: Text | None = None
-    country: Text | None = Field(None, description="ISO 3166 alpha-2, e.g. ES")
-    postal_code: Text | None = None
-    timezone: Text | None = Field(None, description="IANA zone, e.g. Europe/Madrid")
-    utm_source: Text | None = None
-    utm_medium: Text | None = None
-    utm_campaign: Text | None = None
-    utm_term: Text | None = None
-    utm_content: Text | None = None
-    custom_fields: dict[str, Any] | None = Field(
-        None,
+CustomFields = Annotated[
+    dict[str, Any],
+    AfterValidator(_check_custom_fields),
+    Field(
         description=(
             f"Any JSON object: at most {MAX_CUSTOM_FIELDS} keys of at most "
             f"{MAX_CUSTOM_KEY_LENGTH} characters, nested at most {MAX_CUSTOM_DEPTH} levels, "
             f"{MAX_CUSTOM_BYTES} bytes as JSON"
-        ),
+        )
+    ),
+]
+
+
+# A typed dict rather than a model: a list of 100,000 contacts validates in half the time and
+# reaches the service as the dicts it needs.
+class ContactIn(TypedDict, total=False):
+    """A contact to call: ``phone`` plus any of the seed's optional fields."""
+
+    __pydantic_config__ = ConfigDict(  # type: ignore[misc]
+        extra="ignore", coerce_numbers_to_str=True
     )
 
-    @field_validator("custom_fields")
-    @classmethod
-    def _check_custom_fields(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        problem = custom_fields_problem(value) if value is not None else None
-        if problem is not None:
-            raise PydanticCustomError(
-                "custom_fields_limit", "custom_fields {problem}", {"problem": problem}
-            )
-        return value
+    phone: Annotated[
+        str | None,
+        StringConstraints(max_length=MAX_PHONE_LENGTH),
+        Field(description="E.164, or national with `country`"),
+    ]
+    first_name: Text | None
+    last_name: Text | None
+    email: Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH)] | None
+    company: Text | None
+    job_title: Text | None
+    address: Text | None
+    city: Text | None
+    state: Text | None
+    country: Annotated[Text | None, Field(description="ISO 3166 alpha-2, e.g. ES")]
+    postal_code: Text | None
+    timezone: Annotated[Text | None, Field(description="IANA zone, e.g. Europe/Madrid")]
+    utm_source: Text | None
+    utm_medium: Text | None
+    utm_campaign: Text | None
+    utm_term: Text | None
+    utm_content: Text | None
+    custom_fields: CustomFields | None
 
 
 Contacts = Annotated[list[ContactIn], Field(min_length=1, max_length=MAX_CONTACTS)]

@@ -19,7 +19,6 @@ from outbound.api.schemas import (
     ContactsAddedOut,
     ContactsIn,
 )
-from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.statuses import CampaignStatus, Outcome
 from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
@@ -53,18 +52,18 @@ def _answer(answer: Answer) -> JSONResponse:
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
+def _raw_contact(item: ContactIn) -> RawContact:
+    fields: dict[str, Any] = dict(item)  # the schema keeps only the contact fields
+    phone = fields.pop("phone", None)
+    custom_fields = fields.pop("custom_fields", None) or {}
+    if None in fields.values():  # a field given as null is a field not given
+        fields = {name: value for name, value in fields.items() if value is not None}
+    return RawContact(phone, fields, custom_fields)
+
+
 def _raw_contacts(items: list[ContactIn]) -> list[RawContact]:
-    contacts: list[RawContact] = []
-    for item in items:
-        given: dict[str, Any] = item.model_dump(exclude_none=True)
-        contacts.append(
-            RawContact(
-                phone=given.get("phone"),
-                fields={name: given[name] for name in CONTACT_FIELDS if name in given},
-                custom_fields=given.get("custom_fields") or {},
-            )
-        )
-    return contacts
+    """The validated contacts as the service takes them: only the fields given, not null."""
+    return [_raw_contact(item) for item in items]
 
 
 def _campaign_out(report: CampaignReport) -> CampaignOut:
