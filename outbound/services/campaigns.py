@@ -227,20 +227,24 @@ def _add_calls_in_bulk(
     first_due: datetime,
     now: datetime,
 ) -> tuple[int, int, list[store.SkippedCall]]:
-    """``_add_calls`` on PostgreSQL: COPY to a staging table, then set-based statements."""
+    """``_add_calls`` on PostgreSQL: COPY the new contacts, then the calls in one statement."""
+    contact_store.lock_account_contacts(conn, account.id)
+    phones = [contact.phone for contact in contacts]
+    known = contact_store.known_zones(conn, account.id, phones)
+    contact_store.copy_new(conn, account.id, [c for c in contacts if c.phone not in known], now)
+    if known:
+        contact_store.update_known(conn, account.id, [c for c in contacts if c.phone in known], now)
+    zones = dues = None
     window = campaign.calling_window
-    contact_store.stage(
-        conn, contacts, [zone_of_number(c.phone) for c in contacts] if window else ()
-    )
-    contact_store.upsert_staged(conn, account.id, now)
-    dues = None
     if window is not None:
-        dues = {
-            zone: next_opening(window, ZoneInfo(zone), first_due)
-            for zone in store.staged_zones(conn, account.id, account.timezone)
-        }
-    after, added = store.add_staged_calls(
-        conn, campaign, account.timezone, caller_id, first_due, dues, now
+        zones = [
+            _contact_zone(account, c.phone, c.fields.get("timezone") or known.get(c.phone))
+            for c in contacts
+        ]
+        first_dues = {z: next_opening(window, ZoneInfo(z), first_due) for z in set(zones)}
+        dues = [first_dues[zone] for zone in zones]
+    after, added = store.add_calls_by_phone(
+        conn, campaign, phones, zones, dues, caller_id, first_due, now
     )
     skipped = (
         store.skip_suppressed_calls(

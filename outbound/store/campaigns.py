@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, and_, exists, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Row, and_, exists, func, insert, or_, select, update
 
 from outbound.domain.records import Attempt, Call, Campaign
 from outbound.domain.statuses import (
@@ -80,65 +80,55 @@ def insert_calls(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(calls), list(rows))
 
 
-_CALLS_FROM_STAGING = """
-INSERT INTO calls (id, campaign_id, account_id, contact_id, position, phone, status,
-                   attempt_count, recall, next_attempt_at, timezone, caller_id, created_at,
-                   updated_at, provider_failures)
-SELECT gen_random_uuid(), :campaign_id, :account_id, c.id,
-       :after_position + row_number() OVER (ORDER BY s.ordinal), s.phone, 'pending', 0,
-       CAST(:recall AS jsonb),
-       COALESCE(CAST(CAST(:dues AS jsonb) ->> zone.name AS timestamptz), :first_due),
-       CASE WHEN :with_zones THEN zone.name END, :caller_id, :now, :now, 0
-FROM contacts_staging s
-JOIN contacts c ON c.account_id = :account_id AND c.phone = s.phone
-CROSS JOIN LATERAL (SELECT COALESCE(c.timezone, s.number_zone, :account_zone) AS name) zone
+_CALLS_FROM_PHONES = """
+INSERT INTO calls (campaign_id, account_id, contact_id, position, phone, status, attempt_count,
+                   recall, next_attempt_at, timezone, caller_id, created_at, updated_at,
+                   provider_failures)
+SELECT %(campaign_id)s, %(account_id)s, c.id, %(after)s + row_number() OVER (ORDER BY p.ordinal),
+       p.phone, 'pending', 0, %(recall)s::jsonb, COALESCE(p.due, %(first_due)s), p.zone,
+       %(caller_id)s, %(now)s, %(now)s, 0
+FROM unnest(%(phones)s::text[], %(zones)s::text[], %(dues)s::timestamptz[])
+  WITH ORDINALITY AS p(phone, zone, due, ordinal)
+JOIN contacts c ON c.account_id = %(account_id)s AND c.phone = p.phone
+"""
+_NOT_IN_CAMPAIGN = """
 WHERE NOT EXISTS (
-  SELECT 1 FROM calls k WHERE k.campaign_id = :campaign_id AND k.contact_id = c.id
+  SELECT 1 FROM calls k WHERE k.campaign_id = %(campaign_id)s AND k.contact_id = c.id
 )
 """
 
 
-def staged_zones(conn: Connection, account_id: uuid.UUID, account_zone: str) -> set[str]:
-    """PostgreSQL: the zones the staged contacts' calling windows are read in."""
-    rows = conn.execute(
-        text(
-            "SELECT DISTINCT COALESCE(c.timezone, s.number_zone, :account_zone) "
-            "FROM contacts_staging s "
-            "JOIN contacts c ON c.account_id = :account_id AND c.phone = s.phone"
-        ),
-        {"account_id": account_id, "account_zone": account_zone},
-    )
-    return {zone for (zone,) in rows}
-
-
-def add_staged_calls(
+def add_calls_by_phone(
     conn: Connection,
     campaign: Campaign,
-    account_zone: str,
+    phones: Sequence[str],
+    zones: Sequence[str | None] | None,
+    dues: Sequence[datetime | None] | None,
     caller_id: str | None,
     first_due: datetime,
-    dues_by_zone: dict[str, datetime] | None,
     now: datetime,
 ) -> tuple[int, int]:
-    """PostgreSQL: one call per staged contact the campaign does not have yet, in one statement.
+    """PostgreSQL: one call per contact of ``phones`` the campaign does not have yet, in order.
 
-    ``dues_by_zone`` gives the first due time in each zone (when a calling window applies).
-    Returns the last position before and the number of calls added.
+    ``zones`` and ``dues`` give each phone's zone and first due time when a calling window
+    applies; without them every call is due at ``first_due``. The ids come from the table's
+    default. Returns the last position before and the number of calls added.
     """
     after_position = last_position(conn, campaign.id)
-    result = conn.execute(
-        text(_CALLS_FROM_STAGING),
+    statement = _CALLS_FROM_PHONES + (_NOT_IN_CAMPAIGN if after_position else "")
+    result = conn.exec_driver_sql(
+        statement,
         {
             "campaign_id": campaign.id,
             "account_id": campaign.account_id,
-            "after_position": after_position,
+            "after": after_position,
             "recall": json.dumps(list(campaign.recall)),
-            "dues": json.dumps({z: d.isoformat() for z, d in (dues_by_zone or {}).items()}),
             "first_due": first_due,
-            "with_zones": dues_by_zone is not None,
-            "account_zone": account_zone,
             "caller_id": caller_id,
             "now": now,
+            "phones": list(phones),
+            "zones": list(zones) if zones is not None else [None] * len(phones),
+            "dues": list(dues) if dues is not None else [None] * len(phones),
         },
     )
     return after_position, result.rowcount

@@ -66,11 +66,13 @@ playbooks = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# The tables written in bulk (contacts, calls, call_attempts) have no foreign keys, and on
+# PostgreSQL the ids of contacts and calls default to gen_random_uuid(): migration 0005 says why.
 contacts = Table(
     "contacts",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("account_id", Uuid, nullable=False),
     Column("phone", String(20), nullable=False),
     *(Column(name, Text) for name in CONTACT_FIELDS),
     Column("custom_fields", JSONDocument, nullable=False, server_default=text("'{}'")),
@@ -105,9 +107,9 @@ calls = Table(
     "calls",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("campaign_id", Uuid, ForeignKey("campaigns.id"), nullable=False),
-    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False),
-    Column("contact_id", Uuid, ForeignKey("contacts.id"), nullable=False),
+    Column("campaign_id", Uuid, nullable=False),
+    Column("account_id", Uuid, nullable=False),
+    Column("contact_id", Uuid, nullable=False),
     Column("position", Integer, nullable=False),
     Column("phone", String(20), nullable=False),
     Column("status", String(16), nullable=False),
@@ -126,7 +128,12 @@ calls = Table(
     UniqueConstraint("campaign_id", "contact_id"),
     UniqueConstraint("campaign_id", "position"),
     Index(None, "status", "next_attempt_at"),
-    Index(None, "status", "lease_expires_at"),
+    Index(
+        None,
+        "lease_expires_at",
+        postgresql_where=text("lease_expires_at IS NOT NULL"),
+        sqlite_where=text("lease_expires_at IS NOT NULL"),
+    ),
     Index(None, "campaign_id", "status"),
     Index(None, "account_id", "status"),
 )
@@ -135,7 +142,7 @@ call_attempts = Table(
     "call_attempts",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("call_id", Uuid, ForeignKey("calls.id"), nullable=False),
+    Column("call_id", Uuid, nullable=False),
     Column("number", Integer, nullable=False),
     Column("outcome", String(16)),
     Column("due_at", UTCDateTime),
