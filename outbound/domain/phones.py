@@ -1,6 +1,7 @@
 """Phone numbers: everything is stored and compared in E.164."""
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
@@ -12,8 +13,19 @@ class InvalidPhone(ValueError):
     """The phone number cannot be read as a valid number."""
 
 
+class Normalized(NamedTuple):
+    """A valid number in E.164, and its own zone when asked for and its prefix names one."""
+
+    e164: str
+    zone: str | None = None
+
+
 def normalize_phone(raw: object, country: str | None = None) -> str:
     """Return ``raw`` in E.164, reading a number without ``+`` in ``country``'s region."""
+    return _e164(_parse_valid(raw, country))
+
+
+def _parse_valid(raw: object, country: str | None) -> phonenumbers.PhoneNumber:
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise InvalidPhone("phone must be a string")
     text = str(raw).strip()
@@ -30,6 +42,10 @@ def normalize_phone(raw: object, country: str | None = None) -> str:
         raise InvalidPhone(f"phone cannot be parsed: {exc._msg}") from exc
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("phone is not a valid number")
+    return number
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -42,18 +58,29 @@ def mask_phone(e164: str) -> str:
 
 def zone_of_number(e164: str) -> str | None:
     """The IANA zone of the number when its prefix names exactly one."""
-    zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164))
+    return _zone(phonenumbers.parse(e164))
+
+
+def _zone(number: phonenumbers.PhoneNumber) -> str | None:
+    zones = phone_timezones.time_zones_for_number(number)
     if len(zones) == 1 and zones[0] != phone_timezones.UNKNOWN_TIMEZONE:
         return str(zones[0])
     return None
 
 
-def normalize_each(items: Sequence[tuple[object, str | None]]) -> list[str | InvalidPhone]:
-    """``normalize_phone`` over many ``(phone, country)`` pairs: each number or its error."""
-    results: list[str | InvalidPhone] = []
+def normalize_each(
+    items: Sequence[tuple[object, str | None]], with_zones: bool = False
+) -> list[Normalized | InvalidPhone]:
+    """``normalize_phone`` over many ``(phone, country)`` pairs: each number or its error.
+
+    With ``with_zones``, each number's zone is read from the same parse.
+    """
+    results: list[Normalized | InvalidPhone] = []
     for raw, country in items:
         try:
-            results.append(normalize_phone(raw, country))
+            number = _parse_valid(raw, country)
         except InvalidPhone as exc:
             results.append(exc)
+            continue
+        results.append(Normalized(_e164(number), _zone(number) if with_zones else None))
     return results

@@ -112,3 +112,4 @@ class ContactInput:
     phone: str
     fields: dict[str, str] = field(default_factory=dict)
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    number_zone: str | None = None  # the number's own zone, when it was read with the phone

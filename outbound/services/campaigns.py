@@ -1,11 +1,11 @@
 """Campaigns: create them, add contacts, pause, resume, cancel, and read them back."""
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine
@@ -14,7 +14,7 @@ from outbound import cursors
 from outbound.clock import utcnow
 from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.personalization import contact_variables, missing_variables
-from outbound.domain.phones import InvalidPhone, normalize_phone, zone_of_number
+from outbound.domain.phones import InvalidPhone, Normalized, normalize_phone, zone_of_number
 from outbound.domain.records import Account, Call, Campaign, ContactInput, Playbook
 from outbound.domain.schedule import InvalidMoment, parse_launch_at
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
@@ -25,7 +25,7 @@ from outbound.services import idempotency as idempotent
 from outbound.services.dispatch import DO_NOT_CALL_REASON
 from outbound.services.events import Outbox
 from outbound.services.idempotency import IdempotencyKey
-from outbound.services.phones import normalize_all
+from outbound.services.phones import normalize_all, normalize_in_chunks
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
@@ -81,8 +81,43 @@ def prepare_contacts(raw: Sequence[RawContact]) -> list[ContactInput]:
     """Normalize every phone and merge repeats; raise one error listing every bad contact."""
     errors: list[dict[str, Any]] = []
     merged: dict[str, ContactInput] = {}
-    phones = normalize_all([(contact.phone, contact.fields.get("country")) for contact in raw])
-    for index, (contact, phone) in enumerate(zip(raw, phones, strict=True)):
+    _merge(merged, raw, normalize_all(_phones_of(raw)), 0, errors)
+    _raise_for(errors)
+    return list(merged.values())
+
+
+def prepare_in_chunks(
+    raw: Sequence[RawContact], with_zones: bool = False
+) -> Iterator[list[ContactInput]]:
+    """``prepare_contacts`` chunk by chunk, while the pool validates the next chunks.
+
+    Repeats are merged within a chunk only. Nothing is yielded after the first invalid
+    contact; the error listing every one is raised after the last chunk.
+    """
+    errors: list[dict[str, Any]] = []
+    offset = 0
+    for results in normalize_in_chunks(_phones_of(raw), with_zones):
+        merged: dict[str, ContactInput] = {}
+        _merge(merged, raw[offset : offset + len(results)], results, offset, errors)
+        offset += len(results)
+        if not errors:
+            yield list(merged.values())
+    _raise_for(errors)
+
+
+def _phones_of(raw: Sequence[RawContact]) -> list[tuple[object, str | None]]:
+    return [(contact.phone, contact.fields.get("country")) for contact in raw]
+
+
+def _merge(
+    merged: dict[str, ContactInput],
+    raw: Sequence[RawContact],
+    phones: Sequence[Normalized | InvalidPhone],
+    offset: int,
+    errors: list[dict[str, Any]],
+) -> None:
+    """Add the valid contacts to ``merged`` by phone (later fields win); list the others."""
+    for index, (contact, phone) in enumerate(zip(raw, phones, strict=True), start=offset):
         if isinstance(phone, InvalidPhone):
             errors.append({"index": index, "field": "phone", "reason": str(phone)})
             continue
@@ -92,18 +127,23 @@ def prepare_contacts(raw: Sequence[RawContact]) -> list[ContactInput]:
                 {"index": index, "field": "timezone", "reason": f"unknown timezone {zone!r}"}
             )
             continue
-        earlier = merged.get(phone)
+        earlier = merged.get(phone.e164)
         if earlier is None:
-            merged[phone] = ContactInput(phone, contact.fields, contact.custom_fields)
+            merged[phone.e164] = ContactInput(
+                phone.e164, contact.fields, contact.custom_fields, phone.zone
+            )
         else:  # the same phone again: later fields win, without touching the request
-            merged[phone] = ContactInput(
-                phone,
+            merged[phone.e164] = ContactInput(
+                phone.e164,
                 {**earlier.fields, **contact.fields},
                 {**earlier.custom_fields, **contact.custom_fields},
+                phone.zone,
             )
+
+
+def _raise_for(errors: list[dict[str, Any]]) -> None:
     if errors:
         raise InvalidRequest(f"{len(errors)} contact(s) are invalid", errors=errors)
-    return list(merged.values())
 
 
 def _check_variables(
@@ -151,9 +191,19 @@ def _skipped_events(outbox: Outbox, skipped: list[store.SkippedCall]) -> None:
         outbox.call(events.CALL_SKIPPED, call.account_id, call.id)
 
 
-def _contact_zone(account: Account, phone: str, stored_zone: str | None) -> str:
+def _contact_zone(account: Account, contact: ContactInput, own_zone: str | None) -> str:
     """The zone a contact's window is read in: its own, its number's, or the account's."""
-    return stored_zone or zone_of_number(phone) or account.timezone
+    return own_zone or contact.number_zone or zone_of_number(contact.phone) or account.timezone
+
+
+class CallsAdded(NamedTuple):
+    added: int  # calls the campaign did not have
+    already_in_campaign: int  # contacts the campaign had a call for
+    skipped: list[store.SkippedCall]  # added calls whose phone is on the do-not-call list
+
+    @property
+    def contacts(self) -> int:
+        return self.added + self.already_in_campaign
 
 
 def _add_calls(
@@ -164,14 +214,9 @@ def _add_calls(
     caller_id: str | None,
     first_due: datetime,
     now: datetime,
-) -> tuple[int, int, list[store.SkippedCall]]:
-    """Upsert the contacts and give the campaign one call per contact it does not have yet.
-
-    Returns how many calls were added, how many contacts it already had, and the added calls
-    skipped because their phone is on the do-not-call list.
-    """
-    if conn.dialect.name == "postgresql":
-        return _add_calls_in_bulk(conn, account, campaign, contacts, caller_id, first_due, now)
+) -> CallsAdded:
+    """Upsert the contacts and give the campaign one call per contact it does not have yet
+    (SQLite's path; PostgreSQL takes ``_add_calls_in_bulk``)."""
     stored = contact_store.upsert_contacts(conn, account.id, contacts, now)
     known = store.contacts_in_campaign(conn, campaign.id, [cid for cid, _ in stored.values()])
     position = store.last_position(conn, campaign.id)
@@ -182,7 +227,7 @@ def _add_calls(
         if contact_id in known:
             continue
         position += 1
-        zone = _contact_zone(account, contact.phone, stored_zone) if window else None
+        zone = _contact_zone(account, contact, stored_zone) if window else None
         due = next_opening(window, ZoneInfo(zone), first_due) if window and zone else first_due
         rows.append(
             {
@@ -215,36 +260,57 @@ def _add_calls(
         if rows
         else []
     )
-    return len(rows), len(contacts) - len(rows), skipped
+    return CallsAdded(len(rows), len(contacts) - len(rows), skipped)
 
 
 def _add_calls_in_bulk(
     conn: Connection,
     account: Account,
     campaign: Campaign,
-    contacts: Sequence[ContactInput],
+    chunks: Iterable[Sequence[ContactInput]],
     caller_id: str | None,
     first_due: datetime,
     now: datetime,
-) -> tuple[int, int, list[store.SkippedCall]]:
-    """``_add_calls`` on PostgreSQL: COPY the new contacts, then the calls in one statement."""
+) -> CallsAdded:
+    """``_add_calls`` on PostgreSQL, chunk by chunk as the contacts are validated.
+
+    Each chunk's new contacts are COPied and its known ones updated, so a phone repeated in a
+    later chunk updates the contact an earlier one wrote. The calls follow in one statement,
+    in the order each phone first appears.
+    """
     contact_store.lock_account_contacts(conn, account.id)
-    phones = [contact.phone for contact in contacts]
-    known = contact_store.known_zones(conn, account.id, phones)
-    contact_store.copy_new(conn, account.id, [c for c in contacts if c.phone not in known], now)
-    if known:
-        contact_store.update_known(conn, account.id, [c for c in contacts if c.phone in known], now)
-    zones = dues = None
     window = campaign.calling_window
+    zones: dict[str, str | None] = {}  # each phone, in the order it first came: its zone
+    for chunk in chunks:
+        known = contact_store.known_zones(conn, account.id, [c.phone for c in chunk])
+        contact_store.copy_new(conn, account.id, [c for c in chunk if c.phone not in known], now)
+        if known:
+            contact_store.update_known(
+                conn, account.id, [c for c in chunk if c.phone in known], now
+            )
+        if window is None:
+            zones.update(dict.fromkeys(contact.phone for contact in chunk))
+            continue
+        for contact in chunk:
+            own_zone = contact.fields.get("timezone") or known.get(contact.phone)
+            zones[contact.phone] = _contact_zone(account, contact, own_zone)
+    dues = None
     if window is not None:
-        zones = [
-            _contact_zone(account, c.phone, c.fields.get("timezone") or known.get(c.phone))
-            for c in contacts
-        ]
-        first_dues = {z: next_opening(window, ZoneInfo(z), first_due) for z in set(zones)}
-        dues = [first_dues[zone] for zone in zones]
+        first_dues = {
+            zone: next_opening(window, ZoneInfo(zone), first_due)
+            for zone in set(zones.values())
+            if zone is not None
+        }
+        dues = [first_dues.get(zone or "") for zone in zones.values()]
     after, added = store.add_calls_by_phone(
-        conn, campaign, phones, zones, dues, caller_id, first_due, now
+        conn,
+        campaign,
+        list(zones),
+        list(zones.values()) if window else None,
+        dues,
+        caller_id,
+        first_due,
+        now,
     )
     skipped = (
         store.skip_suppressed_calls(
@@ -253,7 +319,37 @@ def _add_calls_in_bulk(
         if added
         else []
     )
-    return added, len(contacts) - added, skipped
+    return CallsAdded(added, len(zones) - added, skipped)
+
+
+def _add_contacts(
+    conn: Connection,
+    account: Account,
+    campaign: Campaign,
+    raw: Sequence[RawContact],
+    prepared: list[ContactInput] | None,
+    caller_id: str | None,
+    first_due: datetime,
+    now: datetime,
+) -> CallsAdded:
+    """The contacts prepared before the transaction, or on PostgreSQL (``prepared`` None) as
+    the pool validates them, chunk by chunk, while the earlier chunks are written."""
+    if prepared is None:
+        chunks = prepare_in_chunks(raw, with_zones=campaign.calling_window is not None)
+        return _add_calls_in_bulk(conn, account, campaign, chunks, caller_id, first_due, now)
+    if conn.dialect.name == "postgresql":
+        return _add_calls_in_bulk(conn, account, campaign, [prepared], caller_id, first_due, now)
+    return _add_calls(conn, account, campaign, prepared, caller_id, first_due, now)
+
+
+def _prepared_first(
+    engine: Engine, raw: Sequence[RawContact], strict: bool
+) -> list[ContactInput] | None:
+    """Contacts to prepare before the transaction starts: all of them, but on PostgreSQL, where
+    they are validated as they are written (unless their variables are to be checked first)."""
+    if engine.dialect.name == "postgresql" and not strict:
+        return None
+    return prepare_contacts(raw)
 
 
 @dataclass(frozen=True)
@@ -272,7 +368,8 @@ def create_campaign(
     clock: Callable[[], datetime] = utcnow,
 ) -> CampaignCreated:
     """Store the campaign, its contacts and its calls in one transaction."""
-    contacts, launch_at = _read_request(account, request)
+    launch_at = _launch_at(account, request)
+    contacts = _prepared_first(engine, request.contacts, request.strict_variables)
     with engine.begin() as conn:
         return _store_campaign(conn, account, request, contacts, launch_at, clock())
 
@@ -285,7 +382,8 @@ def answer_create_campaign(
     clock: Callable[[], datetime] = utcnow,
 ) -> Answer:
     """``create_campaign`` for the API: its 202 body, stored with the Idempotency-Key."""
-    contacts, launch_at = _read_request(account, request)
+    launch_at = _launch_at(account, request)
+    contacts = _prepared_first(engine, request.contacts, request.strict_variables)
     with engine.begin() as conn:
         now = clock()
         if idempotency is not None:
@@ -304,14 +402,11 @@ def answer_create_campaign(
     return Answer(202, body)
 
 
-def _read_request(
-    account: Account, request: NewCampaign
-) -> tuple[list[ContactInput], datetime | None]:
-    contacts = prepare_contacts(request.contacts)
+def _launch_at(account: Account, request: NewCampaign) -> datetime | None:
     if request.launch_at is None:
-        return contacts, None
+        return None
     try:
-        return contacts, parse_launch_at(request.launch_at, account.timezone)
+        return parse_launch_at(request.launch_at, account.timezone)
     except InvalidMoment as exc:
         raise InvalidRequest(str(exc), errors=[{"field": "launch_at", "reason": str(exc)}]) from exc
 
@@ -320,7 +415,7 @@ def _store_campaign(
     conn: Connection,
     account: Account,
     request: NewCampaign,
-    contacts: list[ContactInput],
+    contacts: list[ContactInput] | None,
     launch_at: datetime | None,
     now: datetime,
 ) -> CampaignCreated:
@@ -343,19 +438,19 @@ def _store_campaign(
     playbook = account_store.get_playbook(conn, request.playbook_id)
     if playbook is None or playbook.account_id != account.id:
         raise Forbidden("playbook not found or not owned by your account")
-    if request.strict_variables:
+    if request.strict_variables and contacts is not None:
         _check_variables(conn, account, playbook, request.contacts, contacts)
     store.insert_campaign(conn, campaign)
-    _, _, skipped = _add_calls(
-        conn, account, campaign, contacts, playbook.caller_id, first_due, now
+    added = _add_contacts(
+        conn, account, campaign, request.contacts, contacts, playbook.caller_id, first_due, now
     )
     outbox = Outbox(conn)
     if not scheduled:
         outbox.campaign(events.CAMPAIGN_STARTED, account.id, campaign.id)
-    _skipped_events(outbox, skipped)
+    _skipped_events(outbox, added.skipped)
     outbox.completed_campaigns(store.complete_finished_campaigns(conn, [campaign.id], now))
     outbox.publish(now)
-    return CampaignCreated(campaign=campaign, contact_count=len(contacts))
+    return CampaignCreated(campaign=campaign, contact_count=added.contacts)
 
 
 def add_contacts(
@@ -370,7 +465,7 @@ def add_contacts(
 
     Answers the API's 202 body, stored with the Idempotency-Key when there is one.
     """
-    contacts = prepare_contacts(raw)
+    contacts = _prepared_first(engine, raw, strict=False)
     with engine.begin() as conn:
         now = clock()
         if idempotency is not None:
@@ -384,25 +479,28 @@ def add_contacts(
             raise Conflict(f"campaign is {campaign.status.value}: contacts can no longer be added")
         playbook = account_store.get_playbook(conn, campaign.playbook_id)
         if campaign.strict_variables and playbook is not None:
+            if contacts is None:
+                contacts = prepare_contacts(raw)
             _check_variables(conn, account, playbook, raw, contacts)
         first_due = max(campaign.launch_at or now, now)
-        added, known, skipped = _add_calls(
+        added = _add_contacts(
             conn,
             account,
             campaign,
+            raw,
             contacts,
             playbook.caller_id if playbook else None,
             first_due,
             now,
         )
         outbox = Outbox(conn)
-        _skipped_events(outbox, skipped)
+        _skipped_events(outbox, added.skipped)
         outbox.publish(now)
         body = ContactsAddedOut(
             campaign_id=campaign.id,
             status=campaign.status.value,
-            added=added,
-            already_in_campaign=known,
+            added=added.added,
+            already_in_campaign=added.already_in_campaign,
         ).model_dump(mode="json")
         if idempotency is not None:
             idempotent.finish(conn, account.id, idempotency, 202, body)

@@ -7,11 +7,11 @@ the server.
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from functools import cache
+from functools import cache, partial
 
-from outbound.domain.phones import InvalidPhone, normalize_each
+from outbound.domain.phones import InvalidPhone, Normalized, normalize_each
 
 PARALLEL_FROM = 20_000  # contacts; below this one core is faster than shipping the work
 CHUNK = 10_000  # numbers per task
@@ -23,15 +23,26 @@ def _pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def normalize_all(items: Sequence[tuple[object, str | None]]) -> list[str | InvalidPhone]:
+def normalize_all(
+    items: Sequence[tuple[object, str | None]], with_zones: bool = False
+) -> list[Normalized | InvalidPhone]:
     """Each ``(phone, country)`` as E.164, or the reason it is invalid, in order."""
-    if len(items) < PARALLEL_FROM:
-        return normalize_each(items)
-    chunks = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
-    results: list[str | InvalidPhone] = []
-    for part in _pool().map(normalize_each, chunks):
+    results: list[Normalized | InvalidPhone] = []
+    for part in normalize_in_chunks(items, with_zones):
         results.extend(part)
     return results
+
+
+def normalize_in_chunks(
+    items: Sequence[tuple[object, str | None]], with_zones: bool = False
+) -> Iterator[list[Normalized | InvalidPhone]]:
+    """``normalize_all`` chunk by chunk, in order: the caller works on a chunk while the pool
+    validates the next ones."""
+    if len(items) < PARALLEL_FROM:
+        yield normalize_each(items, with_zones)
+        return
+    chunks = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
+    yield from _pool().map(partial(normalize_each, with_zones=with_zones), chunks)
 
 
 def warm_up() -> None:

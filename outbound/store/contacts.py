@@ -152,6 +152,7 @@ def update_known(
         + ", ".join(f"{name} text" for name in _STAGING_COLUMNS)
         + ") ON COMMIT DELETE ROWS"
     )
+    conn.exec_driver_sql("TRUNCATE contacts_staging")  # an earlier chunk of this transaction's
     copy_rows(
         conn,
         "contacts_staging",

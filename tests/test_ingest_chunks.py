@@ -1,0 +1,128 @@
+"""Large lists are validated chunk by chunk while the earlier chunks are written.
+
+The chunks are made small here, so that a list of a few dozen contacts crosses several of them:
+repeats across chunks, known contacts, an invalid contact in the last chunk and the zones of
+calling windows must come out as if the list had been read whole.
+"""
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from outbound.domain.windows import parse_window
+from outbound.exceptions import InvalidRequest
+from outbound.services import accounts, campaigns
+from outbound.services import phones as phone_pool
+from outbound.services.campaigns import NewCampaign, RawContact
+from outbound.store.tables import calls, contacts
+from tests.factories import Tenant
+
+CHUNK = 7
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(phone_pool, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(phone_pool, "CHUNK", CHUNK)
+
+
+def numbers(count: int) -> list[str]:
+    base = uuid.uuid4().int % 10_000
+    return [f"+3491{(base + n) % 10_000:04d}{n:03d}" for n in range(count)]
+
+
+def stored_contacts(engine: Engine, account_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(contacts).where(contacts.c.account_id == account_id))
+        return {row.phone: dict(row._mapping) for row in rows}
+
+
+def calls_in_order(engine: Engine, campaign_id: uuid.UUID) -> list[tuple[str, str | None]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(calls.c.phone, calls.c.timezone)
+            .where(calls.c.campaign_id == campaign_id)
+            .order_by(calls.c.position)
+        )
+        return [(row.phone, row.timezone) for row in rows]
+
+
+def test_repeats_across_chunks_merge_and_are_called_once(engine: Engine, account: Tenant):
+    phones = numbers(30)
+    known = phones[5]
+    tenant = accounts.authenticate(engine, account.token)
+    assert tenant is not None
+    campaigns.create_campaign(  # the account already knows one phone
+        engine,
+        tenant,
+        NewCampaign(
+            playbook_id=account.playbook_id,
+            contacts=[RawContact(known, {"company": "Old Co"}, {"plan": "free", "seat": 1})],
+            launch_at="2099-01-01T00:00:00",
+        ),
+    )
+    contacts = [RawContact(p, {"first_name": f"N{i}"}) for i, p in enumerate(phones)]
+    contacts[3] = RawContact(phones[3], {"first_name": "First", "city": "Madrid"}, {"a": 1})
+    contacts.append(RawContact(phones[3], {"first_name": "Later"}, {"b": 2}))  # last chunk
+    contacts.append(RawContact(known, {"first_name": "Known"}, {"plan": "pro"}))
+    created = campaigns.create_campaign(
+        engine,
+        tenant,
+        NewCampaign(
+            playbook_id=account.playbook_id,
+            contacts=contacts,
+            launch_at="2099-01-01T00:00:00",
+        ),
+    )
+    assert len(contacts) > 4 * CHUNK
+    assert created.contact_count == 30
+    stored = stored_contacts(engine, account.id)
+    assert stored[phones[3]]["first_name"] == "Later"  # later fields win
+    assert stored[phones[3]]["city"] == "Madrid"  # fields not given again are kept
+    assert stored[phones[3]]["custom_fields"] == {"a": 1, "b": 2}
+    assert stored[known]["company"] == "Old Co"
+    assert stored[known]["first_name"] == "Known"
+    assert stored[known]["custom_fields"] == {"plan": "pro", "seat": 1}
+    assert [phone for phone, _ in calls_in_order(engine, created.campaign.id)] == phones
+
+
+def test_an_invalid_contact_in_the_last_chunk_stores_nothing(engine: Engine, account: Tenant):
+    tenant = accounts.authenticate(engine, account.token)
+    assert tenant is not None
+    phones = numbers(4 * CHUNK)
+    contacts = [RawContact(p) for p in phones] + [RawContact("+34 not a number")]
+    before = stored_contacts(engine, account.id)
+    with pytest.raises(InvalidRequest) as raised:
+        campaigns.create_campaign(
+            engine, tenant, NewCampaign(playbook_id=account.playbook_id, contacts=contacts)
+        )
+    assert [(e["index"], e["field"]) for e in raised.value.errors] == [(4 * CHUNK, "phone")]
+    assert stored_contacts(engine, account.id) == before
+    with engine.connect() as conn:
+        in_campaigns = conn.execute(
+            select(func.count()).select_from(calls).where(calls.c.phone == phones[0])
+        ).scalar_one()
+    assert in_campaigns == 0
+
+
+def test_windows_read_each_call_in_its_contacts_final_zone(engine: Engine, account: Tenant):
+    tenant = accounts.authenticate(engine, account.token)
+    assert tenant is not None
+    phones = numbers(3 * CHUNK)
+    contacts = [RawContact(p) for p in phones]
+    contacts.append(RawContact(phones[0], {"timezone": "America/New_York"}))  # a later chunk
+    created = campaigns.create_campaign(
+        engine,
+        tenant,
+        NewCampaign(
+            playbook_id=account.playbook_id,
+            contacts=contacts,
+            launch_at="2099-01-01T00:00:00",
+            calling_window=parse_window({"start": "09:00", "end": "17:00"}),
+        ),
+    )
+    zones = dict(calls_in_order(engine, created.campaign.id))
+    assert zones[phones[0]] == "America/New_York"
+    assert zones[phones[1]] == "Europe/Madrid"  # a Madrid landline's own zone
