@@ -13,7 +13,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from outbound import logs
+from outbound import collector, logs
 from outbound.cli_campaigns import campaign_app
 from outbound.config import Settings
 from outbound.exceptions import OutboundError
@@ -139,6 +139,7 @@ def worker() -> None:
     _require_postgresql(settings, "worker")
 
     async def main() -> None:
+        collector.tune()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from outbound import __version__, logs, metrics
+from outbound import __version__, collector, logs, metrics
 from outbound.api import errors, openapi
 from outbound.api.limits import BodySizeLimit
 from outbound.api.ratelimit import WriteRateLimit
@@ -48,6 +48,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        collector.tune()
         if warm_up:  # start phone validation's processes before the first large list
             asyncio.get_running_loop().run_in_executor(None, phones.warm_up)
         if not dispatch:
