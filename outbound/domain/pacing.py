@@ -17,6 +17,10 @@ class AccountLimits:
     calls_per_second: float
 
     @property
+    def is_limited(self) -> bool:
+        return bool(self.max_concurrent_calls or self.calls_per_second)
+
+    @property
     def per_window(self) -> int:
         """Attempts allowed to start in one rate window (at least one when limited)."""
         return max(1, int(self.calls_per_second * RATE_WINDOW_SECONDS))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 
 from outbound import metrics
+from outbound.domain.pacing import Pacer
 from outbound.domain.personalization import contact_variables, render
 from outbound.domain.recall import Finish, decide
 from outbound.domain.records import AttemptResult, ClaimedAttempt
@@ -47,8 +48,8 @@ def _window(raw: dict[str, Any] | None) -> CallingWindow | None:
 
 
 @lru_cache(maxsize=256)
-def _window_from_json(text: str) -> CallingWindow | None:
-    return parse_window(json.loads(text))
+def _window_from_json(text: str | None) -> CallingWindow | None:
+    return None if text is None else parse_window(json.loads(text))
 
 
 def start_due_campaigns(engine: Engine, now: datetime) -> list[uuid.UUID]:
@@ -78,12 +79,18 @@ def claim(
         due = store.select_due_calls(conn, limit, now, blocked_accounts, blocked_campaigns)
         if not due:
             return ClaimResult([], paced=bool(blocked_accounts or blocked_campaigns))
-        account_ids = {call.account_id for call in due}
-        store.lock_accounts(conn, account_ids)
+        limits = store.lock_accounts(conn, {call.account_id for call in due})
         now = clock()  # after the lock: other workers' attempts are all visible
-        pacer = store.pacer(
-            conn, now, account_ids, {call.campaign_id: call.campaign_max_concurrent for call in due}
-        )
+        campaign_limits = {
+            call.campaign_id: call.campaign_max_concurrent
+            for call in due
+            if call.campaign_max_concurrent
+        }
+        if campaign_limits or any(account.is_limited for account in limits.values()):
+            pacer = store.pacer(conn, now, limits.keys(), campaign_limits)
+        else:
+            pacer = Pacer(accounts={}, campaign_limits={})  # nothing to count
+        windows = {call.campaign_id: _window_from_json(call.calling_window) for call in due}
         suppressed: list[uuid.UUID] = []
         deferred: list[tuple[uuid.UUID, datetime]] = []
         starting: list[store.DueCall] = []
@@ -92,7 +99,7 @@ def claim(
             if call.suppressed:
                 suppressed.append(call.id)
                 continue
-            window = _window(call.calling_window)
+            window = windows[call.campaign_id]
             if window is not None and not is_open(window, _zone(call.timezone), now):
                 deferred.append((call.id, next_opening(window, _zone(call.timezone), now)))
             elif pacer.take(call.account_id, call.campaign_id):

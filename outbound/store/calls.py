@@ -5,13 +5,26 @@ The calls table is the queue. A call is claimed by moving it from ``pending`` to
 asked to dial: a crash after the claim leaves a leased attempt, never a second dial.
 """
 
+import json
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Text,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from outbound.domain.pacing import RATE_WINDOW_SECONDS, AccountLimits, Pacer
 from outbound.domain.records import ClaimedAttempt
@@ -19,8 +32,7 @@ from outbound.domain.statuses import CallStatus, CampaignStatus
 from outbound.store.tables import accounts, call_attempts, calls, campaigns, do_not_call
 
 
-@dataclass(frozen=True)
-class InFlightCall:
+class InFlightCall(NamedTuple):
     """A call with an open attempt, and what the recall rule needs to know about it."""
 
     id: uuid.UUID
@@ -35,8 +47,7 @@ class InFlightCall:
     timezone: str | None
 
 
-@dataclass(frozen=True)
-class CallTransition:
+class CallTransition(NamedTuple):
     call_id: uuid.UUID
     attempt_number: int
     status: str
@@ -47,23 +58,46 @@ class CallTransition:
     provider_call_id: str | None = None
 
 
-@dataclass(frozen=True)
-class DueCall:
-    """A pending call whose time has come, locked for this transaction."""
+class DueCall(NamedTuple):
+    """A pending call whose time has come, locked for this transaction.
+
+    Its fields are in the order of the claim's columns: it is built straight from a row.
+    """
 
     id: uuid.UUID
     campaign_id: uuid.UUID
     account_id: uuid.UUID
-    playbook_id: uuid.UUID
     contact_id: uuid.UUID
     phone: str
     attempt_count: int
     due_at: datetime
     caller_id: str | None
     timezone: str | None
-    calling_window: dict[str, Any] | None
+    playbook_id: uuid.UUID
+    calling_window: str | None  # the campaign's window as JSON text: parsed once per campaign
     campaign_max_concurrent: int | None
     suppressed: bool  # the phone is on the account's do-not-call list
+
+
+# PostgreSQL's claim, in plain SQL: the hottest statement, its rows taken as the driver gives
+# them. The statuses are literals so that the planner sees them.
+_DUE_CALLS = f"""
+SELECT calls.id, calls.campaign_id, calls.account_id, calls.contact_id, calls.phone,
+       calls.attempt_count, calls.next_attempt_at, calls.caller_id, calls.timezone,
+       campaigns.playbook_id, campaigns.calling_window::text, campaigns.max_concurrent_calls,
+       do_not_call.phone IS NOT NULL
+FROM calls
+JOIN campaigns ON campaigns.id = calls.campaign_id
+LEFT JOIN do_not_call
+  ON do_not_call.account_id = calls.account_id AND do_not_call.phone = calls.phone
+WHERE calls.status = '{CallStatus.PENDING.value}' AND calls.next_attempt_at <= %(now)s
+  AND campaigns.status = '{CampaignStatus.RUNNING.value}'
+  AND calls.account_id <> ALL(%(skip_accounts)s::uuid[])
+  AND calls.campaign_id <> ALL(%(skip_campaigns)s::uuid[])
+ORDER BY calls.next_attempt_at
+LIMIT %(limit)s
+FOR UPDATE OF calls SKIP LOCKED
+"""
 
 
 def select_due_calls(
@@ -77,6 +111,17 @@ def select_due_calls(
 
     Calls of accounts and campaigns that cannot start an attempt now are left to others.
     """
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            _DUE_CALLS,
+            {
+                "now": now,
+                "limit": limit,
+                "skip_accounts": list(skip_accounts),
+                "skip_campaigns": list(skip_campaigns),
+            },
+        )
+        return [DueCall._make(row) for row in rows]
     query = (
         select(
             calls.c.id,
@@ -89,9 +134,9 @@ def select_due_calls(
             calls.c.caller_id,
             calls.c.timezone,
             campaigns.c.playbook_id,
-            campaigns.c.calling_window,
+            cast(campaigns.c.calling_window, Text),
             campaigns.c.max_concurrent_calls,
-            do_not_call.c.phone.is_not(None).label("suppressed"),
+            do_not_call.c.phone.is_not(None),
         )
         .join(campaigns, campaigns.c.id == calls.c.campaign_id)
         .outerjoin(
@@ -111,37 +156,27 @@ def select_due_calls(
         query = query.where(calls.c.account_id.not_in(list(skip_accounts)))
     if skip_campaigns:
         query = query.where(calls.c.campaign_id.not_in(list(skip_campaigns)))
+    return [DueCall._make(row) for row in conn.execute(query)]
+
+
+def lock_accounts(
+    conn: Connection, account_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, AccountLimits]:
+    """Serialize claims per account across workers (in id order: no deadlock); the accounts'
+    pacing limits, read under the lock."""
+    if not account_ids:
+        return {}
+    query = (
+        select(accounts.c.id, accounts.c.max_concurrent_calls, accounts.c.calls_per_second)
+        .where(accounts.c.id.in_(list(account_ids)))
+        .order_by(accounts.c.id)
+    )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=calls, skip_locked=True)
-    return [
-        DueCall(
-            id=row.id,
-            campaign_id=row.campaign_id,
-            account_id=row.account_id,
-            playbook_id=row.playbook_id,
-            contact_id=row.contact_id,
-            phone=row.phone,
-            attempt_count=row.attempt_count,
-            due_at=row.next_attempt_at,
-            caller_id=row.caller_id,
-            timezone=row.timezone,
-            calling_window=row.calling_window,
-            campaign_max_concurrent=row.max_concurrent_calls,
-            suppressed=bool(row.suppressed),
-        )
-        for row in conn.execute(query)
-    ]
-
-
-def lock_accounts(conn: Connection, account_ids: Collection[uuid.UUID]) -> None:
-    """Serialize claims per account across workers (in id order: no deadlock)."""
-    if conn.dialect.name == "postgresql" and account_ids:
-        conn.execute(
-            select(accounts.c.id)
-            .where(accounts.c.id.in_(list(account_ids)))
-            .order_by(accounts.c.id)
-            .with_for_update()
-        ).all()
+        query = query.with_for_update()
+    return {
+        account_id: AccountLimits(max_concurrent, per_second)
+        for account_id, max_concurrent, per_second in conn.execute(query)
+    }
 
 
 def pacer(
@@ -256,25 +291,28 @@ def defer_calls(
         )
 
 
+_START_ATTEMPTS = f"""
+WITH started AS (
+  UPDATE calls SET status = '{CallStatus.IN_PROGRESS.value}',
+    attempt_count = calls.attempt_count + 1, anchor_at = COALESCE(calls.anchor_at, %(now)s),
+    next_attempt_at = NULL, lease_owner = %(owner)s, lease_expires_at = %(lease_expires_at)s,
+    updated_at = %(now)s
+  WHERE calls.id = ANY(%(call_ids)s::uuid[])
+)
+INSERT INTO call_attempts (id, call_id, account_id, number, caller_id, due_at, started_at)
+SELECT v.id, v.call_id, v.account_id, v.number, v.caller_id, v.due_at, %(now)s
+FROM unnest(%(ids)s::uuid[], %(call_ids)s::uuid[], %(account_ids)s::uuid[],
+            %(numbers)s::integer[], %(caller_ids)s::text[], %(due)s::timestamptz[])
+  AS v(id, call_id, account_id, number, caller_id, due_at)
+"""
+
+
 def start_attempts(
     conn: Connection, due: Sequence[DueCall], owner: str, now: datetime, lease: timedelta
 ) -> list[ClaimedAttempt]:
     """Move the calls to ``in_progress`` and write their attempts, before anything is dialed."""
     if not due:
         return []
-    conn.execute(
-        update(calls)
-        .where(calls.c.id.in_([call.id for call in due]))
-        .values(
-            status=CallStatus.IN_PROGRESS.value,
-            attempt_count=calls.c.attempt_count + 1,
-            anchor_at=func.coalesce(calls.c.anchor_at, now),
-            next_attempt_at=None,
-            lease_owner=owner,
-            lease_expires_at=now + lease,
-            updated_at=now,
-        )
-    )
     claimed = [
         ClaimedAttempt(
             call_id=call.id,
@@ -291,6 +329,36 @@ def start_attempts(
         )
         for call in due
     ]
+    if conn.dialect.name == "postgresql":
+        # One statement, whatever the batch size.
+        conn.exec_driver_sql(
+            _START_ATTEMPTS,
+            {
+                "now": now,
+                "owner": owner,
+                "lease_expires_at": now + lease,
+                "ids": [item.attempt_id for item in claimed],
+                "call_ids": [item.call_id for item in claimed],
+                "account_ids": [item.account_id for item in claimed],
+                "numbers": [item.attempt_number for item in claimed],
+                "caller_ids": [item.caller_id for item in claimed],
+                "due": [item.due_at for item in claimed],
+            },
+        )
+        return claimed
+    conn.execute(
+        update(calls)
+        .where(calls.c.id.in_([call.id for call in due]))
+        .values(
+            status=CallStatus.IN_PROGRESS.value,
+            attempt_count=calls.c.attempt_count + 1,
+            anchor_at=func.coalesce(calls.c.anchor_at, now),
+            next_attempt_at=None,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            updated_at=now,
+        )
+    )
     conn.execute(
         insert(call_attempts),
         [
@@ -334,49 +402,75 @@ def record_provider_ids(conn: Connection, placed: Sequence[tuple[uuid.UUID, str]
 _OPEN_ATTEMPT_STATUSES = (CallStatus.IN_PROGRESS.value, CallStatus.CANCELLED.value)
 
 
+_IN_FLIGHT = f"""
+SELECT id, campaign_id, account_id, status, attempt_count, recall::text, anchor_at, timezone
+FROM calls
+WHERE id = ANY(%(ids)s::uuid[])
+  AND status IN ({", ".join(f"'{status}'" for status in _OPEN_ATTEMPT_STATUSES)})
+  AND lease_expires_at IS NOT NULL
+FOR UPDATE
+"""
+
+
+@lru_cache(maxsize=256)
+def _recall(text: str) -> tuple[float, ...]:
+    """A stored recall rule, from its JSON text (calls of a campaign share one)."""
+    return tuple(json.loads(text))
+
+
 def lock_in_flight(
     conn: Connection, call_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, InFlightCall]:
     """The calls among ``call_ids`` with an open attempt, locked until the transaction ends."""
-    query = select(
-        calls.c.id,
-        calls.c.campaign_id,
-        calls.c.account_id,
-        calls.c.status,
-        calls.c.attempt_count,
-        calls.c.recall,
-        calls.c.anchor_at,
-        calls.c.timezone,
-    ).where(
-        calls.c.id.in_(list(call_ids)),
-        calls.c.status.in_(_OPEN_ATTEMPT_STATUSES),
-        calls.c.lease_expires_at.is_not(None),
-    )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    rows = conn.execute(query).all()
+        rows = conn.exec_driver_sql(_IN_FLIGHT, {"ids": list(call_ids)}).all()
+    else:
+        rows = conn.execute(
+            select(
+                calls.c.id,
+                calls.c.campaign_id,
+                calls.c.account_id,
+                calls.c.status,
+                calls.c.attempt_count,
+                cast(calls.c.recall, Text),
+                calls.c.anchor_at,
+                calls.c.timezone,
+            ).where(
+                calls.c.id.in_(list(call_ids)),
+                calls.c.status.in_(_OPEN_ATTEMPT_STATUSES),
+                calls.c.lease_expires_at.is_not(None),
+            )
+        ).all()
     rules = {
-        row.id: (row.recall_on, row.calling_window)
-        for row in conn.execute(
+        campaign_id: (recall_on, calling_window)
+        for campaign_id, recall_on, calling_window in conn.execute(
             select(campaigns.c.id, campaigns.c.recall_on, campaigns.c.calling_window).where(
-                campaigns.c.id.in_({row.campaign_id for row in rows})
+                campaigns.c.id.in_({row[1] for row in rows})
             )
         )
     }
     return {
-        row.id: InFlightCall(
-            id=row.id,
-            campaign_id=row.campaign_id,
-            account_id=row.account_id,
-            status=CallStatus(row.status),
-            attempt_count=row.attempt_count,
-            recall=tuple(row.recall),
-            anchor_at=row.anchor_at,
-            recall_on=rules[row.campaign_id][0],
-            calling_window=rules[row.campaign_id][1],
-            timezone=row.timezone,
+        call_id: InFlightCall(
+            call_id,
+            campaign_id,
+            account_id,
+            CallStatus(status),
+            attempt_count,
+            _recall(recall),
+            anchor_at,
+            *rules[campaign_id],
+            timezone,
         )
-        for row in rows
+        for (
+            call_id,
+            campaign_id,
+            account_id,
+            status,
+            attempt_count,
+            recall,
+            anchor_at,
+            timezone,
+        ) in rows
     }
 
 
@@ -451,19 +545,19 @@ def apply_transitions(
     )
 
 
-_CLOSE_ATTEMPTS = """
-UPDATE call_attempts SET outcome = v.outcome, ended_at = v.ended_at, error = v.error,
-  provider_call_id = COALESCE(call_attempts.provider_call_id, v.provider_call_id)
-FROM unnest(CAST(:call_ids AS uuid[]), CAST(:numbers AS integer[]), CAST(:outcomes AS text[]),
-            CAST(:ended AS timestamptz[]), CAST(:errors AS text[]), CAST(:provider_ids AS text[]))
-  AS v(call_id, number, outcome, ended_at, error, provider_call_id)
-WHERE call_attempts.call_id = v.call_id AND call_attempts.number = v.number
-"""
-_MOVE_CALLS = """
+# PostgreSQL: both updates in one statement (a data-modifying WITH runs to completion).
+_APPLY_TRANSITIONS = """
+WITH closed AS (
+  UPDATE call_attempts SET outcome = v.outcome, ended_at = v.ended_at, error = v.error,
+    provider_call_id = COALESCE(call_attempts.provider_call_id, v.provider_call_id)
+  FROM unnest(%(call_ids)s::uuid[], %(numbers)s::integer[], %(outcomes)s::text[],
+              %(ended)s::timestamptz[], %(errors)s::text[], %(provider_ids)s::text[])
+    AS v(call_id, number, outcome, ended_at, error, provider_call_id)
+  WHERE call_attempts.call_id = v.call_id AND call_attempts.number = v.number
+)
 UPDATE calls SET status = v.status, next_attempt_at = v.next_attempt_at, lease_owner = NULL,
-  lease_expires_at = NULL, updated_at = :now
-FROM unnest(CAST(:call_ids AS uuid[]), CAST(:statuses AS text[]),
-            CAST(:next_attempts AS timestamptz[]))
+  lease_expires_at = NULL, updated_at = %(now)s
+FROM unnest(%(call_ids)s::uuid[], %(statuses)s::text[], %(next_attempts)s::timestamptz[])
   AS v(id, status, next_attempt_at)
 WHERE calls.id = v.id
 """
@@ -472,25 +566,19 @@ WHERE calls.id = v.id
 def _apply_transitions_in_bulk(
     conn: Connection, transitions: Sequence[CallTransition], now: datetime
 ) -> None:
-    """PostgreSQL: ``apply_transitions`` in two statements, whatever the batch size."""
-    call_ids = [t.call_id for t in transitions]
-    conn.execute(
-        text(_CLOSE_ATTEMPTS),
+    """PostgreSQL: ``apply_transitions`` in one statement, whatever the batch size."""
+    columns = list(zip(*transitions, strict=True))
+    conn.exec_driver_sql(
+        _APPLY_TRANSITIONS,
         {
-            "call_ids": call_ids,
-            "numbers": [t.attempt_number for t in transitions],
-            "outcomes": [t.outcome for t in transitions],
-            "ended": [t.ended_at for t in transitions],
-            "errors": [t.error for t in transitions],
-            "provider_ids": [t.provider_call_id for t in transitions],
-        },
-    )
-    conn.execute(
-        text(_MOVE_CALLS),
-        {
-            "call_ids": call_ids,
-            "statuses": [t.status for t in transitions],
-            "next_attempts": [t.next_attempt_at for t in transitions],
+            "call_ids": list(columns[0]),
+            "numbers": list(columns[1]),
+            "statuses": list(columns[2]),
+            "next_attempts": list(columns[3]),
+            "outcomes": list(columns[4]),
+            "ended": list(columns[5]),
+            "errors": list(columns[6]),
+            "provider_ids": list(columns[7]),
             "now": now,
         },
     )
