@@ -301,7 +301,7 @@ def _add_calls_in_bulk(
             for zone in set(zones.values())
             if zone is not None
         }
-        dues = [first_dues.get(zone or "") for zone in zones.values()]
+        dues = [first_dues[zone] if zone else None for zone in zones.values()]
     after, added = store.add_calls_by_phone(
         conn,
         campaign,
@@ -438,7 +438,9 @@ def _store_campaign(
     playbook = account_store.get_playbook(conn, request.playbook_id)
     if playbook is None or playbook.account_id != account.id:
         raise Forbidden("playbook not found or not owned by your account")
-    if request.strict_variables and contacts is not None:
+    if request.strict_variables:
+        if contacts is None:
+            contacts = prepare_contacts(request.contacts)
         _check_variables(conn, account, playbook, request.contacts, contacts)
     store.insert_campaign(conn, campaign)
     added = _add_contacts(
