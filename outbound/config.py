@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     metrics_port: int | None = None  # `outbound worker` serves /metrics on this port when set
 
     dispatch_batch_size: int = Field(500, ge=1, le=10_000)  # calls claimed per round trip
+    # Claims a dispatcher has under way at once (PostgreSQL): one selects its calls while
+    # another writes its attempts. SQLite has one writer: one claim at a time there.
+    dispatch_claims: int = Field(2, ge=1, le=16)
     poll_interval_seconds: float = Field(0.2, gt=0)  # longest idle sleep of the dispatcher
     max_in_flight: int = Field(10_000, ge=1)  # attempts one dispatcher keeps open at once
     lease_grace_seconds: float = Field(60.0, ge=0)  # beyond a call's longest duration

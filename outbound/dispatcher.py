@@ -61,6 +61,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next_lease_check = 0.0
+        self._next_launch_check = 0.0
         self._paced = False
 
     def wake(self) -> None:
@@ -72,17 +73,10 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         provider = self._provider_factory(self._report)
         recorder = asyncio.create_task(self._record_results())
+        claims = 1 if self._settings.is_sqlite() else self._settings.dispatch_claims
         log.info("dispatcher %s started", self.owner)
         try:
-            while not stopping.is_set():
-                try:
-                    busy = await self._round(provider)
-                except Exception:
-                    log.exception("dispatch round failed; retrying")
-                    busy = False
-                    await asyncio.sleep(ERROR_BACKOFF_SECONDS)
-                if not busy:
-                    await self._sleep(stopping)
+            await asyncio.gather(*(self._claim_loop(provider, stopping) for _ in range(claims)))
             await self._drain()
         finally:
             recorder.cancel()
@@ -92,11 +86,29 @@ class Dispatcher:
             await provider.aclose()
             log.info("dispatcher %s stopped", self.owner)
 
-    async def _round(self, provider: Provider) -> bool:
-        """One pass over due work; True when there may be more to do at once."""
+    async def _claim_loop(self, provider: Provider, stopping: asyncio.Event) -> None:
+        busy = False
+        while not stopping.is_set():
+            try:
+                busy = await self._round(provider, busy)
+            except Exception:
+                log.exception("dispatch round failed; retrying")
+                busy = False
+                await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+            if not busy:
+                await self._sleep(stopping)
+
+    async def _round(self, provider: Provider, busy: bool) -> bool:
+        """One pass over due work; True when there may be more to do at once.
+
+        ``busy``: the previous round left work to do. Rounds then follow each other at once,
+        and look for campaigns to launch once per poll interval rather than every time.
+        """
         now = self._clock()
-        await asyncio.to_thread(dispatch.start_due_campaigns, self._engine, now)
         loop_time = asyncio.get_running_loop().time()
+        if not busy or loop_time >= self._next_launch_check:
+            self._next_launch_check = loop_time + self._settings.poll_interval_seconds
+            await asyncio.to_thread(dispatch.start_due_campaigns, self._engine, now)
         if loop_time >= self._next_lease_check:
             self._next_lease_check = loop_time + self._settings.lease_check_interval_seconds
             await asyncio.to_thread(dispatch.expire_leases, self._engine, now)
@@ -106,15 +118,20 @@ class Dispatcher:
         if room <= 0:
             return False
         lease = timedelta(seconds=provider.max_call_seconds + self._settings.lease_grace_seconds)
-        result = await asyncio.to_thread(
-            dispatch.claim, self._engine, self.owner, room, self._clock, lease
-        )
-        self._paced = result.paced
+        self._in_flight += room  # held for this claim: another one may be under way
+        self._idle.clear()
+        try:
+            result = await asyncio.to_thread(
+                dispatch.claim, self._engine, self.owner, room, self._clock, lease
+            )
+        except BaseException:
+            self._settle(room)
+            raise
         claimed = result.claimed
+        self._settle(room - len(claimed))
+        self._paced = result.paced
         if not claimed:
             return False
-        self._in_flight += len(claimed)
-        self._idle.clear()
         for item in claimed:
             if item.due_at is not None:
                 metrics.DISPATCH_LAG.observe((item.started_at - item.due_at).total_seconds())
