@@ -5,11 +5,12 @@ repeats across chunks, known contacts, an invalid contact in the last chunk and 
 calling windows must come out as if the list had been read whole.
 """
 
+import time
 import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
@@ -17,7 +18,8 @@ from outbound.services import accounts, campaigns
 from outbound.services import phones as phone_pool
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store.tables import calls, contacts
-from tests.factories import Tenant
+from tests.conftest import migrated_engine
+from tests.factories import Tenant, make_account
 
 CHUNK = 7
 
@@ -126,3 +128,46 @@ def test_windows_read_each_call_in_its_contacts_final_zone(engine: Engine, accou
     zones = dict(calls_in_order(engine, created.campaign.id))
     assert zones[phones[0]] == "America/New_York"
     assert zones[phones[1]] == "Europe/Madrid"  # a Madrid landline's own zone
+
+
+def test_a_large_insert_refreshes_the_statistics_of_calls(
+    postgres_database_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """The claim's plan needs them: a new campaign's calls are unknown to the planner."""
+    monkeypatch.setattr(campaigns, "STATISTICS_FROM", 20)
+    engine = migrated_engine(postgres_database_url)
+    try:
+        account = make_account(engine)
+        tenant = accounts.authenticate(engine, account.token)
+        assert tenant is not None
+        campaigns.create_campaign(
+            engine,
+            tenant,
+            NewCampaign(
+                playbook_id=account.playbook_id, contacts=[RawContact(p) for p in numbers(19)]
+            ),
+        )
+        time.sleep(1)
+        assert last_analyzed(engine) is None  # below the threshold: left to autovacuum
+        campaigns.create_campaign(
+            engine,
+            tenant,
+            NewCampaign(
+                playbook_id=account.playbook_id, contacts=[RawContact(p) for p in numbers(20)]
+            ),
+        )
+        deadline = time.monotonic() + 10
+        while last_analyzed(engine) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert last_analyzed(engine) is not None
+    finally:
+        engine.dispose()
+
+
+def last_analyzed(engine: Engine) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(text("last_analyze"))
+            .select_from(text("pg_stat_user_tables"))
+            .where(text("relname = 'calls'"))
+        ).scalar_one()

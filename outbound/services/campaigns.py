@@ -1,5 +1,7 @@
 """Campaigns: create them, add contacts, pause, resume, cancel, and read them back."""
 
+import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,12 @@ from outbound.store import contacts as contact_store
 from outbound.views import CampaignCreatedOut, ContactsAddedOut, full_counts
 
 MAX_CALLS_PAGE = 1000
+# Calls added at once from which PostgreSQL's statistics of ``calls`` are refreshed: without
+# them the claim's plan reads and sorts every pending call of a new campaign (23 ms a claim
+# instead of 2 ms on 50,000 calls) until autovacuum gets to it.
+STATISTICS_FROM = 10_000
+
+log = logging.getLogger(__name__)
 MAX_CAMPAIGNS_PAGE = 200
 
 
@@ -352,6 +360,21 @@ def _prepared_first(
     return prepare_contacts(raw)
 
 
+def _refresh_statistics_after(engine: Engine, added: int) -> None:
+    """After a large insert on PostgreSQL, refresh the statistics of ``calls`` in the
+    background: the request does not wait for it."""
+    if added >= STATISTICS_FROM and engine.dialect.name == "postgresql":
+        threading.Thread(target=_refresh_statistics, args=(engine,), daemon=True).start()
+
+
+def _refresh_statistics(engine: Engine) -> None:
+    try:
+        with engine.begin() as conn:
+            store.refresh_call_statistics(conn)
+    except Exception:  # the statistics only help the planner; autovacuum refreshes them too
+        log.exception("refreshing the statistics of calls failed")
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the API answers: fresh, or replayed for a repeated Idempotency-Key."""
@@ -371,7 +394,9 @@ def create_campaign(
     launch_at = _launch_at(account, request)
     contacts = _prepared_first(engine, request.contacts, request.strict_variables)
     with engine.begin() as conn:
-        return _store_campaign(conn, account, request, contacts, launch_at, clock())
+        created = _store_campaign(conn, account, request, contacts, launch_at, clock())
+    _refresh_statistics_after(engine, created.contact_count)
+    return created
 
 
 def answer_create_campaign(
@@ -399,6 +424,7 @@ def answer_create_campaign(
         ).model_dump(mode="json")
         if idempotency is not None:
             idempotent.finish(conn, account.id, idempotency, 202, body)
+    _refresh_statistics_after(engine, created.contact_count)
     return Answer(202, body)
 
 
@@ -506,6 +532,7 @@ def add_contacts(
         ).model_dump(mode="json")
         if idempotency is not None:
             idempotent.finish(conn, account.id, idempotency, 202, body)
+    _refresh_statistics_after(engine, added.added)
     return Answer(202, body)
 
 

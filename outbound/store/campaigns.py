@@ -134,6 +134,11 @@ def add_calls_by_phone(
     return after_position, result.rowcount
 
 
+def refresh_call_statistics(conn: Connection) -> None:
+    """PostgreSQL: sample ``calls`` again, so that the claim's plan knows the new calls."""
+    conn.exec_driver_sql("ANALYZE calls")
+
+
 def get_campaign(
     conn: Connection, account_id: uuid.UUID, campaign_id: uuid.UUID, lock: bool = False
 ) -> Campaign | None:
