@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Text,
     bindparam,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     select,
     text,
     update,
@@ -77,6 +79,12 @@ class DueCall(NamedTuple):
     calling_window: str | None  # the campaign's window as JSON text: parsed once per campaign
     campaign_max_concurrent: int | None
     suppressed: bool  # the phone is on the account's do-not-call list
+
+
+def status_literal(status: CallStatus) -> ColumnElement[str]:
+    """A status written into the statement, not bound: the partial indexes of calls are chosen
+    by status, and a prepared statement's generic plan cannot see a bound value."""
+    return literal_column(f"'{status.value}'")
 
 
 # PostgreSQL's claim, in plain SQL: the hottest statement, its rows taken as the driver gives
@@ -191,7 +199,7 @@ def pacer(
     calls in flight: they are not counted on every claim). Covers every limited account with
     activity, plus ``account_ids``.
     """
-    in_progress_here = calls.c.status == CallStatus.IN_PROGRESS.value
+    in_progress_here = calls.c.status == status_literal(CallStatus.IN_PROGRESS)
     per_campaign = (calls.c.account_id, calls.c.campaign_id, func.count())
     in_progress = {
         (account_id, campaign_id): count
@@ -590,7 +598,7 @@ def next_due_at(conn: Connection) -> datetime | None:
         select(func.min(calls.c.next_attempt_at))
         .join(campaigns, campaigns.c.id == calls.c.campaign_id)
         .where(
-            calls.c.status == CallStatus.PENDING.value,
+            calls.c.status == status_literal(CallStatus.PENDING),
             campaigns.c.status == CampaignStatus.RUNNING.value,
         )
     ).scalar_one()

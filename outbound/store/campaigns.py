@@ -16,6 +16,7 @@ from outbound.domain.statuses import (
     Outcome,
 )
 from outbound.domain.windows import parse_window
+from outbound.store.calls import status_literal
 from outbound.store.tables import call_attempts, calls, campaigns, do_not_call
 
 
@@ -254,7 +255,7 @@ def skip_suppressed_calls(
         update(calls)
         .where(
             calls.c.account_id == account_id,
-            calls.c.status == CallStatus.PENDING.value,
+            calls.c.status == status_literal(CallStatus.PENDING),
             calls.c.phone.in_(suppressed.scalar_subquery()),
         )
         .values(

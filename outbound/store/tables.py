@@ -1,5 +1,7 @@
 """The schema, one definition for PostgreSQL and SQLite. Migrations mirror it."""
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -103,6 +105,12 @@ campaigns = Table(
     Index(None, "status", "launch_at"),
 )
 
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, on both databases."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 calls = Table(
     "calls",
     metadata,
@@ -127,15 +135,14 @@ calls = Table(
     Column("provider_failures", Integer, nullable=False, server_default="0"),
     UniqueConstraint("campaign_id", "contact_id"),
     UniqueConstraint("campaign_id", "position"),
-    Index(None, "status", "next_attempt_at"),
+    # Partial: a status change writes only in the indexes whose condition it meets.
+    Index("ix_calls_due", "next_attempt_at", **_where("status = 'pending'")),
     Index(
-        None,
-        "lease_expires_at",
-        postgresql_where=text("lease_expires_at IS NOT NULL"),
-        sqlite_where=text("lease_expires_at IS NOT NULL"),
+        "ix_calls_lease_expires_at", "lease_expires_at", **_where("lease_expires_at IS NOT NULL")
     ),
+    Index("ix_calls_in_progress", "account_id", **_where("status = 'in_progress'")),
+    Index("ix_calls_pending_phone", "account_id", "phone", **_where("status = 'pending'")),
     Index(None, "campaign_id", "status"),
-    Index(None, "account_id", "status"),
 )
 
 call_attempts = Table(
