@@ -1,4 +1,7 @@
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outbound.domain.phones import InvalidPhone, mask_phone, normalize_phone, zone_of_number
 from outbound.domain.statuses import Outcome
@@ -56,3 +59,50 @@ def test_zone_of_number_when_it_names_one():
 )
 def test_simulator_outcome_by_last_two_digits(last_two: int, outcome: Outcome):
     assert simulated_outcome(f"+141555501{last_two:02d}") is outcome
+
+
+def _parsed_in_full(text: str) -> str | None:
+    """What phonenumbers' general parser makes of ``text``: E.164 when valid, else None."""
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _normalized(text: str) -> str | None:
+    try:
+        return normalize_phone(text)
+    except InvalidPhone:
+        return None
+
+
+def _example_numbers() -> list[str]:
+    examples = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):  # every PhoneNumberType but UNKNOWN
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                examples.append(number)
+    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+        examples.append(phonenumbers.example_number_for_non_geo_entity(code))
+    e164 = phonenumbers.PhoneNumberFormat.E164
+    return sorted({phonenumbers.format_number(n, e164) for n in examples if n is not None})
+
+
+def test_numbers_in_e164_read_as_the_general_parser_reads_them():
+    """The fast path for canonical E.164 agrees with ``phonenumbers.parse`` on the example
+    numbers of every region and type, and on their neighbours one digit away."""
+    examples = _example_numbers()
+    assert len(examples) > 900
+    for text in [*examples, "+78123456789", "+114155550100", "+390612345678"]:
+        for candidate in (text, text[:-1] + str((int(text[-1]) + 1) % 10), text + "1", text[:-1]):
+            assert _normalized(candidate) == _parsed_in_full(candidate), candidate
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
+def test_any_e164_shaped_text_reads_as_the_general_parser_reads_it(text: str):
+    assert _normalized(text) == _parsed_in_full(text)
