@@ -25,6 +25,13 @@ class InvalidRequest(OutboundError):
         super().__init__(message)
         self.errors = errors or []
 
+    @classmethod
+    def naming(cls, errors: list[dict[str, Any]]) -> "InvalidRequest":
+        """The error of a request whose items ``errors`` (``{"field", "reason", ...}``) fail
+        its schema: the message names every field at fault."""
+        fields = ", ".join(sorted({item["field"] for item in errors})) or "body"
+        return cls(f"invalid request: {fields}", errors=errors)
+
 
 class Forbidden(OutboundError):
     """This resource does not belong to your account."""

@@ -50,6 +50,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         collector.tune()
         if warm_up:  # start phone validation's processes before the first large list
+            phones.preload("outbound.api.bodies")  # they validate the contacts of large lists
             asyncio.get_running_loop().run_in_executor(None, phones.warm_up)
         if not dispatch:
             yield

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from outbound.api.deps import Unauthorized
 from outbound.api.schemas import ErrorOut
+from outbound.api.validation import error_items, invalid_fields, malformed_json
 from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
 from outbound.services.idempotency import KeyReused
 
@@ -33,8 +34,6 @@ ERROR_DESCRIPTIONS = {
     500: "Internal server error",
     503: "The database is unavailable; retry after `Retry-After` seconds",
 }
-# Lists whose items a validation error names by index, as ``errors[].index``.
-INDEXED_LISTS = ("contacts", "phones")
 
 
 def RESPONSES(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -65,30 +64,14 @@ def error(status: int, detail: str, errors: list[dict[str, Any]] | None = None) 
     return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status)
 
 
-def _field_path(loc: tuple[int | str, ...]) -> tuple[str, int | None]:
-    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
-    index = parts[1] if len(parts) > 1 and parts[0] in INDEXED_LISTS else None
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "body", index if isinstance(index, int) else None
-
-
 def _validation_errors(exc: RequestValidationError) -> JSONResponse:
-    items: list[dict[str, Any]] = []
-    for item in exc.errors():
-        if item.get("type") == "json_invalid":
-            return error(400, "malformed JSON body", [{"field": "body", "reason": "invalid JSON"}])
-        path, index = _field_path(tuple(item.get("loc", ())))
-        reason = str(item.get("msg", "invalid")).removeprefix("Value error, ")
-        if item.get("type") == "missing":
-            reason = "required"
-        entry: dict[str, Any] = {"field": path, "reason": reason}
-        if index is not None:
-            entry["index"] = index
-        items.append(entry)
-    fields = ", ".join(sorted({entry["field"] for entry in items})) or "body"
-    return error(400, f"invalid request: {fields}", items)
+    if any(item.get("type") == "json_invalid" for item in exc.errors()):
+        return _error_of(malformed_json())
+    return _error_of(invalid_fields(error_items(exc.errors())))
+
+
+def _error_of(exc: InvalidRequest) -> JSONResponse:
+    return error(400, exc.message, exc.errors)
 
 
 def install(app: FastAPI) -> None:
@@ -98,7 +81,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidRequest)
     async def _on_invalid(_: Request, exc: InvalidRequest) -> JSONResponse:
-        return error(400, exc.message, exc.errors)
+        return _error_of(exc)
 
     @app.exception_handler(Unauthorized)
     async def _on_unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:

@@ -3,12 +3,11 @@
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
@@ -16,7 +15,7 @@ from outbound import cursors
 from outbound.clock import utcnow
 from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.personalization import contact_variables, missing_variables
-from outbound.domain.phones import InvalidPhone, Normalized, normalize_phone, zone_of_number
+from outbound.domain.phones import normalize_phone, zone_of_number
 from outbound.domain.records import Account, Call, Campaign, ContactInput, Playbook
 from outbound.domain.schedule import InvalidMoment, parse_launch_at
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
@@ -24,10 +23,20 @@ from outbound.domain.windows import CallingWindow, next_opening
 from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
 from outbound.services import events
 from outbound.services import idempotency as idempotent
+from outbound.services.contact_lists import (
+    CONTACT_COLUMNS,
+    Contacts,
+    PreparedChunk,
+    RawContact,
+    checked,
+    chunk_of,
+    prepare_contacts,
+    prepared_chunks,
+    raise_for,
+)
 from outbound.services.dispatch import DO_NOT_CALL_REASON
 from outbound.services.events import Outbox
 from outbound.services.idempotency import IdempotencyKey
-from outbound.services.phones import normalize_all, normalize_in_chunks
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
@@ -44,18 +53,9 @@ MAX_CAMPAIGNS_PAGE = 200
 
 
 @dataclass(frozen=True)
-class RawContact:
-    """One contact as the request gave it, before its phone is checked."""
-
-    phone: Any
-    fields: dict[str, str] = field(default_factory=dict)
-    custom_fields: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class NewCampaign:
     playbook_id: uuid.UUID
-    contacts: Sequence[RawContact]
+    contacts: Contacts
     launch_at: str | None = None
     recall: tuple[float, ...] = ()
     calling_window: CallingWindow | None = None
@@ -74,84 +74,6 @@ class CampaignCreated:
 class CampaignReport:
     campaign: Campaign
     counts: dict[str, int]
-
-
-@cache
-def _known_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def prepare_contacts(raw: Sequence[RawContact]) -> list[ContactInput]:
-    """Normalize every phone and merge repeats; raise one error listing every bad contact."""
-    errors: list[dict[str, Any]] = []
-    merged: dict[str, ContactInput] = {}
-    _merge(merged, raw, normalize_all(_phones_of(raw)), 0, errors)
-    _raise_for(errors)
-    return list(merged.values())
-
-
-def prepare_in_chunks(
-    raw: Sequence[RawContact], with_zones: bool = False
-) -> Iterator[list[ContactInput]]:
-    """``prepare_contacts`` chunk by chunk, while the pool validates the next chunks.
-
-    Repeats are merged within a chunk only. Nothing is yielded after the first invalid
-    contact; the error listing every one is raised after the last chunk.
-    """
-    errors: list[dict[str, Any]] = []
-    offset = 0
-    for results in normalize_in_chunks(_phones_of(raw), with_zones):
-        merged: dict[str, ContactInput] = {}
-        _merge(merged, raw[offset : offset + len(results)], results, offset, errors)
-        offset += len(results)
-        if not errors:
-            yield list(merged.values())
-    _raise_for(errors)
-
-
-def _phones_of(raw: Sequence[RawContact]) -> list[tuple[object, str | None]]:
-    return [(contact.phone, contact.fields.get("country")) for contact in raw]
-
-
-def _merge(
-    merged: dict[str, ContactInput],
-    raw: Sequence[RawContact],
-    phones: Sequence[Normalized | InvalidPhone],
-    offset: int,
-    errors: list[dict[str, Any]],
-) -> None:
-    """Add the valid contacts to ``merged`` by phone (later fields win); list the others."""
-    for index, (contact, phone) in enumerate(zip(raw, phones, strict=True), start=offset):
-        if isinstance(phone, InvalidPhone):
-            errors.append({"index": index, "field": "phone", "reason": str(phone)})
-            continue
-        zone = contact.fields.get("timezone")
-        if zone is not None and not _known_zone(zone):
-            errors.append(
-                {"index": index, "field": "timezone", "reason": f"unknown timezone {zone!r}"}
-            )
-            continue
-        earlier = merged.get(phone.e164)
-        if earlier is None:
-            merged[phone.e164] = ContactInput(
-                phone.e164, contact.fields, contact.custom_fields, phone.zone
-            )
-        else:  # the same phone again: later fields win, without touching the request
-            merged[phone.e164] = ContactInput(
-                phone.e164,
-                {**earlier.fields, **contact.fields},
-                {**earlier.custom_fields, **contact.custom_fields},
-                phone.zone,
-            )
-
-
-def _raise_for(errors: list[dict[str, Any]]) -> None:
-    if errors:
-        raise InvalidRequest(f"{len(errors)} contact(s) are invalid", errors=errors)
 
 
 def _check_variables(
@@ -271,93 +193,147 @@ def _add_calls(
     return CallsAdded(len(rows), len(contacts) - len(rows), skipped)
 
 
-def _add_calls_in_bulk(
+def _write_chunks(
     conn: Connection,
     account: Account,
     campaign: Campaign,
-    chunks: Iterable[Sequence[ContactInput]],
+    chunks: Iterable[PreparedChunk],
     caller_id: str | None,
     first_due: datetime,
     now: datetime,
 ) -> CallsAdded:
-    """``_add_calls`` on PostgreSQL, chunk by chunk as the contacts are validated.
+    """``_add_calls`` on PostgreSQL, chunk by chunk as the pool prepares them.
 
-    Each chunk's new contacts are COPied and its known ones updated, so a phone repeated in a
-    later chunk updates the contact an earlier one wrote. The calls follow in one statement,
-    in the order each phone first appears.
+    Each chunk's new contacts are COPied, its known ones updated and its calls added, so a
+    phone repeated in a later chunk updates the contact an earlier one wrote; the calls come
+    in the order each phone first appears. After a chunk with errors nothing more is written;
+    the errors of every chunk are raised after the last one.
     """
     contact_store.lock_account_contacts(conn, account.id)
+    start = after = store.last_position(conn, campaign.id)
     window = campaign.calling_window
-    zones: dict[str, str | None] = {}  # each phone, in the order it first came: its zone
+    written: dict[str, str] = {}  # each phone of the list written so far: its contact's id
+    rezoned: dict[str, str] = {}  # phones whose timezone a later chunk changed
+    dues: dict[str, datetime] = {}  # the first due time in each zone
+    invalid: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
     for chunk in chunks:
-        known = contact_store.known_zones(conn, account.id, [c.phone for c in chunk])
-        contact_store.copy_new(conn, account.id, [c for c in chunk if c.phone not in known], now)
-        if known:
-            contact_store.update_known(
-                conn, account.id, [c for c in chunk if c.phone in known], now
-            )
-        if window is None:
-            zones.update(dict.fromkeys(contact.phone for contact in chunk))
+        invalid += chunk.invalid
+        errors += chunk.errors
+        if invalid or errors:
             continue
-        for contact in chunk:
-            own_zone = contact.fields.get("timezone") or known.get(contact.phone)
-            zones[contact.phone] = _contact_zone(account, contact, own_zone)
-    dues = None
-    if window is not None:
-        first_dues = {
-            zone: next_opening(window, ZoneInfo(zone), first_due)
-            for zone in set(zones.values())
-            if zone is not None
-        }
-        dues = [first_dues[zone] if zone else None for zone in zones.values()]
-    after, added = store.add_calls_by_phone(
-        conn,
-        campaign,
-        list(zones),
-        list(zones.values()) if window else None,
-        dues,
-        caller_id,
-        first_due,
-        now,
-    )
+        fresh = [i for i, phone in enumerate(chunk.phones) if phone not in written]
+        known = contact_store.known_contacts(conn, account.id, [chunk.phones[i] for i in fresh])
+        contact_store.copy_contacts(
+            conn, CONTACT_COLUMNS, [chunk.lines[i] for i in fresh if chunk.phones[i] not in known]
+        )
+        again = [i for i, phone in enumerate(chunk.phones) if phone in written or phone in known]
+        contact_store.update_contacts(
+            conn, account.id, CONTACT_COLUMNS, [chunk.lines[i] for i in again], now
+        )
+        zones: list[str | None] = []
+        for i in fresh:
+            phone = chunk.phones[i]
+            contact = known.get(phone)
+            written[phone] = contact.id if contact else chunk.ids[i]
+            if window is not None:
+                own_zone = chunk.timezones[i] or (contact.timezone if contact else None)
+                zones.append(own_zone or chunk.number_zones[i] or _number_zone(account, phone))
+        if window is not None:
+            rezoned.update(
+                (chunk.phones[i], zone)
+                for i, zone in enumerate(chunk.timezones)
+                if zone and i not in fresh
+            )
+        after += store.add_calls(
+            conn,
+            campaign,
+            [written[chunk.phones[i]] for i in fresh],
+            [chunk.phones[i] for i in fresh],
+            zones if window else None,
+            [_first_due(window, zone, first_due, dues) for zone in zones] if window else None,
+            after,
+            caller_id,
+            first_due,
+            now,
+            skip_existing=start > 0,
+        )
+    if invalid:
+        raise InvalidRequest.naming(invalid)
+    raise_for(errors)
+    if window is not None and rezoned:
+        store.rezone_calls(
+            conn,
+            campaign.id,
+            start,
+            list(rezoned),
+            list(rezoned.values()),
+            [_first_due(window, zone, first_due, dues) for zone in rezoned.values()],
+        )
     skipped = (
         store.skip_suppressed_calls(
-            conn, account.id, campaign.id, DO_NOT_CALL_REASON, now, after_position=after
+            conn, account.id, campaign.id, DO_NOT_CALL_REASON, now, after_position=start
         )
-        if added
+        if after > start
         else []
     )
-    return CallsAdded(added, len(zones) - added, skipped)
+    return CallsAdded(after - start, len(written) - (after - start), skipped)
+
+
+def _number_zone(account: Account, phone: str) -> str:
+    return zone_of_number(phone) or account.timezone
+
+
+def _first_due(
+    window: CallingWindow, zone: str | None, first_due: datetime, dues: dict[str, datetime]
+) -> datetime | None:
+    """When the window first opens in ``zone`` (remembered in ``dues``)."""
+    if zone is None:
+        return None
+    if zone not in dues:
+        dues[zone] = next_opening(window, ZoneInfo(zone), first_due)
+    return dues[zone]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A list validated and merged before the transaction starts."""
+
+    raw: list[RawContact]
+    contacts: list[ContactInput]
 
 
 def _add_contacts(
     conn: Connection,
     account: Account,
     campaign: Campaign,
-    raw: Sequence[RawContact],
-    prepared: list[ContactInput] | None,
+    source: Contacts,
+    prepared: Prepared | None,
     caller_id: str | None,
     first_due: datetime,
     now: datetime,
 ) -> CallsAdded:
     """The contacts prepared before the transaction, or on PostgreSQL (``prepared`` None) as
-    the pool validates them, chunk by chunk, while the earlier chunks are written."""
-    if prepared is None:
-        chunks = prepare_in_chunks(raw, with_zones=campaign.calling_window is not None)
-        return _add_calls_in_bulk(conn, account, campaign, chunks, caller_id, first_due, now)
+    the pool prepares them, chunk by chunk, while the earlier chunks are written."""
     if conn.dialect.name == "postgresql":
-        return _add_calls_in_bulk(conn, account, campaign, [prepared], caller_id, first_due, now)
-    return _add_calls(conn, account, campaign, prepared, caller_id, first_due, now)
+        account_id, stamp = str(account.id), now.isoformat()
+        chunks = (
+            [chunk_of(prepared.contacts, account_id, stamp)]
+            if prepared is not None
+            else prepared_chunks(source, account_id, stamp, campaign.calling_window is not None)
+        )
+        return _write_chunks(conn, account, campaign, chunks, caller_id, first_due, now)
+    assert prepared is not None
+    return _add_calls(conn, account, campaign, prepared.contacts, caller_id, first_due, now)
 
 
-def _prepared_first(
-    engine: Engine, raw: Sequence[RawContact], strict: bool
-) -> list[ContactInput] | None:
-    """Contacts to prepare before the transaction starts: all of them, but on PostgreSQL, where
-    they are validated as they are written (unless their variables are to be checked first)."""
+def _prepared_first(engine: Engine, contacts: Contacts, strict: bool) -> Prepared | None:
+    """The list prepared before the transaction starts, but on PostgreSQL, where it is
+    prepared as it is written (unless its variables are to be checked first)."""
     if engine.dialect.name == "postgresql" and not strict:
         return None
-    return prepare_contacts(raw)
+    raw = checked(contacts)
+    return Prepared(raw, prepare_contacts(raw))
 
 
 def _refresh_statistics_after(engine: Engine, added: int) -> None:
@@ -441,7 +417,7 @@ def _store_campaign(
     conn: Connection,
     account: Account,
     request: NewCampaign,
-    contacts: list[ContactInput] | None,
+    contacts: Prepared | None,
     launch_at: datetime | None,
     now: datetime,
 ) -> CampaignCreated:
@@ -465,9 +441,8 @@ def _store_campaign(
     if playbook is None or playbook.account_id != account.id:
         raise Forbidden("playbook not found or not owned by your account")
     if request.strict_variables:
-        if contacts is None:
-            contacts = prepare_contacts(request.contacts)
-        _check_variables(conn, account, playbook, request.contacts, contacts)
+        assert contacts is not None  # prepared first: see ``_prepared_first``
+        _check_variables(conn, account, playbook, contacts.raw, contacts.contacts)
     store.insert_campaign(conn, campaign)
     added = _add_contacts(
         conn, account, campaign, request.contacts, contacts, playbook.caller_id, first_due, now
@@ -485,7 +460,7 @@ def add_contacts(
     engine: Engine,
     account: Account,
     campaign_id: uuid.UUID,
-    raw: Sequence[RawContact],
+    raw: Contacts,
     clock: Callable[[], datetime] = utcnow,
     idempotency: IdempotencyKey | None = None,
 ) -> Answer:
@@ -507,9 +482,10 @@ def add_contacts(
             raise Conflict(f"campaign is {campaign.status.value}: contacts can no longer be added")
         playbook = account_store.get_playbook(conn, campaign.playbook_id)
         if campaign.strict_variables and playbook is not None:
-            if contacts is None:
-                contacts = prepare_contacts(raw)
-            _check_variables(conn, account, playbook, raw, contacts)
+            if contacts is None:  # the campaign's, not known before the transaction
+                valid = checked(raw)
+                contacts = Prepared(valid, prepare_contacts(valid))
+            _check_variables(conn, account, playbook, contacts.raw, contacts.contacts)
         first_due = max(campaign.launch_at or now, now)
         added = _add_contacts(
             conn,

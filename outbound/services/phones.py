@@ -5,22 +5,45 @@
 the server.
 """
 
+import importlib
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache, partial
 
+from outbound import collector
 from outbound.domain.phones import InvalidPhone, Normalized, normalize_each
 
 PARALLEL_FROM = 20_000  # contacts; below this one core is faster than shipping the work
 CHUNK = 10_000  # numbers per task
+# Modules each process imports as it starts, before its first task: ``preload`` adds to them.
+PRELOADED: list[str] = ["outbound.services.contact_lists"]
 
 
 @cache
-def _pool() -> ProcessPoolExecutor:
+def pool() -> ProcessPoolExecutor:
+    """The processes, started on first use and kept for the life of the server."""
     workers = max(2, os.cpu_count() or 2)
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start,
+        initargs=(tuple(PRELOADED),),
+    )
+
+
+def preload(module: str) -> None:
+    """Have the processes import ``module`` as they start (call before ``warm_up``): a task
+    that needs it then does not wait for the import."""
+    if module not in PRELOADED:
+        PRELOADED.append(module)
+
+
+def _start(modules: tuple[str, ...]) -> None:
+    for module in modules:
+        importlib.import_module(module)
+    collector.tune()
 
 
 def normalize_all(
@@ -42,11 +65,11 @@ def normalize_in_chunks(
         yield normalize_each(items, with_zones)
         return
     chunks = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
-    yield from _pool().map(partial(normalize_each, with_zones=with_zones), chunks)
+    yield from pool().map(partial(normalize_each, with_zones=with_zones), chunks)
 
 
 def warm_up() -> None:
     """Start the pool's processes now, so that the first large list does not wait for them."""
-    pool = _pool()
-    workers = getattr(pool, "_max_workers", 2)
-    list(pool.map(normalize_each, [[("+14155550100", None)]] * workers))
+    processes = pool()
+    workers = getattr(processes, "_max_workers", 2)
+    list(processes.map(normalize_each, [[("+14155550100", None)]] * workers))

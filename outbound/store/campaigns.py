@@ -81,58 +81,90 @@ def insert_calls(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(calls), list(rows))
 
 
-_CALLS_FROM_PHONES = """
+_ADD_CALLS = """
 INSERT INTO calls (campaign_id, account_id, contact_id, position, phone, status, attempt_count,
                    recall, next_attempt_at, timezone, caller_id, created_at, updated_at,
                    provider_failures)
-SELECT %(campaign_id)s, %(account_id)s, c.id, %(after)s + row_number() OVER (ORDER BY p.ordinal),
-       p.phone, 'pending', 0, %(recall)s::jsonb, COALESCE(p.due, %(first_due)s), p.zone,
-       %(caller_id)s, %(now)s, %(now)s, 0
-FROM unnest(%(phones)s::text[], %(zones)s::text[], %(dues)s::timestamptz[])
-  WITH ORDINALITY AS p(phone, zone, due, ordinal)
-JOIN contacts c ON c.account_id = %(account_id)s AND c.phone = p.phone
+SELECT %(campaign_id)s, %(account_id)s, p.contact_id,
+       %(after)s + row_number() OVER (ORDER BY p.ordinal), p.phone, 'pending', 0,
+       %(recall)s::jsonb, COALESCE(p.due, %(first_due)s), p.zone, %(caller_id)s, %(now)s, %(now)s, 0
+FROM unnest(%(contact_ids)s::uuid[], %(phones)s::text[], %(zones)s::text[],
+            %(dues)s::timestamptz[]) WITH ORDINALITY AS p(contact_id, phone, zone, due, ordinal)
 """
 _NOT_IN_CAMPAIGN = """
 WHERE NOT EXISTS (
-  SELECT 1 FROM calls k WHERE k.campaign_id = %(campaign_id)s AND k.contact_id = c.id
+  SELECT 1 FROM calls k WHERE k.campaign_id = %(campaign_id)s AND k.contact_id = p.contact_id
 )
 """
 
 
-def add_calls_by_phone(
+def add_calls(
     conn: Connection,
     campaign: Campaign,
+    contact_ids: Sequence[str],
     phones: Sequence[str],
     zones: Sequence[str | None] | None,
     dues: Sequence[datetime | None] | None,
+    after: int,
     caller_id: str | None,
     first_due: datetime,
     now: datetime,
-) -> tuple[int, int]:
-    """PostgreSQL: one call per contact of ``phones`` the campaign does not have yet, in order.
+    skip_existing: bool,
+) -> int:
+    """PostgreSQL: a call for each contact, in order, at positions after ``after``.
 
-    ``zones`` and ``dues`` give each phone's zone and first due time when a calling window
-    applies; without them every call is due at ``first_due``. The ids come from the table's
-    default. Returns the last position before and the number of calls added.
+    ``zones`` and ``dues`` give each call's zone and first due time when a calling window
+    applies; without them every call is due at ``first_due``. With ``skip_existing``, contacts
+    the campaign already has a call for are left out. The ids come from the table's default.
+    Returns the number of calls added.
     """
-    after_position = last_position(conn, campaign.id)
-    statement = _CALLS_FROM_PHONES + (_NOT_IN_CAMPAIGN if after_position else "")
+    if not contact_ids:
+        return 0
     result = conn.exec_driver_sql(
-        statement,
+        _ADD_CALLS + (_NOT_IN_CAMPAIGN if skip_existing else ""),
         {
             "campaign_id": campaign.id,
             "account_id": campaign.account_id,
-            "after": after_position,
+            "after": after,
             "recall": json.dumps(list(campaign.recall)),
             "first_due": first_due,
             "caller_id": caller_id,
             "now": now,
+            "contact_ids": list(contact_ids),
             "phones": list(phones),
-            "zones": list(zones) if zones is not None else [None] * len(phones),
-            "dues": list(dues) if dues is not None else [None] * len(phones),
+            "zones": list(zones) if zones is not None else None,  # unnest pads it with nulls
+            "dues": list(dues) if dues is not None else None,
         },
     )
-    return after_position, result.rowcount
+    return result.rowcount
+
+
+def rezone_calls(
+    conn: Connection,
+    campaign_id: uuid.UUID,
+    after: int,
+    phones: Sequence[str],
+    zones: Sequence[str],
+    dues: Sequence[datetime | None],
+) -> None:
+    """PostgreSQL: give the calls added after position ``after`` to ``phones`` a new zone and
+    first due time (a later chunk of the list changed the contact's timezone)."""
+    conn.exec_driver_sql(
+        """
+        UPDATE calls SET timezone = p.zone, next_attempt_at = p.due
+        FROM unnest(%(phones)s::text[], %(zones)s::text[], %(dues)s::timestamptz[])
+          AS p(phone, zone, due)
+        WHERE calls.campaign_id = %(campaign_id)s AND calls.position > %(after)s
+          AND calls.phone = p.phone
+        """,
+        {
+            "campaign_id": campaign_id,
+            "after": after,
+            "phones": list(phones),
+            "zones": list(zones),
+            "dues": list(dues),
+        },
+    )
 
 
 def refresh_call_statistics(conn: Connection) -> None:

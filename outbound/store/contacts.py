@@ -1,17 +1,16 @@
 """Contacts, unique per account and E.164 phone."""
 
-import json
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Connection, func, select
 from sqlalchemy.dialects import sqlite
 
 from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.records import ContactInput
-from outbound.store.database import copy_rows
+from outbound.store.database import copy_text
 from outbound.store.tables import contacts
 
 
@@ -91,16 +90,14 @@ def get_by_phones(
 
 # PostgreSQL's path for large lists. The account's contacts are locked for the transaction
 # (an advisory lock, so that dialing, which locks the account's row, is not held up); the
-# phones it already has are read in one statement; the new contacts are COPied straight into
-# ``contacts`` and the known ones are updated from a staging table. An upsert of every row
-# from a staging table costs three times the COPY.
+# phones it already has are read in one statement per chunk; the new contacts are COPied
+# straight into ``contacts`` and the known ones are updated from a staging table. An upsert of
+# every row from a staging table costs three times the COPY.
 
 _KNOWN = """
-SELECT c.phone, c.timezone FROM contacts c
-WHERE c.account_id = %s AND c.phone = ANY(%s)
+SELECT c.phone, c.id::text, c.timezone FROM contacts c
+WHERE c.account_id = %s AND c.phone = ANY(%s::text[])
 """
-_NEW_COLUMNS = ("account_id", "phone", *CONTACT_FIELDS, "custom_fields", "created_at", "updated_at")
-_STAGING_COLUMNS = ("phone", *CONTACT_FIELDS, "custom_fields")
 _UPDATE_FROM_STAGING = f"""
 UPDATE contacts SET
   {", ".join(f"{name} = COALESCE(s.{name}, contacts.{name})" for name in CONTACT_FIELDS)},
@@ -111,6 +108,13 @@ WHERE contacts.account_id = %s AND contacts.phone = s.phone
 """
 
 
+class Known(NamedTuple):
+    """A contact the account already has: its id and its stored timezone."""
+
+    id: str
+    timezone: str | None
+
+
 def lock_account_contacts(conn: Connection, account_id: uuid.UUID) -> None:
     """PostgreSQL: hold the account's contacts until the transaction ends (writers queue)."""
     conn.exec_driver_sql(
@@ -118,48 +122,37 @@ def lock_account_contacts(conn: Connection, account_id: uuid.UUID) -> None:
     )
 
 
-def known_zones(
+def known_contacts(
     conn: Connection, account_id: uuid.UUID, phones: Sequence[str]
-) -> dict[str, str | None]:
-    """PostgreSQL: the stored timezone of each of ``phones`` the account has a contact for."""
+) -> dict[str, Known]:
+    """PostgreSQL: the account's contacts among ``phones``, by phone."""
+    if not phones:
+        return {}
     rows = conn.exec_driver_sql(_KNOWN, (account_id, list(phones)))
-    return {phone: zone for phone, zone in rows}
+    return {phone: Known(contact_id, zone) for phone, contact_id, zone in rows}
 
 
-def copy_new(
-    conn: Connection, account_id: uuid.UUID, inputs: Sequence[ContactInput], now: datetime
+def copy_contacts(conn: Connection, columns: Sequence[str], lines: Sequence[str]) -> None:
+    """PostgreSQL: COPY new contacts, given as COPY lines of ``columns``."""
+    copy_text(conn, "contacts", columns, lines)
+
+
+def update_contacts(
+    conn: Connection,
+    account_id: uuid.UUID,
+    columns: Sequence[str],
+    lines: Sequence[str],
+    now: datetime,
 ) -> None:
-    """PostgreSQL: COPY contacts whose phones the account does not have (ids by default)."""
-    account, stamp = str(account_id), now.isoformat()
-    copy_rows(
-        conn,
-        "contacts",
-        _NEW_COLUMNS,
-        (
-            (account, item.phone, *map(item.fields.get, CONTACT_FIELDS),
-             json.dumps(item.custom_fields), stamp, stamp)
-            for item in inputs
-        ),
-    )  # fmt: skip
-
-
-def update_known(
-    conn: Connection, account_id: uuid.UUID, inputs: Sequence[ContactInput], now: datetime
-) -> None:
-    """PostgreSQL: update the given fields of known contacts; custom fields merge by key."""
+    """PostgreSQL: update known contacts from COPY lines of ``columns`` (as ``copy_contacts``
+    takes them): the fields given replace the stored ones, custom fields merge by key."""
+    if not lines:
+        return
     conn.exec_driver_sql(
         "CREATE TEMPORARY TABLE IF NOT EXISTS contacts_staging ("
-        + ", ".join(f"{name} text" for name in _STAGING_COLUMNS)
+        + ", ".join(f"{name} text" for name in columns)
         + ") ON COMMIT DELETE ROWS"
     )
     conn.exec_driver_sql("TRUNCATE contacts_staging")  # an earlier chunk of this transaction's
-    copy_rows(
-        conn,
-        "contacts_staging",
-        _STAGING_COLUMNS,
-        (
-            (item.phone, *map(item.fields.get, CONTACT_FIELDS), json.dumps(item.custom_fields))
-            for item in inputs
-        ),
-    )
+    copy_text(conn, "contacts_staging", columns, lines)
     conn.exec_driver_sql(_UPDATE_FROM_STAGING, (now, account_id))

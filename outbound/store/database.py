@@ -1,5 +1,8 @@
 """Engines and transactions for PostgreSQL (psycopg 3) and SQLite (WAL, one writer)."""
 
+import os
+import re
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -68,3 +71,50 @@ def copy_rows(
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def copy_text(conn: Connection, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
+    """COPY lines already in COPY's text format (``copy_line``) into ``table``."""
+    if not lines:
+        return
+    driver = conn.connection.dbapi_connection
+    assert isinstance(driver, psycopg.Connection)
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write("".join(lines))
+
+
+COPY_NULL = "\\N"
+_COPY_SPECIAL = re.compile(r"[\\\n\r]")  # with the tab, what COPY's text format escapes
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_line(values: Sequence[str | None]) -> str:
+    """One row in COPY's text format: tab-separated, ``\\N`` for null, ending in a newline.
+
+    Built in one join; values are escaped one by one only when the line holds a character
+    that needs it (a text field with a tab, a newline or a backslash).
+    """
+    line = "\t".join([COPY_NULL if value is None else value for value in values])
+    if line.count("\t") != len(values) - 1 or _COPY_SPECIAL.search(line):
+        line = "\t".join(
+            [COPY_NULL if value is None else value.translate(_COPY_ESCAPES) for value in values]
+        )
+    return line + "\n"
+
+
+def time_ordered_ids(count: int) -> list[str]:
+    """``count`` UUIDs of version 7 (RFC 9562), in increasing order.
+
+    They start with the time in milliseconds, so that rows inserted one after the other sit
+    side by side in their primary key's index instead of all over it. The 12 bits after the
+    version count the ids of one call; the last 62 bits are random.
+    """
+    millis = time.time_ns() // 1_000_000
+    randoms = os.urandom(8 * count)
+    ids = []
+    for index in range(count):
+        tail = int.from_bytes(randoms[8 * index : 8 * index + 8]) >> 2 | 1 << 63
+        digits = f"{millis + (index >> 12):012x}7{index & 0xFFF:03x}{tail:016x}"
+        ids.append(f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}")
+    return ids

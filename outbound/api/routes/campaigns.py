@@ -1,12 +1,15 @@
 """Campaigns: create one from a contact list, read its state and its calls."""
 
-from typing import Annotated, Any
+import uuid
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
+from outbound.api.bodies import CampaignHead, ContactsHead, read_head, request_body, unchecked
 from outbound.api.deps import CurrentAccount, EngineDep
 from outbound.api.errors import RESPONSES, parse_id
 from outbound.api.schemas import (
@@ -15,15 +18,15 @@ from outbound.api.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignsPage,
-    ContactIn,
     ContactsAddedOut,
     ContactsIn,
 )
+from outbound.domain.records import Account
 from outbound.domain.statuses import CampaignStatus, Outcome
 from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
 from outbound.services import campaigns
-from outbound.services.campaigns import Answer, CampaignReport, NewCampaign, RawContact
+from outbound.services.campaigns import Answer, CampaignReport, NewCampaign
 from outbound.services.idempotency import MAX_KEY_LENGTH, IdempotencyKey
 from outbound.views import call_view, campaign_view
 
@@ -41,29 +44,9 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def _idempotency(key: str | None, route: str, body: BaseModel) -> IdempotencyKey | None:
-    if key is None:
-        return None
-    return IdempotencyKey.of(key, route, body.model_dump_json().encode())
-
-
 def _answer(answer: Answer) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
-
-
-def _raw_contact(item: ContactIn) -> RawContact:
-    fields: dict[str, Any] = dict(item)  # the schema keeps only the contact fields
-    phone = fields.pop("phone", None)
-    custom_fields = fields.pop("custom_fields", None) or {}
-    if None in fields.values():  # a field given as null is a field not given
-        fields = {name: value for name, value in fields.items() if value is not None}
-    return RawContact(phone, fields, custom_fields)
-
-
-def _raw_contacts(items: list[ContactIn]) -> list[RawContact]:
-    """The validated contacts as the service takes them: only the fields given, not null."""
-    return [_raw_contact(item) for item in items]
 
 
 def _campaign_out(report: CampaignReport) -> CampaignOut:
@@ -76,33 +59,16 @@ def _campaign_out(report: CampaignReport) -> CampaignOut:
     response_model=CampaignCreatedOut,
     responses=RESPONSES(400, 401, 403),
     summary="Create a campaign from a contact list (immediate or scheduled)",
+    openapi_extra=request_body(CampaignIn),
 )
-def create_campaign(
-    body: CampaignIn,
+async def create_campaign(
     account: CurrentAccount,
     engine: EngineDep,
     request: Request,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    answer = campaigns.answer_create_campaign(
-        engine,
-        account,
-        NewCampaign(
-            playbook_id=body.playbook_id,
-            contacts=_raw_contacts(body.contacts),
-            launch_at=body.launch_at,
-            recall=tuple(body.recall) if isinstance(body.recall, list) else (),
-            calling_window=parse_window(body.calling_window),
-            max_concurrent_calls=body.max_concurrent_calls,
-            recall_on=(
-                frozenset(Outcome(o) for o in body.recall_on)
-                if body.recall_on is not None
-                else None
-            ),
-            strict_variables=body.strict_variables,
-        ),
-        _idempotency(idempotency_key, "POST /campaign", body),
-    )
+    body = await request.body()  # read here, not by FastAPI: see ``outbound.api.bodies``
+    answer = await run_in_threadpool(_create_campaign, engine, account, body, idempotency_key)
     request.app.state.notify_new_work()
     if not answer.replayed:
         log.info(
@@ -111,6 +77,35 @@ def create_campaign(
             contacts=answer.body["contacts"],
         )
     return _answer(answer)
+
+
+def _create_campaign(
+    engine: Engine, account: Account, body: bytes, idempotency_key: str | None
+) -> Answer:
+    head = read_head(body, CampaignHead)
+    return campaigns.answer_create_campaign(
+        engine,
+        account,
+        NewCampaign(
+            playbook_id=head.playbook_id,
+            contacts=unchecked(head.contacts),
+            launch_at=head.launch_at,
+            recall=tuple(head.recall) if isinstance(head.recall, list) else (),
+            calling_window=parse_window(head.calling_window),
+            max_concurrent_calls=head.max_concurrent_calls,
+            recall_on=(
+                frozenset(Outcome(o) for o in head.recall_on)
+                if head.recall_on is not None
+                else None
+            ),
+            strict_variables=head.strict_variables,
+        ),
+        _idempotency(idempotency_key, "POST /campaign", body),
+    )
+
+
+def _idempotency(key: str | None, route: str, body: bytes) -> IdempotencyKey | None:
+    return IdempotencyKey.of(key, route, body) if key is not None else None
 
 
 @router.get("/campaign", response_model=CampaignsPage, responses=RESPONSES(400, 401))
@@ -164,10 +159,10 @@ def cancel_campaign(campaign_id: str, account: CurrentAccount, engine: EngineDep
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ContactsAddedOut,
     responses=RESPONSES(400, 401, 404, 409),
+    openapi_extra=request_body(ContactsIn),
 )
-def add_contacts(
+async def add_contacts(
     campaign_id: str,
-    body: ContactsIn,
     account: CurrentAccount,
     engine: EngineDep,
     request: Request,
@@ -175,15 +170,27 @@ def add_contacts(
 ) -> JSONResponse:
     """Append contacts to a scheduled, running or paused campaign."""
     key = parse_id(campaign_id)
-    answer = campaigns.add_contacts(
-        engine,
-        account,
-        key,
-        _raw_contacts(body.contacts),
-        idempotency=_idempotency(idempotency_key, f"POST /campaign/{key}/contacts", body),
-    )
+    body = await request.body()
+    answer = await run_in_threadpool(_add_contacts, engine, account, key, body, idempotency_key)
     request.app.state.notify_new_work()
     return _answer(answer)
+
+
+def _add_contacts(
+    engine: Engine,
+    account: Account,
+    campaign_id: uuid.UUID,
+    body: bytes,
+    idempotency_key: str | None,
+) -> Answer:
+    head = read_head(body, ContactsHead)
+    return campaigns.add_contacts(
+        engine,
+        account,
+        campaign_id,
+        unchecked(head.contacts),
+        idempotency=_idempotency(idempotency_key, f"POST /campaign/{campaign_id}/contacts", body),
+    )
 
 
 @router.get(

@@ -1,0 +1,235 @@
+"""Contact lists: validated, their phones normalized to E.164 and their repeats merged.
+
+SQLite, and lists whose variables are checked first, take a list whole (``prepare_contacts``).
+PostgreSQL takes it in chunks (``prepared_chunks``): for a large list, the processes of
+``outbound.services.phones`` validate each chunk, normalize its phones, merge its repeats and
+turn its contacts into COPY lines, while the API writes the chunks already prepared.
+"""
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic_core import to_json
+
+from outbound.domain.contacts import CONTACT_FIELDS
+from outbound.domain.phones import InvalidPhone, Normalized, normalize_each
+from outbound.domain.records import ContactInput
+from outbound.exceptions import InvalidRequest
+from outbound.services import phones as phone_pool
+from outbound.store.database import copy_line, time_ordered_ids
+
+
+@dataclass(frozen=True)
+class RawContact:
+    """One contact as the request gave it, before its phone is checked."""
+
+    phone: Any
+    fields: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+
+
+# Validates a slice of a request's contacts given as a JSON array, whose first item is the
+# list's item ``offset``: the contacts, or the errors of the items that fail the schema.
+Validate = Callable[[bytes, int], tuple[list[RawContact], list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class UncheckedContacts:
+    """A request's contacts as parsed JSON, before the schema is checked.
+
+    ``validate`` must be a module-level function: the pool's processes run it.
+    """
+
+    items: Sequence[Any]
+    validate: Validate
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def checked(self) -> list[RawContact]:
+        """All of them validated here and now."""
+        raw, invalid = self.validate(to_json(list(self.items)), 0)
+        if invalid:
+            raise InvalidRequest.naming(invalid)
+        return raw
+
+
+Contacts = Sequence[RawContact] | UncheckedContacts
+
+
+def checked(contacts: Contacts) -> list[RawContact]:
+    if isinstance(contacts, UncheckedContacts):
+        return contacts.checked()
+    return list(contacts)
+
+
+@cache
+def known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def prepare_contacts(raw: Sequence[RawContact]) -> list[ContactInput]:
+    """Normalize every phone and merge repeats; raise one error listing every bad contact."""
+    errors: list[dict[str, Any]] = []
+    merged: dict[str, ContactInput] = {}
+    merge(merged, raw, phone_pool.normalize_all(phones_of(raw)), 0, errors)
+    raise_for(errors)
+    return list(merged.values())
+
+
+def phones_of(raw: Sequence[RawContact]) -> list[tuple[object, str | None]]:
+    return [(contact.phone, contact.fields.get("country")) for contact in raw]
+
+
+def merge(
+    merged: dict[str, ContactInput],
+    raw: Sequence[RawContact],
+    phones: Sequence[Normalized | InvalidPhone],
+    offset: int,
+    errors: list[dict[str, Any]],
+) -> None:
+    """Add the valid contacts to ``merged`` by phone (later fields win); list the others."""
+    for index, (contact, phone) in enumerate(zip(raw, phones, strict=True), start=offset):
+        if isinstance(phone, InvalidPhone):
+            errors.append({"index": index, "field": "phone", "reason": str(phone)})
+            continue
+        zone = contact.fields.get("timezone")
+        if zone is not None and not known_zone(zone):
+            errors.append(
+                {"index": index, "field": "timezone", "reason": f"unknown timezone {zone!r}"}
+            )
+            continue
+        earlier = merged.get(phone.e164)
+        if earlier is None:
+            merged[phone.e164] = ContactInput(
+                phone.e164, contact.fields, contact.custom_fields, phone.zone
+            )
+        else:  # the same phone again: later fields win, without touching the request
+            merged[phone.e164] = ContactInput(
+                phone.e164,
+                {**earlier.fields, **contact.fields},
+                {**earlier.custom_fields, **contact.custom_fields},
+                phone.zone,
+            )
+
+
+def raise_for(errors: list[dict[str, Any]]) -> None:
+    if errors:
+        raise InvalidRequest(f"{len(errors)} contact(s) are invalid", errors=errors)
+
+
+# The columns of a contact's COPY line, in order.
+CONTACT_COLUMNS = (
+    "id",
+    "account_id",
+    "phone",
+    *CONTACT_FIELDS,
+    "custom_fields",
+    "created_at",
+    "updated_at",
+)
+
+
+class PreparedChunk(NamedTuple):
+    """A chunk of a list, ready to write: its distinct phones in the order they first come,
+    and for each a new contact id, its ``timezone`` field, its number's own zone (when asked
+    for) and its contact as a COPY line of ``CONTACT_COLUMNS``. Or what is wrong with it."""
+
+    invalid: list[dict[str, Any]]  # items that fail the schema
+    errors: list[dict[str, Any]]  # phones and timezones at fault
+    phones: list[str]
+    ids: list[str]
+    timezones: list[str | None]
+    number_zones: list[str | None]
+    lines: list[str]
+
+
+def chunk_of(contacts: Sequence[ContactInput], account_id: str, stamp: str) -> PreparedChunk:
+    """Contacts already merged, as a chunk (``stamp``: their creation time, ISO 8601)."""
+    ids = time_ordered_ids(len(contacts))
+    return PreparedChunk(
+        [],
+        [],
+        [contact.phone for contact in contacts],
+        ids,
+        [contact.fields.get("timezone") for contact in contacts],
+        [contact.number_zone for contact in contacts],
+        [
+            copy_line(
+                (
+                    contact_id,
+                    account_id,
+                    contact.phone,
+                    *map(contact.fields.get, CONTACT_FIELDS),
+                    to_json(contact.custom_fields).decode(),
+                    stamp,
+                    stamp,
+                )
+            )
+            for contact_id, contact in zip(ids, contacts, strict=True)
+        ],
+    )
+
+
+def prepare_chunk(
+    source: bytes | Sequence[RawContact],
+    validate: Validate | None,
+    offset: int,
+    account_id: str,
+    stamp: str,
+    with_zones: bool,
+) -> PreparedChunk:
+    """Validate a chunk (``source`` as JSON, when ``validate`` is given), normalize its phones
+    and merge its repeats. Runs in the pool's processes for large lists."""
+    if validate is not None:
+        assert isinstance(source, bytes)
+        raw, invalid = validate(source, offset)
+        if invalid:
+            return PreparedChunk(invalid, [], [], [], [], [], [])
+    else:
+        assert not isinstance(source, bytes)
+        raw = list(source)
+    errors: list[dict[str, Any]] = []
+    merged: dict[str, ContactInput] = {}
+    merge(merged, raw, normalize_each(phones_of(raw), with_zones), offset, errors)
+    if errors:
+        return PreparedChunk([], errors, [], [], [], [], [])
+    return chunk_of(list(merged.values()), account_id, stamp)
+
+
+def prepared_chunks(
+    contacts: Contacts, account_id: str, stamp: str, with_zones: bool
+) -> Iterator[PreparedChunk]:
+    """The list in chunks, in order: prepared by the pool while the caller writes the earlier
+    ones when it is large, else in one chunk prepared here."""
+    unchecked = isinstance(contacts, UncheckedContacts)
+    items = contacts.items if isinstance(contacts, UncheckedContacts) else contacts
+    validate = contacts.validate if isinstance(contacts, UncheckedContacts) else None
+    size = phone_pool.CHUNK if len(items) >= phone_pool.PARALLEL_FROM else max(1, len(items))
+    offsets = range(0, len(items), size)
+    sources = (
+        to_json(list(items[start : start + size])) if unchecked else items[start : start + size]
+        for start in offsets
+    )
+    if not items:
+        return
+    if size == len(items):
+        yield prepare_chunk(next(sources), validate, 0, account_id, stamp, with_zones)
+        return
+    yield from phone_pool.pool().map(
+        prepare_chunk,
+        sources,
+        itertools.repeat(validate),
+        offsets,
+        itertools.repeat(account_id),
+        itertools.repeat(stamp),
+        itertools.repeat(with_zones),
+    )
