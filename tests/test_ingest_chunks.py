@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
+from outbound.api.bodies import unchecked
 from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
 from outbound.services import accounts, campaigns
 from outbound.services import phones as phone_pool
 from outbound.services.campaigns import NewCampaign, RawContact
+from outbound.store.database import copy_line, time_ordered_ids
 from outbound.store.tables import calls, contacts
 from tests.conftest import migrated_engine
 from tests.factories import Tenant, make_account
@@ -171,3 +173,93 @@ def last_analyzed(engine: Engine) -> Any:
             .select_from(text("pg_stat_user_tables"))
             .where(text("relname = 'calls'"))
         ).scalar_one()
+
+
+def test_schema_errors_of_any_chunk_name_their_index_and_store_nothing(
+    engine: Engine, account: Tenant
+):
+    """Contacts as the API gives them: JSON values, validated chunk by chunk in the pool."""
+    tenant = accounts.authenticate(engine, account.token)
+    assert tenant is not None
+    items: list[Any] = [{"phone": p} for p in numbers(3 * CHUNK)]
+    items[2] = {"phone": items[2]["phone"], "email": "x" * 400}  # first chunk: too long
+    items.append("not an object")  # last chunk
+    items.append({"phone": "+34 not a number"})  # a phone error: schema errors come first
+    before = stored_contacts(engine, account.id)
+    with pytest.raises(InvalidRequest) as raised:
+        campaigns.create_campaign(
+            engine, tenant, NewCampaign(playbook_id=account.playbook_id, contacts=unchecked(items))
+        )
+    assert raised.value.message == "invalid request: contacts[21], contacts[2].email"
+    assert [(e["index"], e["field"]) for e in raised.value.errors] == [
+        (2, "contacts[2].email"),
+        (3 * CHUNK, f"contacts[{3 * CHUNK}]"),
+    ]
+    assert stored_contacts(engine, account.id) == before
+
+
+def test_text_comes_back_as_given_whatever_its_characters(engine: Engine, account: Tenant):
+    """Contacts are written as COPY text lines: tabs, newlines, backslashes and a literal
+    ``\\N`` must be escaped, and the other lines must not be."""
+    tenant = accounts.authenticate(engine, account.token)
+    assert tenant is not None
+    odd = ["tab\there", "line\nbreak", "carriage\rreturn", "back\\slash", "\\N", "Zoë 名前 🙂", ""]
+    phones = numbers(3 * CHUNK)
+    items: list[Any] = [
+        {
+            "phone": phone,
+            "first_name": odd[i % len(odd)],
+            "city": f"plain {i}",
+            "custom_fields": {"note": odd[(i + 1) % len(odd)], "quote": 'say "hi"', "n": i},
+        }
+        for i, phone in enumerate(phones)
+    ]
+    created = campaigns.create_campaign(
+        engine,
+        tenant,
+        NewCampaign(
+            playbook_id=account.playbook_id,
+            contacts=unchecked(items),
+            launch_at="2099-01-01T00:00:00",
+        ),
+    )
+    assert created.contact_count == len(phones)
+    stored = stored_contacts(engine, account.id)
+    for i, phone in enumerate(phones):
+        assert stored[phone]["first_name"] == odd[i % len(odd)]
+        assert stored[phone]["city"] == f"plain {i}"
+        assert stored[phone]["last_name"] is None  # not given: null, not the text "\N"
+        assert stored[phone]["custom_fields"] == items[i]["custom_fields"]
+
+
+def test_new_contacts_get_time_ordered_ids(engine: Engine, account: Tenant):
+    """Version 7 UUIDs: inserts land side by side in the primary key's index."""
+    tenant = accounts.authenticate(engine, account.token)
+    assert tenant is not None
+    phones = numbers(2 * CHUNK)
+    campaigns.create_campaign(
+        engine,
+        tenant,
+        NewCampaign(
+            playbook_id=account.playbook_id,
+            contacts=[RawContact(p) for p in phones],
+            launch_at="2099-01-01T00:00:00",
+        ),
+    )
+    stored = stored_contacts(engine, account.id)
+    if engine.dialect.name == "postgresql":
+        ids = [stored[phone]["id"] for phone in phones]
+        assert {contact_id.version for contact_id in ids} == {7}
+        assert ids == sorted(ids)  # in the order of the list
+
+
+def test_copy_lines_escape_only_what_copy_reads_specially():
+    assert copy_line(["a", None, "b"]) == "a\t\\N\tb\n"
+    assert copy_line(["t\tab", "n\nl", "c\rr", "b\\s", "\\N"]) == (
+        "t\\tab\tn\\nl\tc\\rr\tb\\\\s\t\\\\N\n"
+    )
+    ids = time_ordered_ids(10_000, 1_795_000_000_000)  # more than one millisecond's 4,096
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert time_ordered_ids(5, 1_795_000_000_000, first=10_000)[0] > ids[-1]  # the next chunk
+    assert {uuid.UUID(i).version for i in ids} == {7}
+    assert {uuid.UUID(i).variant for i in ids} == {uuid.RFC_4122}

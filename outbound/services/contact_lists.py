@@ -9,6 +9,7 @@ turn its contacts into COPY lines, while the API writes the chunks already prepa
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -152,9 +153,13 @@ class PreparedChunk(NamedTuple):
     lines: list[str]
 
 
-def chunk_of(contacts: Sequence[ContactInput], account_id: str, stamp: str) -> PreparedChunk:
-    """Contacts already merged, as a chunk (``stamp``: their creation time, ISO 8601)."""
-    ids = time_ordered_ids(len(contacts))
+def chunk_of(
+    contacts: Sequence[ContactInput], account_id: str, stamp: str, offset: int = 0
+) -> PreparedChunk:
+    """Contacts already merged, as a chunk whose first item is the list's item ``offset``
+    (``stamp``: their creation time, ISO 8601)."""
+    millis = int(datetime.fromisoformat(stamp).timestamp() * 1000)
+    ids = time_ordered_ids(len(contacts), millis, offset)
     return PreparedChunk(
         [],
         [],
@@ -202,7 +207,7 @@ def prepare_chunk(
     merge(merged, raw, normalize_each(phones_of(raw), with_zones), offset, errors)
     if errors:
         return PreparedChunk([], errors, [], [], [], [], [])
-    return chunk_of(list(merged.values()), account_id, stamp)
+    return chunk_of(list(merged.values()), account_id, stamp, offset)
 
 
 def prepared_chunks(

@@ -75,6 +75,24 @@ def test_400_for_malformed_json(server: Server, account: Tenant):
     assert "JSON" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_400_for_numbers_json_does_not_have(server: Server, account: Tenant, constant: str):
+    """Python's JSON parser reads them; JSON and PostgreSQL's jsonb do not."""
+    raw = (
+        f'{{"playbook_id": "{account.playbook_id}", '
+        f'"contacts": [{{"phone": "+14155550100", "custom_fields": {{"score": {constant}}}}}]}}'
+    )
+    response = _post(server, account.token, None, raw=raw.encode())
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == "malformed JSON body"
+
+
+def test_400_for_an_empty_body(server: Server, account: Tenant):
+    response = _post(server, account.token, None, raw=b"")
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"] == [{"field": "body", "reason": "required"}]
+
+
 def test_400_for_a_body_that_is_not_an_object(server: Server, account: Tenant):
     response = _post(server, account.token, ["not", "an", "object"])
     assert response.status_code == 400
