@@ -1,17 +1,20 @@
 """The bodies of ``POST /campaign`` and ``POST /campaign/{id}/contacts``, read without FastAPI's
 body validation.
 
-A list of 100,000 contacts is 50 MB of JSON. FastAPI would validate all of it on the event loop
-before the handler starts and then hand over 100,000 models. Here the handler parses the JSON
-and validates what surrounds the contacts (``CampaignHead``); the contacts themselves go to the
-service unvalidated (``UncheckedContacts``) with ``validate_contacts``, which the pool's processes
-run chunk by chunk while the earlier chunks are written. The answers are the same: ``400``
+A list of 100,000 contacts is 50 MB of JSON. FastAPI would parse and validate all of it on the
+event loop before the handler starts (about a second on one core) and then hand over 100,000
+objects. Here msgspec reads the body without building the contacts: each stays the slice of
+JSON text it was (``msgspec.Raw``), which takes a tenth of the time of ``json.loads``. What
+surrounds the contacts is validated here (``CampaignHead``); the contacts go to the service
+unvalidated (``UncheckedContacts``), and the pool's processes validate them chunk by chunk with
+``validate_contacts``, while the earlier chunks are written. The answers are the same: ``400``
 naming each field at fault, ``malformed JSON body`` for what is not JSON.
 """
 
-import json
-from typing import Annotated, Any, NoReturn, TypeVar
+from collections.abc import Sequence
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from outbound.api.limits import MAX_CONTACTS
@@ -35,18 +38,14 @@ class ContactsHead(ContactsIn):
     contacts: UncheckedList
 
 
-def _no_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
 def read_head(body: bytes, model: type[Head]) -> Head:
     """The body as ``model`` (a ``*Head``), its contacts not validated yet: ``400`` if it is
     not a JSON object of that shape."""
     if not body.strip():
         raise invalid_fields([{"field": "body", "reason": "required"}])
     try:
-        data = json.loads(body, parse_constant=_no_constant)  # NaN and Infinity are not JSON
-    except ValueError as exc:  # JSONDecodeError, and a body that is not UTF-8
+        data = _read(body)
+    except (msgspec.DecodeError, ValueError) as exc:  # and a body that is not UTF-8
         raise malformed_json() from exc
     except RecursionError as exc:
         raise InvalidRequest(
@@ -58,8 +57,36 @@ def read_head(body: bytes, model: type[Head]) -> Head:
         raise invalid_fields(error_items(exc.errors(), prefix=("body",))) from exc
 
 
+def _read(body: bytes) -> Any:
+    """The body's JSON, its ``contacts`` (when a list) as the raw JSON of each contact."""
+    try:
+        fields = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
+    except msgspec.ValidationError:  # JSON, but not an object: the schema says what is wrong
+        return msgspec.json.decode(body)
+    return {name: _read_field(name, raw) for name, raw in fields.items()}
+
+
+def _read_field(name: str, raw: msgspec.Raw) -> Any:
+    if name == "contacts":
+        try:
+            return msgspec.json.decode(raw, type=list[msgspec.Raw])
+        except msgspec.ValidationError:  # not a list: the schema says what is wrong
+            pass
+    return msgspec.json.decode(raw)
+
+
 def unchecked(contacts: list[Any]) -> UncheckedContacts:
-    return UncheckedContacts(contacts, validate_contacts)
+    """The contacts (raw JSON as ``read_head`` gives them, or any JSON values) for the service."""
+    return UncheckedContacts(contacts, validate_contacts, json_array)
+
+
+def json_array(items: Sequence[Any]) -> bytes:
+    """Items as a JSON array: raw JSON as it came in the body, other values encoded."""
+    return b"[" + b",".join([_json(item) for item in items]) + b"]"
+
+
+def _json(item: Any) -> msgspec.Raw | bytes:
+    return item if isinstance(item, msgspec.Raw) else msgspec.json.encode(item)
 
 
 def validate_contacts(chunk: bytes, offset: int) -> tuple[list[RawContact], list[dict[str, Any]]]:

@@ -40,20 +40,20 @@ Validate = Callable[[bytes, int], tuple[list[RawContact], list[dict[str, Any]]]]
 
 @dataclass(frozen=True)
 class UncheckedContacts:
-    """A request's contacts as parsed JSON, before the schema is checked.
-
-    ``validate`` must be a module-level function: the pool's processes run it.
+    """A request's contacts before the schema is checked: ``encode`` makes a slice of
+    ``items`` a JSON array for ``validate``, a module-level function the pool's processes run.
     """
 
     items: Sequence[Any]
     validate: Validate
+    encode: Callable[[Sequence[Any]], bytes]
 
     def __len__(self) -> int:
         return len(self.items)
 
     def checked(self) -> list[RawContact]:
         """All of them validated here and now."""
-        raw, invalid = self.validate(to_json(list(self.items)), 0)
+        raw, invalid = self.validate(self.encode(self.items), 0)
         if invalid:
             raise InvalidRequest.naming(invalid)
         return raw
@@ -215,13 +215,13 @@ def prepared_chunks(
 ) -> Iterator[PreparedChunk]:
     """The list in chunks, in order: prepared by the pool while the caller writes the earlier
     ones when it is large, else in one chunk prepared here."""
-    unchecked = isinstance(contacts, UncheckedContacts)
-    items = contacts.items if isinstance(contacts, UncheckedContacts) else contacts
-    validate = contacts.validate if isinstance(contacts, UncheckedContacts) else None
+    unchecked = contacts if isinstance(contacts, UncheckedContacts) else None
+    items: Sequence[Any] = contacts.items if isinstance(contacts, UncheckedContacts) else contacts
+    validate = unchecked.validate if unchecked else None
     size = phone_pool.CHUNK if len(items) >= phone_pool.PARALLEL_FROM else max(1, len(items))
     offsets = range(0, len(items), size)
     sources = (
-        to_json(list(items[start : start + size])) if unchecked else items[start : start + size]
+        unchecked.encode(items[start : start + size]) if unchecked else items[start : start + size]
         for start in offsets
     )
     if not items:
