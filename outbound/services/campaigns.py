@@ -248,6 +248,7 @@ def _write_chunks(
         after += store.add_calls(
             conn,
             campaign,
+            [chunk.call_ids[i] for i in fresh],
             [written[chunk.phones[i]] for i in fresh],
             [chunk.phones[i] for i in fresh],
             zones if window else None,

@@ -141,13 +141,15 @@ CONTACT_COLUMNS = (
 
 class PreparedChunk(NamedTuple):
     """A chunk of a list, ready to write: its distinct phones in the order they first come,
-    and for each a new contact id, its ``timezone`` field, its number's own zone (when asked
-    for) and its contact as a COPY line of ``CONTACT_COLUMNS``. Or what is wrong with it."""
+    and for each a new contact id and call id, its ``timezone`` field, its number's own zone
+    (when asked for) and its contact as a COPY line of ``CONTACT_COLUMNS``. Or what is wrong
+    with it."""
 
     invalid: list[dict[str, Any]]  # items that fail the schema
     errors: list[dict[str, Any]]  # phones and timezones at fault
     phones: list[str]
     ids: list[str]
+    call_ids: list[str]
     timezones: list[str | None]
     number_zones: list[str | None]
     lines: list[str]
@@ -165,6 +167,7 @@ def chunk_of(
         [],
         [contact.phone for contact in contacts],
         ids,
+        time_ordered_ids(len(contacts), millis, offset),
         [contact.fields.get("timezone") for contact in contacts],
         [contact.number_zone for contact in contacts],
         [
@@ -198,7 +201,7 @@ def prepare_chunk(
         assert isinstance(source, bytes)
         raw, invalid = validate(source, offset)
         if invalid:
-            return PreparedChunk(invalid, [], [], [], [], [], [])
+            return PreparedChunk(invalid, [], [], [], [], [], [], [])
     else:
         assert not isinstance(source, bytes)
         raw = list(source)
@@ -206,7 +209,7 @@ def prepare_chunk(
     merged: dict[str, ContactInput] = {}
     merge(merged, raw, normalize_each(phones_of(raw), with_zones), offset, errors)
     if errors:
-        return PreparedChunk([], errors, [], [], [], [], [])
+        return PreparedChunk([], errors, [], [], [], [], [], [])
     return chunk_of(list(merged.values()), account_id, stamp, offset)
 
 

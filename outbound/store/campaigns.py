@@ -82,14 +82,14 @@ def insert_calls(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 _ADD_CALLS = """
-INSERT INTO calls (campaign_id, account_id, contact_id, position, phone, status, attempt_count,
-                   recall, next_attempt_at, timezone, caller_id, created_at, updated_at,
-                   provider_failures)
-SELECT %(campaign_id)s, %(account_id)s, p.contact_id,
+INSERT INTO calls (id, campaign_id, account_id, contact_id, position, phone, status,
+                   attempt_count, recall, next_attempt_at, timezone, caller_id, created_at,
+                   updated_at, provider_failures)
+SELECT p.id, %(campaign_id)s, %(account_id)s, p.contact_id,
        %(after)s + row_number() OVER (ORDER BY p.ordinal), p.phone, 'pending', 0,
        %(recall)s::jsonb, COALESCE(p.due, %(first_due)s), p.zone, %(caller_id)s, %(now)s, %(now)s, 0
-FROM unnest(%(contact_ids)s::uuid[], %(phones)s::text[], %(zones)s::text[],
-            %(dues)s::timestamptz[]) WITH ORDINALITY AS p(contact_id, phone, zone, due, ordinal)
+FROM unnest(%(ids)s::uuid[], %(contact_ids)s::uuid[], %(phones)s::text[], %(zones)s::text[],
+            %(dues)s::timestamptz[]) WITH ORDINALITY AS p(id, contact_id, phone, zone, due, ordinal)
 """
 _NOT_IN_CAMPAIGN = """
 WHERE NOT EXISTS (
@@ -101,6 +101,7 @@ WHERE NOT EXISTS (
 def add_calls(
     conn: Connection,
     campaign: Campaign,
+    ids: Sequence[str],
     contact_ids: Sequence[str],
     phones: Sequence[str],
     zones: Sequence[str | None] | None,
@@ -111,12 +112,12 @@ def add_calls(
     now: datetime,
     skip_existing: bool,
 ) -> int:
-    """PostgreSQL: a call for each contact, in order, at positions after ``after``.
+    """PostgreSQL: a call for each contact, in order, at positions after ``after``, with the
+    ids given (time-ordered ones keep the primary key's index compact).
 
     ``zones`` and ``dues`` give each call's zone and first due time when a calling window
     applies; without them every call is due at ``first_due``. With ``skip_existing``, contacts
-    the campaign already has a call for are left out. The ids come from the table's default.
-    Returns the number of calls added.
+    the campaign already has a call for are left out. Returns the number of calls added.
     """
     if not contact_ids:
         return 0
@@ -130,6 +131,7 @@ def add_calls(
             "first_due": first_due,
             "caller_id": caller_id,
             "now": now,
+            "ids": list(ids),
             "contact_ids": list(contact_ids),
             "phones": list(phones),
             "zones": list(zones) if zones is not None else None,  # unnest pads it with nulls
