@@ -85,6 +85,7 @@ def copy_text(conn: Connection, table: str, columns: Sequence[str], lines: Seque
 
 COPY_NULL = "\\N"
 _COPY_SPECIAL = re.compile(r"[\\\n\r]")  # with the tab, what COPY's text format escapes
+needs_escape = _COPY_SPECIAL.search  # whether tab-free text must be escaped for COPY
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -112,11 +113,18 @@ def time_ordered_ids(count: int, millis: int, first: int = 0) -> list[str]:
     batch prepared in chunks by several processes is in order all the same. The last 62 bits
     are random.
     """
-    randoms = os.urandom(8 * count)
+    randoms = os.urandom(8 * count).hex()
     ids = []
     for index in range(count):
         number = first + index
-        tail = int.from_bytes(randoms[8 * index : 8 * index + 8]) >> 2 | 1 << 63
-        digits = f"{millis + (number >> 12):012x}7{number & 0xFFF:03x}{tail:016x}"
-        ids.append(f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}")
+        stamp = f"{millis + (number >> 12):012x}"
+        tail = randoms[16 * index : 16 * index + 16]
+        ids.append(
+            f"{stamp[:8]}-{stamp[8:]}-7{number & 0xFFF:03x}-"
+            f"{_VARIANT[tail[0]]}{tail[1:4]}-{tail[4:]}"
+        )
     return ids
+
+
+# A random hex digit as the first digit of an RFC 9562 variant: 8, 9, a or b.
+_VARIANT = {digit: f"{int(digit, 16) & 3 | 8:x}" for digit in "0123456789abcdef"}
