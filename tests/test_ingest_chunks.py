@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select, text
 from outbound.api.bodies import unchecked
 from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
-from outbound.services import accounts, campaigns
+from outbound.services import accounts, campaigns, contact_lists
 from outbound.services import phones as phone_pool
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store.database import copy_line, time_ordered_ids
@@ -30,6 +30,8 @@ CHUNK = 7
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(phone_pool, "PARALLEL_FROM", 10)
     monkeypatch.setattr(phone_pool, "CHUNK", CHUNK)
+    monkeypatch.setattr(contact_lists, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(contact_lists, "CHUNK", CHUNK)
 
 
 def numbers(count: int) -> list[str]:
@@ -263,3 +265,12 @@ def test_copy_lines_escape_only_what_copy_reads_specially():
     assert time_ordered_ids(5, 1_795_000_000_000, first=10_000)[0] > ids[-1]  # the next chunk
     assert {uuid.UUID(i).version for i in ids} == {7}
     assert {uuid.UUID(i).variant for i in ids} == {uuid.RFC_4122}
+
+
+def test_chunks_grow_from_small_to_the_chunk_size():
+    """A small first chunk starts the writes early; every contact is in exactly one chunk."""
+    bounds = list(contact_lists.chunk_bounds(60))
+    assert bounds[0] == (0, 1)
+    assert [end - start for start, end in bounds][:4] == [1, 2, 4, CHUNK]
+    assert [start for start, _ in bounds[1:]] == [end for _, end in bounds[:-1]]
+    assert bounds[-1][1] == 60

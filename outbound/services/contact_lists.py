@@ -127,6 +127,9 @@ def raise_for(errors: list[dict[str, Any]]) -> None:
         raise InvalidRequest(f"{len(errors)} contact(s) are invalid", errors=errors)
 
 
+PARALLEL_FROM = 2_000  # contacts; below this, one chunk prepared in the API's process
+CHUNK = 10_000  # contacts in a chunk, at most
+
 # The columns of a contact's COPY line, in order.
 CONTACT_COLUMNS = (
     "id",
@@ -234,27 +237,32 @@ def prepared_chunks(
     contacts: Contacts, account_id: str, stamp: str, with_zones: bool
 ) -> Iterator[PreparedChunk]:
     """The list in chunks, in order: prepared by the pool while the caller writes the earlier
-    ones when it is large, else in one chunk prepared here."""
+    ones when it has ``PARALLEL_FROM`` contacts or more, else in one chunk prepared here."""
     unchecked = contacts if isinstance(contacts, UncheckedContacts) else None
     items: Sequence[Any] = contacts.items if isinstance(contacts, UncheckedContacts) else contacts
     validate = unchecked.validate if unchecked else None
-    size = phone_pool.CHUNK if len(items) >= phone_pool.PARALLEL_FROM else max(1, len(items))
-    offsets = range(0, len(items), size)
-    sources = (
-        unchecked.encode(items[start : start + size]) if unchecked else items[start : start + size]
-        for start in offsets
-    )
     if not items:
         return
-    if size == len(items):
-        yield prepare_chunk(next(sources), validate, 0, account_id, stamp, with_zones)
+    if len(items) < PARALLEL_FROM:
+        source = unchecked.encode(items) if unchecked else items
+        yield prepare_chunk(source, validate, 0, account_id, stamp, with_zones)
         return
+    bounds = list(chunk_bounds(len(items)))
     yield from phone_pool.pool().map(
         prepare_chunk,
-        sources,
+        (unchecked.encode(items[a:b]) if unchecked else items[a:b] for a, b in bounds),
         itertools.repeat(validate),
-        offsets,
+        (start for start, _ in bounds),
         itertools.repeat(account_id),
         itertools.repeat(stamp),
         itertools.repeat(with_zones),
     )
+
+
+def chunk_bounds(size: int) -> Iterator[tuple[int, int]]:
+    """Where the chunks of a list of ``size`` start and end: the first ones small, so that
+    writing starts early, then doubling up to ``CHUNK``."""
+    start, length = 0, max(1, CHUNK // 8)
+    while start < size:
+        yield start, min(start + length, size)
+        start, length = start + length, min(2 * length, CHUNK)
