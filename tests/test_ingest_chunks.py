@@ -18,7 +18,7 @@ from outbound.exceptions import InvalidRequest
 from outbound.services import accounts, campaigns, contact_lists
 from outbound.services import phones as phone_pool
 from outbound.services.campaigns import NewCampaign, RawContact
-from outbound.store.database import copy_line, time_ordered_ids
+from outbound.store.database import array_literal, copy_line, time_ordered_ids
 from outbound.store.tables import calls, contacts
 from tests.conftest import migrated_engine
 from tests.factories import Tenant, make_account
@@ -274,3 +274,20 @@ def test_chunks_grow_from_small_to_the_chunk_size():
     assert [end - start for start, end in bounds][:4] == [1, 2, 4, CHUNK]
     assert [start for start, _ in bounds[1:]] == [end for _, end in bounds[:-1]]
     assert bounds[-1][1] == 60
+
+
+def test_array_literals_read_back_as_the_texts_given(postgres_database_url: str):
+    """Arrays go to PostgreSQL as one literal string rather than item by item."""
+    engine = migrated_engine(postgres_database_url)
+    cases: list[list[str | None]] = [
+        [],
+        ["+34910000000", "01a20d94-ed55-7000-a507-80493168fda4"],
+        ['quo"te', "back\\slash", None, "NULL", "", "a,b", "{x}", " spaced ", "Zoë"],
+    ]
+    try:
+        with engine.connect() as conn:
+            for values in cases:
+                read = conn.exec_driver_sql("SELECT %s::text[]", (array_literal(values),))
+                assert read.scalar_one() == values
+    finally:
+        engine.dispose()

@@ -82,7 +82,10 @@ def unchecked(contacts: list[Any]) -> UncheckedContacts:
 
 def json_array(items: Sequence[Any]) -> bytes:
     """Items as a JSON array: raw JSON as it came in the body, other values encoded."""
-    return b"[" + b",".join([_json(item) for item in items]) + b"]"
+    try:
+        return b"[" + b",".join(items) + b"]"  # all raw, as ``read_head`` gives them
+    except TypeError:
+        return b"[" + b",".join([_json(item) for item in items]) + b"]"
 
 
 def _json(item: Any) -> msgspec.Raw | bytes:

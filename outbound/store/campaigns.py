@@ -17,6 +17,7 @@ from outbound.domain.statuses import (
 )
 from outbound.domain.windows import parse_window
 from outbound.store.calls import status_literal
+from outbound.store.database import array_literal
 from outbound.store.tables import call_attempts, calls, campaigns, do_not_call
 
 
@@ -131,11 +132,13 @@ def add_calls(
             "first_due": first_due,
             "caller_id": caller_id,
             "now": now,
-            "ids": list(ids),
-            "contact_ids": list(contact_ids),
-            "phones": list(phones),
-            "zones": list(zones) if zones is not None else None,  # unnest pads it with nulls
-            "dues": list(dues) if dues is not None else None,
+            "ids": array_literal(ids),
+            "contact_ids": array_literal(contact_ids),
+            "phones": array_literal(phones),
+            "zones": array_literal(zones) if zones is not None else None,  # unnest pads nulls
+            "dues": array_literal([due.isoformat() if due else None for due in dues])
+            if dues is not None
+            else None,
         },
     )
     return result.rowcount

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import sqlite
 
 from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.records import ContactInput
-from outbound.store.database import copy_text
+from outbound.store.database import array_literal, copy_text
 from outbound.store.tables import contacts
 
 
@@ -128,7 +128,7 @@ def known_contacts(
     """PostgreSQL: the account's contacts among ``phones``, by phone."""
     if not phones:
         return {}
-    rows = conn.exec_driver_sql(_KNOWN, (account_id, list(phones)))
+    rows = conn.exec_driver_sql(_KNOWN, (account_id, array_literal(phones)))
     return {phone: Known(contact_id, zone) for phone, contact_id, zone in rows}
 
 
