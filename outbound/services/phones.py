@@ -1,14 +1,14 @@
-"""Phone validation for large lists, spread over the machine's cores.
+"""A pool of processes, kept for the life of the server, for the work of large lists.
 
-``phonenumbers`` is pure Python: a 100,000-contact list takes seconds on one core. Lists above
-``PARALLEL_FROM`` are split into chunks validated by a pool of processes kept for the life of
-the server.
+``phonenumbers`` and pydantic are CPU-bound Python: a 100,000-contact list takes seconds on one
+core. Lists of phones above ``PARALLEL_FROM`` (``POST /dnc``) are split into chunks validated
+here; contact lists are prepared here chunk by chunk (``outbound.services.contact_lists``).
 """
 
 import importlib
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache, partial
 
@@ -50,22 +50,11 @@ def normalize_all(
     items: Sequence[tuple[object, str | None]], with_zones: bool = False
 ) -> list[Normalized | InvalidPhone]:
     """Each ``(phone, country)`` as E.164, or the reason it is invalid, in order."""
-    results: list[Normalized | InvalidPhone] = []
-    for part in normalize_in_chunks(items, with_zones):
-        results.extend(part)
-    return results
-
-
-def normalize_in_chunks(
-    items: Sequence[tuple[object, str | None]], with_zones: bool = False
-) -> Iterator[list[Normalized | InvalidPhone]]:
-    """``normalize_all`` chunk by chunk, in order: the caller works on a chunk while the pool
-    validates the next ones."""
     if len(items) < PARALLEL_FROM:
-        yield normalize_each(items, with_zones)
-        return
+        return normalize_each(items, with_zones)
     chunks = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
-    yield from pool().map(partial(normalize_each, with_zones=with_zones), chunks)
+    parts = pool().map(partial(normalize_each, with_zones=with_zones), chunks)
+    return [result for part in parts for result in part]
 
 
 def warm_up() -> None:

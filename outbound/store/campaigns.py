@@ -77,7 +77,7 @@ def insert_campaign(conn: Connection, campaign: Campaign) -> None:
 
 
 def insert_calls(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk insert of new calls (SQLite's path; PostgreSQL uses ``add_calls_by_phone``)."""
+    """Bulk insert of new calls (SQLite's path; PostgreSQL uses ``add_calls``)."""
     if rows:
         conn.execute(insert(calls), list(rows))
 

@@ -18,7 +18,7 @@ def upsert_contacts(
     conn: Connection, account_id: uuid.UUID, inputs: Sequence[ContactInput], now: datetime
 ) -> dict[str, tuple[uuid.UUID, str | None]]:
     """Insert new contacts, update the given fields of known ones (SQLite's path; PostgreSQL
-    takes ``known_zones``, ``copy_new`` and ``update_known``).
+    takes ``known_contacts``, ``copy_contacts`` and ``update_contacts``).
 
     Returns each phone's contact id and stored timezone.
 

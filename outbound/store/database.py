@@ -2,7 +2,7 @@
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -58,18 +58,6 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
-
-
-def copy_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """PostgreSQL's COPY FROM STDIN, inside the connection's current transaction."""
-    driver = conn.connection.dbapi_connection
-    assert isinstance(driver, psycopg.Connection)
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def copy_text(conn: Connection, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
