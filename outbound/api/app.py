@@ -49,9 +49,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         collector.tune()
-        if warm_up:  # start phone validation's processes before the first large list
+        if warm_up:  # the pool's processes are up before the first request, not during it
             phones.preload("outbound.api.bodies")  # they validate the contacts of large lists
-            asyncio.get_running_loop().run_in_executor(None, phones.warm_up)
+            await asyncio.get_running_loop().run_in_executor(None, phones.warm_up)
         if not dispatch:
             yield
             engine.dispose()
