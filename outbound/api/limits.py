@@ -36,11 +36,16 @@ def custom_fields_problem(value: dict[str, Any]) -> str | None:
     """Why these custom fields are over the limits, or None when they are within them."""
     if len(value) > MAX_CUSTOM_FIELDS:
         return f"has {len(value)} keys; at most {MAX_CUSTOM_FIELDS}"
+    characters = _flat_characters(value)
+    if characters is not None and characters * _MAX_BYTES_PER_CHARACTER + 6 * len(value) + 2 <= (
+        MAX_CUSTOM_BYTES
+    ):
+        return None  # the usual case: a few scalars under short keys, told in one pass
     problem = _nested_problem(value, depth=1)
     if problem is not None:
         return problem
     if _flat_size_bound(value) <= MAX_CUSTOM_BYTES:
-        return None  # the usual case, decided without serializing
+        return None  # decided without serializing
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_CUSTOM_BYTES:
         return f"is {size} bytes as JSON; at most {MAX_CUSTOM_BYTES}"
@@ -49,6 +54,23 @@ def custom_fields_problem(value: dict[str, Any]) -> str | None:
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _MAX_BYTES_PER_CHARACTER = 6  # a control character is escaped as \u00XX in JSON
+
+
+def _flat_characters(value: dict[str, Any]) -> int | None:
+    """The characters of the keys and values of an object of scalars under keys within the
+    key limit; None for any other object."""
+    characters = 0
+    for key, child in value.items():
+        kind = type(child)
+        if kind is str:
+            characters += len(key) + len(child)
+        elif kind in _SCALARS:
+            characters += len(key) + len(str(child))
+        else:
+            return None
+        if len(key) > MAX_CUSTOM_KEY_LENGTH:
+            return None
+    return characters
 
 
 def _flat_size_bound(value: dict[str, Any]) -> float:

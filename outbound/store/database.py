@@ -103,14 +103,14 @@ def time_ordered_ids(count: int, millis: int, first: int = 0) -> list[str]:
     """
     randoms = os.urandom(8 * count).hex()
     ids = []
+    head = ""
     for index in range(count):
         number = first + index
-        stamp = f"{millis + (number >> 12):012x}"
+        if not head or not number & 0xFFF:  # a new millisecond
+            stamp = f"{millis + (number >> 12):012x}"
+            head = f"{stamp[:8]}-{stamp[8:]}-7"
         tail = randoms[16 * index : 16 * index + 16]
-        ids.append(
-            f"{stamp[:8]}-{stamp[8:]}-7{number & 0xFFF:03x}-"
-            f"{_VARIANT[tail[0]]}{tail[1:4]}-{tail[4:]}"
-        )
+        ids.append(f"{head}{number & 0xFFF:03x}-{_VARIANT[tail[0]]}{tail[1:4]}-{tail[4:]}")
     return ids
 
 
