@@ -49,9 +49,17 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         collector.tune()
+        phones.preload("outbound.api.bodies")  # the pool validates the contacts of large lists
         if warm_up:  # the pool's processes are up before the first request, not during it
-            phones.preload("outbound.api.bodies")  # they validate the contacts of large lists
             await asyncio.get_running_loop().run_in_executor(None, phones.warm_up)
+        try:
+            async with _serving(app):
+                yield
+        finally:
+            phones.shutdown()
+
+    @contextlib.asynccontextmanager
+    async def _serving(app: FastAPI) -> AsyncIterator[None]:
         if not dispatch:
             yield
             engine.dispose()

@@ -8,6 +8,8 @@ here; contact lists are prepared here chunk by chunk (``outbound.services.contac
 import importlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache, partial
@@ -17,6 +19,7 @@ from outbound.domain.phones import InvalidPhone, Normalized, normalize_each
 
 PARALLEL_FROM = 20_000  # contacts; below this one core is faster than shipping the work
 CHUNK = 10_000  # numbers per task
+ORPHAN_CHECK_SECONDS = 1.0  # how often a process checks that the server is still there
 # Modules each process imports as it starts, before its first task: ``preload`` adds to them.
 PRELOADED: list[str] = ["outbound.services.contact_lists"]
 
@@ -41,9 +44,24 @@ def preload(module: str) -> None:
 
 
 def _start(modules: tuple[str, ...]) -> None:
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     for module in modules:
         importlib.import_module(module)
     collector.tune()
+
+
+def _exit_with(parent: int) -> None:
+    """Exit once the server that started this process is gone, even killed without a word."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
+
+
+def shutdown() -> None:
+    """Stop the processes, if they were started (the server is stopping)."""
+    if pool.cache_info().currsize:
+        pool().shutdown(wait=True, cancel_futures=True)
+        pool.cache_clear()
 
 
 def normalize_all(
