@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import Engine, func, select, text
 
 from outbound.api.bodies import unchecked
@@ -291,3 +292,38 @@ def test_array_literals_read_back_as_the_texts_given(postgres_database_url: str)
                 assert read.scalar_one() == values
     finally:
         engine.dispose()
+
+
+def test_without_a_second_connection_the_stored_contacts_are_read_in_turn(
+    engine: Engine, account: Tenant, monkeypatch: pytest.MonkeyPatch
+):
+    """Known phones are read ahead on a second connection; when the server refuses one, on the
+    transaction's own, and the result is the same."""
+
+    class NoConnections:
+        def connect(self) -> None:
+            raise sqlalchemy.exc.OperationalError("connect", {}, Exception("too many clients"))
+
+    monkeypatch.setattr(campaigns, "side_engine", lambda url: NoConnections())
+    tenant = accounts.authenticate(engine, account.token)
+    assert tenant is not None
+    phones = numbers(3 * CHUNK)
+    first = campaigns.create_campaign(
+        engine,
+        tenant,
+        NewCampaign(
+            playbook_id=account.playbook_id, contacts=[RawContact(phones[4], {"city": "A"})]
+        ),
+    )
+    created = campaigns.create_campaign(
+        engine,
+        tenant,
+        NewCampaign(
+            playbook_id=account.playbook_id,
+            contacts=[RawContact(p, {"first_name": "N"}) for p in phones],
+        ),
+    )
+    assert first.contact_count == 1 and created.contact_count == len(phones)
+    stored = stored_contacts(engine, account.id)
+    assert stored[phones[4]]["city"] == "A" and stored[phones[4]]["first_name"] == "N"
+    assert [phone for phone, _ in calls_in_order(engine, created.campaign.id)] == phones

@@ -3,12 +3,14 @@
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+import sqlalchemy.exc
 from sqlalchemy import Connection, Engine
 
 from outbound import cursors
@@ -40,6 +42,8 @@ from outbound.services.idempotency import IdempotencyKey
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
+from outbound.store.contacts import Known
+from outbound.store.database import side_engine
 from outbound.views import CampaignCreatedOut, ContactsAddedOut, full_counts
 
 MAX_CALLS_PAGE = 1000
@@ -217,13 +221,15 @@ def _write_chunks(
     dues: dict[str, datetime] = {}  # the first due time in each zone
     invalid: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    for chunk in chunks:
+    for chunk, stored in _with_stored(conn, account.id, chunks):
         invalid += chunk.invalid
         errors += chunk.errors
         if invalid or errors:
             continue
         fresh = [i for i, phone in enumerate(chunk.phones) if phone not in written]
-        known = contact_store.known_contacts(conn, account.id, [chunk.phones[i] for i in fresh])
+        known = {
+            chunk.phones[i]: stored[chunk.phones[i]] for i in fresh if chunk.phones[i] in stored
+        }
         contact_store.copy_contacts(
             conn, CONTACT_COLUMNS, [chunk.lines[i] for i in fresh if chunk.phones[i] not in known]
         )
@@ -279,6 +285,39 @@ def _write_chunks(
         else []
     )
     return CallsAdded(after - start, len(written) - (after - start), skipped)
+
+
+def _with_stored(
+    conn: Connection, account_id: uuid.UUID, chunks: Iterable[PreparedChunk]
+) -> Iterator[tuple[PreparedChunk, dict[str, Known]]]:
+    """Each chunk with the account's stored contacts among its phones, read one chunk ahead on
+    a second connection while the caller writes the chunk before on ``conn`` (or on ``conn``
+    itself, in turn, when a second connection cannot be had).
+
+    The caller holds the account's contacts (``lock_account_contacts``): what is stored cannot
+    change meanwhile, but for what the caller itself writes, which it keeps track of.
+    """
+    chunks = iter(chunks)
+
+    def next_chunk(reading: Connection) -> tuple[PreparedChunk, dict[str, Known]] | None:
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+        if chunk.invalid or chunk.errors:
+            return chunk, {}
+        return chunk, contact_store.known_contacts(reading, account_id, chunk.phones)
+
+    try:
+        reading = side_engine(conn.engine.url).connect()
+    except sqlalchemy.exc.OperationalError:  # e.g. the server's connections are all taken
+        while (item := next_chunk(conn)) is not None:
+            yield item
+        return
+    with reading, ThreadPoolExecutor(1, "stored-contacts") as reader:
+        ahead = reader.submit(next_chunk, reading)
+        while (item := ahead.result()) is not None:
+            ahead = reader.submit(next_chunk, reading)
+            yield item
 
 
 def _number_zone(account: Account, phone: str) -> str:

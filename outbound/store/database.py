@@ -3,10 +3,11 @@
 import os
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, NullPool, create_engine, event
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT = 30_000  # milliseconds a writer waits for the lock
@@ -35,6 +36,14 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
         pool_pre_ping=True,
         **kwargs,
     )
+
+
+@cache
+def side_engine(url: URL) -> Engine:
+    """An engine whose connections are opened on demand and closed after use, outside the
+    pool of the engine for ``url``: a request that holds a pooled connection can open a second
+    one without waiting for the pool, which other requests like it may have emptied."""
+    return create_engine(url, poolclass=NullPool)
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
