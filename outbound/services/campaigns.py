@@ -237,6 +237,12 @@ def _write_chunks(
         contact_store.update_contacts(
             conn, account.id, CONTACT_COLUMNS, [chunk.lines[i] for i in again], now
         )
+        if window is not None:  # a timezone given again: the call an earlier chunk added
+            rezoned.update(
+                (phone, zone)
+                for phone, zone in zip(chunk.phones, chunk.timezones, strict=True)
+                if zone and phone in written
+            )
         zones: list[str | None] = []
         for i in fresh:
             phone = chunk.phones[i]
@@ -245,12 +251,6 @@ def _write_chunks(
             if window is not None:
                 own_zone = chunk.timezones[i] or (contact.timezone if contact else None)
                 zones.append(own_zone or chunk.number_zones[i] or _number_zone(account, phone))
-        if window is not None:
-            rezoned.update(
-                (chunk.phones[i], zone)
-                for i, zone in enumerate(chunk.timezones)
-                if zone and i not in fresh
-            )
         after += store.add_calls(
             conn,
             campaign,
