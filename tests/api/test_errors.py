@@ -69,6 +69,36 @@ def test_400_lists_every_bad_contact_by_index(server: Server, account: Tenant):
     assert all(e["field"] == "phone" and e["reason"] for e in errors)
 
 
+def test_a_large_list_names_its_bad_contacts_from_every_chunk(
+    server: Server, account: Tenant, engine: Engine
+):
+    """Above 2,000 contacts the list is validated by the pool, chunk by chunk."""
+    contacts: list[dict[str, object]] = [
+        {"phone": f"+1415555{n:04d}", "first_name": "Ada"} for n in range(2500)
+    ]
+    contacts[10] = {"phone": "not a phone"}
+    contacts[2400] = {"phone": "+1555"}  # too short to be a number
+    response = _post(server, account.token, _valid(account, contacts=contacts))
+    assert response.status_code == 400, response.text
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [
+        (10, "phone"),
+        (2400, "phone"),
+    ]
+    contacts[2499] = {"phone": "+14155550000", "email": "x" * 400}  # breaks the schema
+    response = _post(server, account.token, _valid(account, contacts=contacts))
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]  # schema errors come first, alone
+    assert (error["field"], error["index"]) == ("contacts[2499].email", 2499)
+    assert "320" in error["reason"]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(func.count())
+            .select_from(tables.contacts)
+            .where(tables.contacts.c.account_id == account.id)
+        ).scalar_one()
+    assert stored == 0
+
+
 def test_400_for_malformed_json(server: Server, account: Tenant):
     response = _post(server, account.token, None, raw=b'{"playbook_id": ')
     assert response.status_code == 400
