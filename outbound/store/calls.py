@@ -89,6 +89,9 @@ def status_literal(status: CallStatus) -> ColumnElement[str]:
 
 # PostgreSQL's claim, in plain SQL: the hottest statement, its rows taken as the driver gives
 # them. The statuses are literals so that the planner sees them.
+# Here and below, array parameters go in binary (``%(name)b``): psycopg builds an array's text
+# form item by item in Python, 2 to 18 times slower than the binary form (timestamps worst:
+# 3 ms for 1,000), and that was a fifth of the dispatcher's CPU time.
 _DUE_CALLS = f"""
 SELECT calls.id, calls.campaign_id, calls.account_id, calls.contact_id, calls.phone,
        calls.attempt_count, calls.next_attempt_at, calls.caller_id, calls.timezone,
@@ -100,8 +103,8 @@ LEFT JOIN do_not_call
   ON do_not_call.account_id = calls.account_id AND do_not_call.phone = calls.phone
 WHERE calls.status = '{CallStatus.PENDING.value}' AND calls.next_attempt_at <= %(now)s
   AND campaigns.status = '{CampaignStatus.RUNNING.value}'
-  AND calls.account_id <> ALL(%(skip_accounts)s::uuid[])
-  AND calls.campaign_id <> ALL(%(skip_campaigns)s::uuid[])
+  AND calls.account_id <> ALL(%(skip_accounts)b::uuid[])
+  AND calls.campaign_id <> ALL(%(skip_campaigns)b::uuid[])
 ORDER BY calls.next_attempt_at
 LIMIT %(limit)s
 FOR UPDATE OF calls SKIP LOCKED
@@ -305,12 +308,12 @@ WITH started AS (
     attempt_count = calls.attempt_count + 1, anchor_at = COALESCE(calls.anchor_at, %(now)s),
     next_attempt_at = NULL, lease_owner = %(owner)s, lease_expires_at = %(lease_expires_at)s,
     updated_at = %(now)s
-  WHERE calls.id = ANY(%(call_ids)s::uuid[])
+  WHERE calls.id = ANY(%(call_ids)b::uuid[])
 )
 INSERT INTO call_attempts (id, call_id, account_id, number, caller_id, due_at, started_at)
 SELECT v.id, v.call_id, v.account_id, v.number, v.caller_id, v.due_at, %(now)s
-FROM unnest(%(ids)s::uuid[], %(call_ids)s::uuid[], %(account_ids)s::uuid[],
-            %(numbers)s::integer[], %(caller_ids)s::text[], %(due)s::timestamptz[])
+FROM unnest(%(ids)b::uuid[], %(call_ids)b::uuid[], %(account_ids)b::uuid[],
+            %(numbers)b::integer[], %(caller_ids)b::text[], %(due)b::timestamptz[])
   AS v(id, call_id, account_id, number, caller_id, due_at)
 """
 
@@ -413,7 +416,7 @@ _OPEN_ATTEMPT_STATUSES = (CallStatus.IN_PROGRESS.value, CallStatus.CANCELLED.val
 _IN_FLIGHT = f"""
 SELECT id, campaign_id, account_id, status, attempt_count, recall::text, anchor_at, timezone
 FROM calls
-WHERE id = ANY(%(ids)s::uuid[])
+WHERE id = ANY(%(ids)b::uuid[])
   AND status IN ({", ".join(f"'{status}'" for status in _OPEN_ATTEMPT_STATUSES)})
   AND lease_expires_at IS NOT NULL
 FOR UPDATE
@@ -558,14 +561,14 @@ _APPLY_TRANSITIONS = """
 WITH closed AS (
   UPDATE call_attempts SET outcome = v.outcome, ended_at = v.ended_at, error = v.error,
     provider_call_id = COALESCE(call_attempts.provider_call_id, v.provider_call_id)
-  FROM unnest(%(call_ids)s::uuid[], %(numbers)s::integer[], %(outcomes)s::text[],
-              %(ended)s::timestamptz[], %(errors)s::text[], %(provider_ids)s::text[])
+  FROM unnest(%(call_ids)b::uuid[], %(numbers)b::integer[], %(outcomes)b::text[],
+              %(ended)b::timestamptz[], %(errors)b::text[], %(provider_ids)b::text[])
     AS v(call_id, number, outcome, ended_at, error, provider_call_id)
   WHERE call_attempts.call_id = v.call_id AND call_attempts.number = v.number
 )
 UPDATE calls SET status = v.status, next_attempt_at = v.next_attempt_at, lease_owner = NULL,
   lease_expires_at = NULL, updated_at = %(now)s
-FROM unnest(%(call_ids)s::uuid[], %(statuses)s::text[], %(next_attempts)s::timestamptz[])
+FROM unnest(%(call_ids)b::uuid[], %(statuses)b::text[], %(next_attempts)b::timestamptz[])
   AS v(id, status, next_attempt_at)
 WHERE calls.id = v.id
 """
