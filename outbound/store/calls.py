@@ -23,8 +23,10 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    null,
     select,
     text,
+    union_all,
     update,
 )
 
@@ -202,42 +204,50 @@ def pacer(
     calls in flight: they are not counted on every claim). Covers every limited account with
     activity, plus ``account_ids``.
     """
+    # One statement for the three counts (in progress: true; started: false), as this runs
+    # before every claim.
     in_progress_here = calls.c.status == status_literal(CallStatus.IN_PROGRESS)
-    per_campaign = (calls.c.account_id, calls.c.campaign_id, func.count())
-    in_progress = {
-        (account_id, campaign_id): count
-        for query in (
-            select(*per_campaign)
-            .select_from(accounts)
-            .join(calls, (calls.c.account_id == accounts.c.id) & in_progress_here)
-            .where(accounts.c.max_concurrent_calls > 0)
-            .group_by(calls.c.account_id, calls.c.campaign_id),
-            select(*per_campaign)
-            .select_from(campaigns)
-            .join(calls, (calls.c.campaign_id == campaigns.c.id) & in_progress_here)
-            .where(
-                campaigns.c.max_concurrent_calls.is_not(None),
-                campaigns.c.status.in_([CampaignStatus.RUNNING.value, CampaignStatus.PAUSED.value]),
-            )
-            .group_by(calls.c.account_id, calls.c.campaign_id),
+    per_campaign: tuple[ColumnElement[Any], ...] = (
+        literal_column("true"),
+        calls.c.account_id,
+        calls.c.campaign_id,
+        func.count(),
+    )
+    counts = union_all(
+        select(*per_campaign)
+        .select_from(accounts)
+        .join(calls, (calls.c.account_id == accounts.c.id) & in_progress_here)
+        .where(accounts.c.max_concurrent_calls > 0)
+        .group_by(calls.c.account_id, calls.c.campaign_id),
+        select(*per_campaign)
+        .select_from(campaigns)
+        .join(calls, (calls.c.campaign_id == campaigns.c.id) & in_progress_here)
+        .where(
+            campaigns.c.max_concurrent_calls.is_not(None),
+            campaigns.c.status.in_([CampaignStatus.RUNNING.value, CampaignStatus.PAUSED.value]),
         )
-        for account_id, campaign_id, count in conn.execute(query)
-    }
-    started = conn.execute(
-        select(call_attempts.c.account_id, func.count())
+        .group_by(calls.c.account_id, calls.c.campaign_id),
+        # Attempts started in the rate window, per account.
+        select(literal_column("false"), call_attempts.c.account_id, null(), func.count())
         .join(accounts, accounts.c.id == call_attempts.c.account_id)
         .where(
             call_attempts.c.started_at > now - timedelta(seconds=RATE_WINDOW_SECONDS),
             accounts.c.calls_per_second > 0,
         )
-        .group_by(call_attempts.c.account_id)
-    ).all()
+        .group_by(call_attempts.c.account_id),
+    )
+    in_progress: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    started_by_account: dict[uuid.UUID, int] = {}
+    for is_in_progress, account_id, campaign_id, count in conn.execute(counts):
+        if is_in_progress:
+            in_progress[account_id, campaign_id] = count
+        else:
+            started_by_account[account_id] = count
     by_account: dict[uuid.UUID, int] = {}
     by_campaign: dict[uuid.UUID, int] = {}
     for (account_id, campaign_id), count in in_progress.items():
         by_account[account_id] = by_account.get(account_id, 0) + count
         by_campaign[campaign_id] = count
-    started_by_account = {account_id: count for account_id, count in started}
     wanted_accounts = set(account_ids) | set(by_account) | set(started_by_account)
     limits = (
         {
