@@ -424,12 +424,15 @@ _OPEN_ATTEMPT_STATUSES = (CallStatus.IN_PROGRESS.value, CallStatus.CANCELLED.val
 
 
 _IN_FLIGHT = f"""
-SELECT id, campaign_id, account_id, status, attempt_count, recall::text, anchor_at, timezone
+SELECT calls.id, calls.campaign_id, calls.account_id, calls.status, calls.attempt_count,
+       calls.recall::text, calls.anchor_at, campaigns.recall_on::text,
+       campaigns.calling_window::text, calls.timezone
 FROM calls
-WHERE id = ANY(%(ids)b::uuid[])
-  AND status IN ({", ".join(f"'{status}'" for status in _OPEN_ATTEMPT_STATUSES)})
-  AND lease_expires_at IS NOT NULL
-FOR UPDATE
+JOIN campaigns ON campaigns.id = calls.campaign_id
+WHERE calls.id = ANY(%(ids)b::uuid[])
+  AND calls.status IN ({", ".join(f"'{status}'" for status in _OPEN_ATTEMPT_STATUSES)})
+  AND calls.lease_expires_at IS NOT NULL
+FOR UPDATE OF calls
 """
 
 
@@ -439,10 +442,18 @@ def _recall(text: str) -> tuple[float, ...]:
     return tuple(json.loads(text))
 
 
+@lru_cache(maxsize=256)
+def _json(text: str | None) -> Any:
+    """A campaign's stored document, from its JSON text (parsed once per campaign, and shared:
+    not to be modified)."""
+    return None if text is None else json.loads(text)
+
+
 def lock_in_flight(
     conn: Connection, call_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, InFlightCall]:
-    """The calls among ``call_ids`` with an open attempt, locked until the transaction ends."""
+    """The calls among ``call_ids`` with an open attempt, locked until the transaction ends,
+    with their campaigns' rules (read in the same statement)."""
     if conn.dialect.name == "postgresql":
         rows = conn.exec_driver_sql(_IN_FLIGHT, {"ids": list(call_ids)}).all()
     else:
@@ -455,21 +466,17 @@ def lock_in_flight(
                 calls.c.attempt_count,
                 cast(calls.c.recall, Text),
                 calls.c.anchor_at,
+                cast(campaigns.c.recall_on, Text),
+                cast(campaigns.c.calling_window, Text),
                 calls.c.timezone,
-            ).where(
+            )
+            .join(campaigns, campaigns.c.id == calls.c.campaign_id)
+            .where(
                 calls.c.id.in_(list(call_ids)),
                 calls.c.status.in_(_OPEN_ATTEMPT_STATUSES),
                 calls.c.lease_expires_at.is_not(None),
             )
         ).all()
-    rules = {
-        campaign_id: (recall_on, calling_window)
-        for campaign_id, recall_on, calling_window in conn.execute(
-            select(campaigns.c.id, campaigns.c.recall_on, campaigns.c.calling_window).where(
-                campaigns.c.id.in_({row[1] for row in rows})
-            )
-        )
-    }
     return {
         call_id: InFlightCall(
             call_id,
@@ -479,7 +486,8 @@ def lock_in_flight(
             attempt_count,
             _recall(recall),
             anchor_at,
-            *rules[campaign_id],
+            _json(recall_on),
+            _json(calling_window),
             timezone,
         )
         for (
@@ -490,6 +498,8 @@ def lock_in_flight(
             attempt_count,
             recall,
             anchor_at,
+            recall_on,
+            calling_window,
             timezone,
         ) in rows
     }
