@@ -90,21 +90,28 @@ def status_literal(status: CallStatus) -> ColumnElement[str]:
 
 
 # PostgreSQL's claim, in plain SQL: the hottest statement, its rows taken as the driver gives
-# them. The statuses are literals so that the planner sees them.
+# them. The statuses are literals so that the planner sees them. Calls are walked in due order
+# (ix_calls_due) and each one's campaign looked up: the fence (OFFSET 0) keeps the planner from
+# joining the tables as wholes, which it did with a campaigns table never analyzed (a small
+# table that autovacuum leaves alone): a sort of every pending call, 70-90 ms per claim of
+# 50,000 due calls instead of 1 ms.
 # Here and below, array parameters go in binary (``%(name)b``): psycopg builds an array's text
 # form item by item in Python, 2 to 18 times slower than the binary form (timestamps worst:
 # 3 ms for 1,000), and that was a fifth of the dispatcher's CPU time.
 _DUE_CALLS = f"""
 SELECT calls.id, calls.campaign_id, calls.account_id, calls.contact_id, calls.phone,
        calls.attempt_count, calls.next_attempt_at, calls.caller_id, calls.timezone,
-       campaigns.playbook_id, campaigns.calling_window::text, campaigns.max_concurrent_calls,
+       campaign.playbook_id, campaign.calling_window::text, campaign.max_concurrent_calls,
        do_not_call.phone IS NOT NULL
 FROM calls
-JOIN campaigns ON campaigns.id = calls.campaign_id
+CROSS JOIN LATERAL (
+  SELECT playbook_id, calling_window, max_concurrent_calls FROM campaigns
+  WHERE campaigns.id = calls.campaign_id AND campaigns.status = '{CampaignStatus.RUNNING.value}'
+  OFFSET 0
+) AS campaign
 LEFT JOIN do_not_call
   ON do_not_call.account_id = calls.account_id AND do_not_call.phone = calls.phone
 WHERE calls.status = '{CallStatus.PENDING.value}' AND calls.next_attempt_at <= %(now)s
-  AND campaigns.status = '{CampaignStatus.RUNNING.value}'
   AND calls.account_id <> ALL(%(skip_accounts)b::uuid[])
   AND calls.campaign_id <> ALL(%(skip_campaigns)b::uuid[])
 ORDER BY calls.next_attempt_at
