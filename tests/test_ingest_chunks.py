@@ -154,6 +154,7 @@ def test_a_large_insert_refreshes_the_statistics_of_calls(
         )
         time.sleep(1)
         assert last_analyzed(engine) is None  # below the threshold: left to autovacuum
+        assert last_analyzed(engine, "campaigns") is None
         campaigns.create_campaign(
             engine,
             tenant,
@@ -162,19 +163,21 @@ def test_a_large_insert_refreshes_the_statistics_of_calls(
             ),
         )
         deadline = time.monotonic() + 10
-        while last_analyzed(engine) is None and time.monotonic() < deadline:
+        while last_analyzed(engine, "campaigns") is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert last_analyzed(engine) is not None
+        assert last_analyzed(engine, "campaigns") is not None  # never by autovacuum while small
     finally:
         engine.dispose()
 
 
-def last_analyzed(engine: Engine) -> Any:
+def last_analyzed(engine: Engine, table: str = "calls") -> Any:
     with engine.connect() as conn:
         return conn.execute(
             select(text("last_analyze"))
             .select_from(text("pg_stat_user_tables"))
-            .where(text("relname = 'calls'"))
+            .where(text("relname = :table"))
+            .params(table=table)
         ).scalar_one()
 
 
