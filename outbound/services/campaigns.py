@@ -125,9 +125,11 @@ def _skipped_events(outbox: Outbox, skipped: list[store.SkippedCall]) -> None:
         outbox.call(events.CALL_SKIPPED, call.account_id, call.id)
 
 
-def _contact_zone(account: Account, contact: ContactInput, own_zone: str | None) -> str:
+def _contact_zone(
+    account: Account, phone: str, own_zone: str | None, number_zone: str | None
+) -> str:
     """The zone a contact's window is read in: its own, its number's, or the account's."""
-    return own_zone or contact.number_zone or zone_of_number(contact.phone) or account.timezone
+    return own_zone or number_zone or zone_of_number(phone) or account.timezone
 
 
 class CallsAdded(NamedTuple):
@@ -161,7 +163,11 @@ def _add_calls(
         if contact_id in known:
             continue
         position += 1
-        zone = _contact_zone(account, contact, stored_zone) if window else None
+        zone = (
+            _contact_zone(account, contact.phone, stored_zone, contact.number_zone)
+            if window
+            else None
+        )
         due = next_opening(window, ZoneInfo(zone), first_due) if window and zone else first_due
         rows.append(
             {
@@ -250,7 +256,7 @@ def _write_chunks(
             written[phone] = contact.id if contact else chunk.ids[i]
             if window is not None:
                 own_zone = chunk.timezones[i] or (contact.timezone if contact else None)
-                zones.append(own_zone or chunk.number_zones[i] or _number_zone(account, phone))
+                zones.append(_contact_zone(account, phone, own_zone, chunk.number_zones[i]))
         after += store.add_calls(
             conn,
             campaign,
@@ -318,10 +324,6 @@ def _with_stored(
         while (item := ahead.result()) is not None:
             ahead = reader.submit(next_chunk, reading)
             yield item
-
-
-def _number_zone(account: Account, phone: str) -> str:
-    return zone_of_number(phone) or account.timezone
 
 
 def _first_due(

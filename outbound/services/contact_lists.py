@@ -48,9 +48,6 @@ class UncheckedContacts:
     validate: Validate
     encode: Callable[[Sequence[Any]], bytes]
 
-    def __len__(self) -> int:
-        return len(self.items)
-
     def checked(self) -> list[RawContact]:
         """All of them validated here and now."""
         raw, invalid = self.validate(self.encode(self.items), 0)
