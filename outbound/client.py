@@ -5,7 +5,7 @@
         for call in outbound.iter_calls(created.campaign_id):
             print(call.phone, call.status)
 
-Answers are the API's own response models (``outbound.api.schemas``). An error answer is raised
+Answers are the API's own response models (``outbound.schemas.bodies``). An error answer is raised
 as an exception carrying its status, ``detail`` and ``errors``:
 
 ClientError                 anything this client raises
@@ -32,7 +32,7 @@ import httpx
 from pydantic import BaseModel
 
 from outbound import __version__
-from outbound.api.schemas import (
+from outbound.schemas.bodies import (
     AttemptOut,
     CallOut,
     CallsPage,

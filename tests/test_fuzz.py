@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 
 from outbound.api.app import create_app
 from outbound.config import Settings
-from outbound.runtime import build_engine
+from outbound.workers.assembly import build_engine
 from tests.conftest import migrated_engine
 from tests.factories import make_account, phone
 from tests.servers import Server, start_server

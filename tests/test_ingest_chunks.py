@@ -17,10 +17,10 @@ from outbound.api.bodies import unchecked
 from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
 from outbound.services import accounts, campaigns, contact_lists
-from outbound.services import phones as phone_pool
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store.database import array_literal, copy_line, time_ordered_ids
 from outbound.store.tables import calls, contacts
+from outbound.workers import ingest_pool as phone_pool
 from tests.conftest import migrated_engine
 from tests.factories import Tenant, make_account
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from outbound.domain.phones import InvalidPhone
-from outbound.services import phones
+from outbound.workers import ingest_pool as phones
 from tests.conftest import migrated_engine
 from tests.servers import start_server
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from outbound import __version__, collector, logs, metrics
+from outbound import __version__, logs, metrics
 from outbound.api import errors, openapi
 from outbound.api.limits import BodySizeLimit
 from outbound.api.ratelimit import WriteRateLimit
@@ -26,9 +26,10 @@ from outbound.api.routes import metrics as metrics_routes
 from outbound.api.timing import RequestTiming
 from outbound.clock import utcnow
 from outbound.config import Settings
-from outbound.runtime import build_dispatcher, build_engine, run_background
 from outbound.services import dispatch as dispatch_services
-from outbound.services import phones
+from outbound.workers import gc_tuning
+from outbound.workers import ingest_pool as phones
+from outbound.workers.assembly import build_dispatcher, build_engine, run_background
 
 DESCRIPTION = """Outbound phone-call campaigns for AI voice agents.
 
@@ -48,7 +49,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        collector.tune()
+        gc_tuning.tune()
         phones.preload("outbound.api.bodies")  # the pool validates the contacts of large lists
         if warm_up:  # the pool's processes are up before the first request, not during it
             await asyncio.get_running_loop().run_in_executor(None, phones.warm_up)

@@ -17,10 +17,10 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from outbound.api.limits import MAX_CONTACTS
-from outbound.api.schemas import CampaignIn, ContactIn, ContactsIn
 from outbound.api.validation import error_items, invalid_fields, malformed_json
 from outbound.exceptions import InvalidRequest
+from outbound.schemas.bodies import CampaignIn, ContactIn, ContactsIn
+from outbound.schemas.limits import MAX_CONTACTS
 from outbound.services.contact_lists import RawContact, UncheckedContacts
 
 # The contacts as JSON values: each is validated later, by ``validate_contacts``.

@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from outbound.api.deps import Unauthorized
-from outbound.api.schemas import ErrorOut
 from outbound.api.validation import error_items, invalid_fields, malformed_json
 from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
+from outbound.schemas.bodies import ErrorOut
 from outbound.services.idempotency import KeyReused
 
 log = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ from outbound.domain.schedule import InvalidMoment, parse_launch_at
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
 from outbound.domain.windows import CallingWindow, next_opening
 from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
+from outbound.schemas.records import CampaignCreatedOut, ContactsAddedOut, full_counts
 from outbound.services import events
 from outbound.services import idempotency as idempotent
 from outbound.services.contact_lists import (
@@ -44,7 +45,6 @@ from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
 from outbound.store.contacts import Known
 from outbound.store.database import side_engine
-from outbound.views import CampaignCreatedOut, ContactsAddedOut, full_counts
 
 MAX_CALLS_PAGE = 1000
 # Calls added at once from which PostgreSQL's statistics of ``calls`` are refreshed: without

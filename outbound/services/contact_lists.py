@@ -2,7 +2,7 @@
 
 SQLite, and lists whose variables are checked first, take a list whole (``prepare_contacts``).
 PostgreSQL takes it in chunks (``prepared_chunks``): for a large list, the processes of
-``outbound.services.phones`` validate each chunk, normalize its phones, merge its repeats and
+``outbound.workers.ingest_pool`` validate each chunk, normalize its phones, merge its repeats and
 turn its contacts into COPY lines, while the API writes the chunks already prepared.
 """
 
@@ -20,8 +20,8 @@ from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.phones import InvalidPhone, Normalized, normalize_each
 from outbound.domain.records import ContactInput
 from outbound.exceptions import InvalidRequest
-from outbound.services import phones as phone_pool
 from outbound.store.database import COPY_NULL, copy_line, needs_escape, time_ordered_ids
+from outbound.workers import ingest_pool as phone_pool
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from outbound.schemas.records import call_view, campaign_view, full_counts
 from outbound.store import campaigns as campaign_store
 from outbound.store import events as store
-from outbound.views import call_view, campaign_view, full_counts
 
 CAMPAIGN_STARTED = "campaign.started"
 CAMPAIGN_COMPLETED = "campaign.completed"

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outbound.api.limits import (
+from outbound.schemas.limits import (
     MAX_CUSTOM_BYTES,
     MAX_CUSTOM_DEPTH,
     MAX_CUSTOM_FIELDS,

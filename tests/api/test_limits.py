@@ -15,7 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from outbound.api.limits import (
+from outbound.config import Settings
+from outbound.domain.contacts import CONTACT_FIELDS
+from outbound.schemas.limits import (
     MAX_CONTACTS,
     MAX_CUSTOM_BYTES,
     MAX_CUSTOM_DEPTH,
@@ -27,8 +29,6 @@ from outbound.api.limits import (
     MAX_PHONE_LENGTH,
     MAX_RECALL,
 )
-from outbound.config import Settings
-from outbound.domain.contacts import CONTACT_FIELDS
 from tests.conftest import migrated_engine
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server, start_server

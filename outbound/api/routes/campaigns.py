@@ -12,7 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from outbound.api.bodies import CampaignHead, ContactsHead, read_head, request_body, unchecked
 from outbound.api.deps import CurrentAccount, EngineDep
 from outbound.api.errors import RESPONSES, parse_id
-from outbound.api.schemas import (
+from outbound.domain.records import Account
+from outbound.domain.statuses import CampaignStatus, Outcome
+from outbound.domain.windows import parse_window
+from outbound.exceptions import InvalidRequest
+from outbound.schemas.bodies import (
     CallsPage,
     CampaignCreatedOut,
     CampaignIn,
@@ -21,14 +25,10 @@ from outbound.api.schemas import (
     ContactsAddedOut,
     ContactsIn,
 )
-from outbound.domain.records import Account
-from outbound.domain.statuses import CampaignStatus, Outcome
-from outbound.domain.windows import parse_window
-from outbound.exceptions import InvalidRequest
+from outbound.schemas.records import call_view, campaign_view
 from outbound.services import campaigns
 from outbound.services.campaigns import Answer, CampaignReport, NewCampaign
 from outbound.services.idempotency import MAX_KEY_LENGTH, IdempotencyKey
-from outbound.views import call_view, campaign_view
 
 router = APIRouter(tags=["campaigns"])
 log = structlog.get_logger(__name__)

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from outbound.api.deps import CurrentAccount, EngineDep
 from outbound.api.errors import RESPONSES, parse_id
-from outbound.api.schemas import ContactOut
+from outbound.schemas.bodies import ContactOut
 from outbound.services import campaigns
 
 router = APIRouter(tags=["contacts"])

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from outbound.api.deps import CurrentAccount, EngineDep
 from outbound.api.errors import RESPONSES
-from outbound.api.schemas import PhonesIn, SuppressedOut, SuppressedPage, SuppressedPhone
+from outbound.schemas.bodies import PhonesIn, SuppressedOut, SuppressedPage, SuppressedPhone
 from outbound.services import do_not_call
 
 router = APIRouter(tags=["do-not-call"])

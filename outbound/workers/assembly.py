@@ -10,14 +10,14 @@ from sqlalchemy import Engine
 from outbound import metrics
 from outbound.clock import utcnow
 from outbound.config import Settings
-from outbound.delivery import Deliverer
-from outbound.dispatcher import Dispatcher, ProviderFactory
 from outbound.providers.base import Provider, ReportResult
 from outbound.providers.simulator import SimulatorProvider
 from outbound.providers.twilio import TwilioProvider
 from outbound.providers.webhook import WebhookProvider
 from outbound.services import dispatch
 from outbound.store.database import create_database_engine
+from outbound.workers.delivery import Deliverer
+from outbound.workers.dispatcher import Dispatcher, ProviderFactory
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache, partial
 
-from outbound import collector
 from outbound.domain.phones import InvalidPhone, Normalized, normalize_each
+from outbound.workers import gc_tuning
 
 PARALLEL_FROM = 20_000  # contacts; below this one core is faster than shipping the work
 CHUNK = 10_000  # numbers per task
@@ -47,7 +47,7 @@ def _start(modules: tuple[str, ...]) -> None:
     threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     for module in modules:
         importlib.import_module(module)
-    collector.tune()
+    gc_tuning.tune()
 
 
 def _exit_with(parent: int) -> None:

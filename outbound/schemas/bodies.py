@@ -1,4 +1,4 @@
-"""Request and response bodies (the views of records live in ``outbound.views``)."""
+"""Request and response bodies (the views of records live in ``outbound.schemas.records``)."""
 
 import uuid
 from datetime import datetime
@@ -15,7 +15,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict  # pydantic needs it for TypedDict before Python 3.12
 
-from outbound.api.limits import (
+from outbound.domain.recall import InvalidRecall, parse_recall
+from outbound.domain.windows import InvalidWindow, parse_window
+from outbound.schemas.limits import (
     MAX_CONTACTS,
     MAX_CUSTOM_BYTES,
     MAX_CUSTOM_DEPTH,
@@ -28,9 +30,7 @@ from outbound.api.limits import (
     MAX_RECALL,
     custom_fields_problem,
 )
-from outbound.domain.recall import InvalidRecall, parse_recall
-from outbound.domain.windows import InvalidWindow, parse_window
-from outbound.views import (
+from outbound.schemas.records import (
     AttemptOut,
     CallOut,
     CampaignCreatedOut,

@@ -13,13 +13,14 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from outbound import collector, logs
-from outbound.cli_campaigns import campaign_app
+from outbound import logs
+from outbound.cli.campaigns import campaign_app
 from outbound.config import Settings
 from outbound.exceptions import OutboundError
-from outbound.runtime import build_engine, run_worker
 from outbound.services import accounts
 from outbound.store import migrate
+from outbound.workers import gc_tuning
+from outbound.workers.assembly import build_engine, run_worker
 
 app = typer.Typer(help="Outbound phone-call campaigns for AI voice agents.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -51,7 +52,7 @@ class _ExitCleanlyServer(uvicorn.Server):
             self._captured_signals.clear()
 
 
-def _fail(message: str) -> typer.Exit:
+def fail(message: str) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=2)
 
@@ -65,7 +66,7 @@ def _emit(as_json: bool, data: dict[str, Any], human: str) -> None:
 
 def _require_postgresql(settings: Settings, command: str) -> None:
     if settings.is_sqlite():
-        raise _fail(f"`outbound {command}` needs PostgreSQL; on SQLite run `outbound serve`")
+        raise fail(f"`outbound {command}` needs PostgreSQL; on SQLite run `outbound serve`")
 
 
 @app.command()
@@ -139,7 +140,7 @@ def worker() -> None:
     _require_postgresql(settings, "worker")
 
     async def main() -> None:
-        collector.tune()
+        gc_tuning.tune()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -166,7 +167,7 @@ def account_create(
     try:
         account, token = accounts.create_account(build_engine(Settings()), name, timezone)
     except OutboundError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     _emit(
         as_json,
         {"account_id": str(account.id), "token": token},
@@ -199,7 +200,7 @@ def account_update(
         try:
             window = None if calling_window == "none" else json.loads(calling_window)
         except json.JSONDecodeError as exc:
-            raise _fail(f"--calling-window is not JSON: {exc}") from exc
+            raise fail(f"--calling-window is not JSON: {exc}") from exc
     try:
         updated = accounts.update_account(
             build_engine(Settings()),
@@ -210,7 +211,7 @@ def account_update(
             calling_window=window,
         )
     except OutboundError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     data = {
         "account_id": str(updated.id),
         "timezone": updated.timezone,
@@ -230,7 +231,7 @@ def token_create(
     try:
         token = accounts.create_token(build_engine(Settings()), _uuid(account, "--account"))
     except OutboundError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     _emit(as_json, {"token": token}, f"token {token}  (shown once)")
 
 
@@ -241,7 +242,7 @@ def token_revoke(
 ) -> None:
     """Revoke an API token: it is refused at once."""
     if not accounts.revoke_token(build_engine(Settings()), token):
-        raise _fail("no such live token")
+        raise fail("no such live token")
     _emit(as_json, {"revoked": True}, "token revoked")
 
 
@@ -269,7 +270,7 @@ def playbook_create(
             caller_id=caller_id,
         )
     except OutboundError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     _emit(as_json, {"playbook_id": str(playbook.id)}, f"playbook {playbook.id}")
 
 
@@ -277,7 +278,7 @@ def _uuid(value: str, option: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError as exc:
-        raise _fail(f"{option} must be a UUID, got {value!r}") from exc
+        raise fail(f"{option} must be a UUID, got {value!r}") from exc
 
 
 def main() -> None:
