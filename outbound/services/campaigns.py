@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy.exc
 from sqlalchemy import Connection, Engine
 
-from outbound import cursors
 from outbound.clock import utcnow
+from outbound.domain import paging
 from outbound.domain.contacts import CONTACT_FIELDS
+from outbound.domain.paging import Page
 from outbound.domain.personalization import contact_variables, missing_variables
 from outbound.domain.phones import normalize_phone, zone_of_number
 from outbound.domain.records import Account, Call, Campaign, ContactInput, Playbook
@@ -645,30 +646,29 @@ def get_campaign(engine: Engine, account: Account, campaign_id: uuid.UUID) -> Ca
 
 def list_campaigns(
     engine: Engine, account: Account, status: CampaignStatus | None, cursor: str | None, limit: int
-) -> tuple[list[CampaignReport], str | None]:
-    """The account's campaigns, newest first, and the cursor of the next page."""
-    limit = max(1, min(limit, MAX_CAMPAIGNS_PAGE))
-    before = cursors.decode(cursor) if cursor else None
+) -> Page[CampaignReport]:
+    """A page of the account's campaigns, newest first."""
+    limit = paging.page_size(limit, MAX_CAMPAIGNS_PAGE)
+    before = paging.CAMPAIGNS.decode(cursor)
     with engine.connect() as conn:
-        page = store.list_campaigns(
-            conn, account.id, status.value if status else None, before, limit
+        rows = store.list_campaigns(
+            conn, account.id, status.value if status else None, before, limit + 1
         )
-        reports = [_report(conn, campaign) for campaign in page]
-    next_cursor = cursors.encode(page[-1].created_at, page[-1].id) if len(page) == limit else None
-    return reports, next_cursor
+        page = paging.CAMPAIGNS.page(rows, limit, lambda c: (c.created_at, c.id))
+        return page.map(lambda campaign: _report(conn, campaign))
 
 
 def list_calls(
-    engine: Engine, account: Account, campaign_id: uuid.UUID, after: int, limit: int
-) -> tuple[list[Call], int | None]:
-    """A page of calls and the position to continue after, if there may be more."""
-    limit = max(1, min(limit, MAX_CALLS_PAGE))
+    engine: Engine, account: Account, campaign_id: uuid.UUID, cursor: str | None, limit: int
+) -> Page[Call]:
+    """A page of the campaign's calls, in the order the contacts were given."""
+    limit = paging.page_size(limit, MAX_CALLS_PAGE)
+    after = paging.CALLS.decode(cursor)
     with engine.connect() as conn:
         if store.get_campaign(conn, account.id, campaign_id) is None:
             raise NotFound("campaign not found")
-        page = store.list_calls(conn, campaign_id, after, limit)
-    next_after = page[-1][0] if len(page) == limit else None
-    return [call for _, call in page], next_after
+        rows = store.list_calls(conn, campaign_id, after[0] if after else 0, limit + 1)
+    return paging.CALLS.page(rows, limit, lambda row: (row[0],)).map(lambda row: row[1])
 
 
 def get_contact(engine: Engine, account: Account, contact_id: uuid.UUID) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from outbound.clock import utcnow
+from outbound.domain import paging
+from outbound.domain.paging import Page
 from outbound.domain.phones import InvalidPhone, normalize_phone
 from outbound.domain.records import Account
 from outbound.exceptions import InvalidRequest, NotFound
@@ -67,8 +69,10 @@ def unsuppress(engine: Engine, account: Account, phone: str) -> None:
 
 def list_suppressed(
     engine: Engine, account: Account, cursor: str | None, limit: int
-) -> tuple[list[tuple[str, datetime]], str | None]:
-    limit = max(1, min(limit, MAX_PAGE))
+) -> Page[tuple[str, datetime]]:
+    """A page of the list's phones and when each was added, in the phones' text order."""
+    limit = paging.page_size(limit, MAX_PAGE)
+    after = paging.DO_NOT_CALL.decode(cursor)
     with engine.connect() as conn:
-        page = store.page(conn, account.id, cursor, limit)
-    return page, page[-1][0] if len(page) == limit else None
+        rows = store.page(conn, account.id, after[0] if after else None, limit + 1)
+    return paging.DO_NOT_CALL.page(rows, limit, lambda row: (row[0],))

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from outbound import cursors
 from outbound.clock import utcnow
+from outbound.domain import paging
+from outbound.domain.paging import Page
 from outbound.domain.records import Account
 from outbound.exceptions import InvalidRequest, NotFound
 from outbound.services.events import EVENT_TYPES
@@ -85,18 +86,15 @@ def delete_endpoint(engine: Engine, account: Account, endpoint_id: uuid.UUID) ->
 
 def list_deliveries(
     engine: Engine, account: Account, endpoint_id: uuid.UUID, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Delivery attempts, newest first, and the cursor of the next page."""
-    limit = max(1, min(limit, MAX_DELIVERIES_PAGE))
-    before = cursors.decode(cursor) if cursor else None
+) -> Page[dict[str, Any]]:
+    """A page of the endpoint's delivery attempts, newest first."""
+    limit = paging.page_size(limit, MAX_DELIVERIES_PAGE)
+    before = paging.DELIVERIES.decode(cursor)
     with engine.connect() as conn:
         if store.get_endpoint(conn, account.id, endpoint_id) is None:
             raise NotFound("webhook endpoint not found")
-        rows = store.list_deliveries(conn, endpoint_id, before, limit)
-    next_cursor = (
-        cursors.encode(rows[-1]["attempted_at"], rows[-1]["id"]) if len(rows) == limit else None
-    )
-    return rows, next_cursor
+        rows = store.list_deliveries(conn, endpoint_id, before, limit + 1)
+    return paging.DELIVERIES.page(rows, limit, lambda row: (row["attempted_at"], row["id"]))
 
 
 def claim_endpoint(engine: Engine, now: datetime, lease: timedelta) -> Endpoint | None:

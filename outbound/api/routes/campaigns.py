@@ -15,7 +15,6 @@ from outbound.api.errors import RESPONSES, parse_id
 from outbound.domain.records import Account
 from outbound.domain.statuses import CampaignStatus, Outcome
 from outbound.domain.windows import parse_window
-from outbound.exceptions import InvalidRequest
 from outbound.schemas.bodies import (
     CallsPage,
     CampaignCreatedOut,
@@ -117,8 +116,10 @@ def list_campaigns(
     cursor: str | None = None,
 ) -> CampaignsPage:
     """The account's campaigns, newest first."""
-    reports, next_cursor = campaigns.list_campaigns(engine, account, status, cursor, limit)
-    return CampaignsPage(campaigns=[_campaign_out(r) for r in reports], next_cursor=next_cursor)
+    page = campaigns.list_campaigns(engine, account, status, cursor, limit)
+    return CampaignsPage(
+        campaigns=[_campaign_out(r) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/campaign/{campaign_id}", response_model=CampaignOut, responses=RESPONSES(401, 404))
@@ -203,15 +204,6 @@ def list_calls(
     limit: int = Query(100, ge=1, le=campaigns.MAX_CALLS_PAGE),
     cursor: str | None = None,
 ) -> CallsPage:
-    after = 0
-    if cursor:
-        if not cursor.isdigit():
-            raise InvalidRequest(
-                "invalid cursor", errors=[{"field": "cursor", "reason": "invalid"}]
-            )
-        after = int(cursor)
-    calls, next_after = campaigns.list_calls(engine, account, parse_id(campaign_id), after, limit)
-    return CallsPage(
-        calls=[call_view(call) for call in calls],
-        next_cursor=str(next_after) if next_after is not None else None,
-    )
+    """The campaign's calls, in the order the contacts were given."""
+    page = campaigns.list_calls(engine, account, parse_id(campaign_id), cursor, limit)
+    return CallsPage(calls=[call_view(call) for call in page.items], next_cursor=page.next_cursor)

@@ -25,15 +25,16 @@ def unsuppress(phone: str, account: CurrentAccount, engine: EngineDep) -> Respon
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/dnc", response_model=SuppressedPage, responses=RESPONSES(401))
+@router.get("/dnc", response_model=SuppressedPage, responses=RESPONSES(400, 401))
 def list_suppressed(
     account: CurrentAccount,
     engine: EngineDep,
     limit: int = Query(100, ge=1, le=do_not_call.MAX_PAGE),
     cursor: str | None = None,
 ) -> SuppressedPage:
-    page, next_cursor = do_not_call.list_suppressed(engine, account, cursor, limit)
+    """The account's suppressed phones, in the phones' text order."""
+    page = do_not_call.list_suppressed(engine, account, cursor, limit)
     return SuppressedPage(
-        phones=[SuppressedPhone(phone=phone, created_at=at) for phone, at in page],
-        next_cursor=next_cursor,
+        phones=[SuppressedPhone(phone=phone, created_at=at) for phone, at in page.items],
+        next_cursor=page.next_cursor,
     )

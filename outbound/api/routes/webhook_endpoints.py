@@ -112,9 +112,8 @@ def list_deliveries(
     cursor: str | None = None,
 ) -> DeliveriesPage:
     """Every delivery attempt to this endpoint, newest first."""
-    rows, next_cursor = webhooks.list_deliveries(
-        engine, account, parse_id(endpoint_id), cursor, limit
-    )
+    page = webhooks.list_deliveries(engine, account, parse_id(endpoint_id), cursor, limit)
     return DeliveriesPage(
-        deliveries=[DeliveryOut.model_validate(row) for row in rows], next_cursor=next_cursor
+        deliveries=[DeliveryOut.model_validate(row) for row in page.items],
+        next_cursor=page.next_cursor,
     )
