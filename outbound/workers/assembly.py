@@ -1,4 +1,4 @@
-"""Assembly: settings in, engine, provider and dispatcher out."""
+"""Assembly: settings in, engine, provider, callback receivers and dispatcher out."""
 
 import asyncio
 import logging
@@ -11,9 +11,10 @@ from outbound import metrics
 from outbound.clock import utcnow
 from outbound.config import Settings
 from outbound.providers.base import Provider, ReportResult
+from outbound.providers.callbacks import CallbackReceiver
 from outbound.providers.simulator import SimulatorProvider
-from outbound.providers.twilio import TwilioProvider
-from outbound.providers.webhook import WebhookProvider
+from outbound.providers.twilio import TwilioCallbacks, TwilioProvider
+from outbound.providers.webhook import WebhookCallbacks, WebhookProvider
 from outbound.services import dispatch
 from outbound.store.database import create_database_engine
 from outbound.workers.delivery import Deliverer
@@ -68,6 +69,20 @@ def provider_factory(settings: Settings) -> ProviderFactory:
     if settings.telephony == "twilio":
         return partial(_twilio, settings)
     raise ValueError(f"unknown telephony provider: {settings.telephony}")
+
+
+def callback_receivers(settings: Settings) -> dict[str, CallbackReceiver]:
+    """The receivers of the providers whose callbacks this server checks, by provider name.
+
+    A provider's callbacks are taken wherever its credentials are set, whichever provider
+    places this process's calls: an API process places none.
+    """
+    receivers: list[CallbackReceiver] = []
+    if settings.webhook_provider_secret:
+        receivers.append(WebhookCallbacks(settings.webhook_provider_secret))
+    if settings.twilio_auth_token:
+        receivers.append(TwilioCallbacks(settings.twilio_auth_token))
+    return {receiver.name: receiver for receiver in receivers}
 
 
 def build_dispatcher(settings: Settings, engine: Engine) -> Dispatcher:
