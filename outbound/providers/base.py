@@ -14,9 +14,10 @@ Errors are translated at the edge into ``outbound.providers.errors``.
 import abc
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from uuid import UUID
 
+from outbound.config import Settings
 from outbound.domain.records import AttemptResult
 from outbound.providers.callbacks import CallbackReceiver
 
@@ -69,6 +70,12 @@ class Provider(abc.ABC):
     needs_call_content: bool = True
     # What verifies and parses the callbacks its platform posts to the API; None: it posts none.
     callbacks: ClassVar[type[CallbackReceiver] | None] = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, report: ReportResult) -> Self:
+        """The provider as the server's settings configure it, when ``OUTBOUND_TELEPHONY`` names
+        it; ``report`` takes the outcomes of an in-process provider."""
+        raise NotImplementedError(f"{cls.name} cannot be configured by the server's settings")
 
     @property
     @abc.abstractmethod

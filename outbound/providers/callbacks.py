@@ -8,18 +8,19 @@ scheme (``authenticate``), its payloads (``parse_callback``) and the answer it e
 (``ProviderEvent``) through ``services.provider_events``; it never looks inside a platform's
 request.
 
-May import ``outbound.domain`` and pydantic (for the documented schemas); nothing of the API,
-the services or the store.
+May import ``outbound.domain``, ``outbound.config`` and pydantic (for the documented schemas);
+nothing of the API, the services or the store.
 """
 
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel
 
+from outbound.config import Settings
 from outbound.domain.statuses import Outcome
 
 CALLBACK_PREFIX = "/provider"  # a platform's callbacks arrive under /provider/<name>/
@@ -76,6 +77,12 @@ class CallbackReceiver(abc.ABC):
 
     name: ClassVar[str]  # the provider's name: its callbacks arrive under /provider/<name>/
     routes: ClassVar[tuple[CallbackRoute, ...]]
+
+    @classmethod
+    @abc.abstractmethod
+    def from_settings(cls, settings: Settings) -> Self | None:
+        """The receiver with the credentials in the server's settings; None when they are unset
+        (the provider's callbacks are then refused as not configured)."""
 
     @abc.abstractmethod
     def authenticate(self, request: CallbackRequest, now: datetime) -> str | None:

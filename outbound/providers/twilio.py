@@ -33,6 +33,7 @@ number) is ``CallRejected``.
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -43,8 +44,9 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.call import CallInstance
 
+from outbound.config import Settings
 from outbound.domain.statuses import Outcome
-from outbound.providers.base import CallHandle, CallRequest, Provider
+from outbound.providers.base import CallHandle, CallRequest, Provider, ReportResult
 from outbound.providers.callbacks import (
     CallbackReceiver,
     CallbackRequest,
@@ -114,6 +116,11 @@ class TwilioCallbacks(CallbackReceiver):
 
     def __init__(self, auth_token: str) -> None:
         self._validator = RequestValidator(auth_token)  # type: ignore[no-untyped-call]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self | None:
+        token = settings.twilio_auth_token
+        return cls(token) if token else None
 
     def authenticate(self, request: CallbackRequest, now: datetime) -> None:
         # Twilio signs the URL it called (outbound's public address) and the form's parameters
@@ -247,6 +254,21 @@ class TwilioProvider(Provider):
         # The SDK annotates everything we use but Client.__init__.
         self._client = Client(  # type: ignore[no-untyped-call]
             account_sid, auth_token, http_client=http_client
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, report: ReportResult) -> Self:
+        assert (  # checked at start
+            settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_twiml_url
+        )
+        return cls(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            twiml_url=settings.twilio_twiml_url,
+            public_url=settings.public_url,
+            ring_timeout_seconds=settings.ring_timeout_seconds,
+            time_limit_seconds=settings.max_call_seconds,
+            api_base_url=settings.twilio_api_base_url,
         )
 
     @property

@@ -19,14 +19,15 @@ A signed request is accepted once (its signature is its replay key) and answered
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from outbound.clock import utcnow
+from outbound.config import Settings
 from outbound.domain.statuses import Outcome
-from outbound.providers.base import CallHandle, CallRequest, Provider
+from outbound.providers.base import CallHandle, CallRequest, Provider, ReportResult
 from outbound.providers.callbacks import (
     CallbackReceiver,
     CallbackRequest,
@@ -76,6 +77,11 @@ class WebhookCallbacks(CallbackReceiver):
 
     def __init__(self, secret: str) -> None:
         self._secret = secret
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self | None:
+        secret = settings.webhook_provider_secret
+        return cls(secret) if secret else None
 
     def authenticate(self, request: CallbackRequest, now: datetime) -> str:
         signature = request.header(SIGNATURE_HEADER)
@@ -134,6 +140,18 @@ class WebhookProvider(Provider):
         self._secret = secret
         self._max_call_seconds = max_call_seconds
         self._client = httpx.AsyncClient(timeout=timeout_seconds, transport=transport)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, report: ReportResult) -> Self:
+        assert (
+            settings.webhook_provider_url and settings.webhook_provider_secret
+        )  # checked at start
+        return cls(
+            settings.webhook_provider_url,
+            settings.webhook_provider_secret,
+            max_call_seconds=settings.max_call_seconds,
+            timeout_seconds=settings.webhook_provider_timeout_seconds,
+        )
 
     @property
     def max_call_seconds(self) -> float:
