@@ -18,9 +18,8 @@ from outbound.api.routes import (
     dashboard,
     do_not_call,
     health,
-    twilio,
+    providers,
     webhook_endpoints,
-    webhook_provider,
 )
 from outbound.api.routes import metrics as metrics_routes
 from outbound.api.timing import RequestTiming
@@ -29,7 +28,12 @@ from outbound.config import Settings
 from outbound.services import dispatch as dispatch_services
 from outbound.workers import gc_tuning
 from outbound.workers import ingest_pool as phones
-from outbound.workers.assembly import build_dispatcher, build_engine, run_background
+from outbound.workers.assembly import (
+    build_dispatcher,
+    build_engine,
+    callback_receivers,
+    run_background,
+)
 
 DESCRIPTION = """Outbound phone-call campaigns for AI voice agents.
 
@@ -80,6 +84,7 @@ def create_app(
     app = FastAPI(title="outbound", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.engine = engine
     app.state.settings = settings
+    app.state.callback_receivers = callback_receivers(settings)
     app.state.notify_new_work = lambda: None
     app.state.metrics = metrics.registry(lambda: dispatch_services.queue_counts(engine, utcnow()))
     errors.install(app)
@@ -99,8 +104,7 @@ def create_app(
     app.include_router(contacts.router)
     app.include_router(do_not_call.router)
     app.include_router(webhook_endpoints.router)
-    app.include_router(webhook_provider.router)
-    app.include_router(twilio.router)
+    app.include_router(providers.router)
     app.include_router(dashboard.router)
     return app
 

@@ -2,9 +2,11 @@
 
 A provider turns a ``CallRequest`` into a call and returns the provider's id for it. How the
 call ends arrives later as an event: in-process providers (the simulator) call the ``report``
-callback they were built with; providers with HTTP callbacks (webhook, Twilio) have their
-events posted to outbound's API, which feeds ``services.provider_events``. Either way the
-outcome reaches one use case, ``services.dispatch.record_results``.
+callback they were built with; a provider whose platform posts HTTP callbacks (webhook,
+Twilio) declares their ``CallbackReceiver`` (``Provider.callbacks``, see
+``outbound.providers.callbacks``): the API hands it each request and records the events it
+parses through ``services.provider_events``. Either way the outcome is recorded by the same
+rule (``services.dispatch``).
 
 Errors are translated at the edge into ``outbound.providers.errors``.
 """
@@ -12,10 +14,12 @@ Errors are translated at the edge into ``outbound.providers.errors``.
 import abc
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self
 from uuid import UUID
 
+from outbound.config import Settings
 from outbound.domain.records import AttemptResult
+from outbound.providers.callbacks import CallbackReceiver
 
 ReportResult = Callable[[AttemptResult], None]
 
@@ -64,6 +68,14 @@ class Provider(abc.ABC):
     reports_in_process: bool = False
     # False when the provider ignores the playbook and variables (no need to render them).
     needs_call_content: bool = True
+    # What verifies and parses the callbacks its platform posts to the API; None: it posts none.
+    callbacks: ClassVar[type[CallbackReceiver] | None] = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, report: ReportResult) -> Self:
+        """The provider as the server's settings configure it, when ``OUTBOUND_TELEPHONY`` names
+        it; ``report`` takes the outcomes of an in-process provider."""
+        raise NotImplementedError(f"{cls.name} cannot be configured by the server's settings")
 
     @property
     @abc.abstractmethod

@@ -14,8 +14,10 @@ import os
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Self
 
 from outbound.clock import utcnow
+from outbound.config import Settings
 from outbound.domain.records import AttemptResult
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallHandle, CallRequest, Provider, ReportResult
@@ -53,6 +55,15 @@ class SimulatorProvider(Provider):
         self._clock = clock
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._log = open(log_path, "a", buffering=1) if log_path else None  # noqa: SIM115
+
+    @classmethod
+    def from_settings(cls, settings: Settings, report: ReportResult) -> Self:
+        return cls(
+            report,
+            ring_seconds=settings.simulator_ring_seconds,
+            talk_seconds=settings.simulator_talk_seconds,
+            log_path=settings.simulator_log,
+        )
 
     @property
     def max_call_seconds(self) -> float:

@@ -8,10 +8,22 @@ that connects the call to your agent from ``OUTBOUND_TWILIO_TWIML_URL`` (POST), 
 travel through Twilio: the TwiML endpoint identifies the call by ``call_id`` and loads what the
 agent needs itself, so no personal data sits in Twilio's request logs.
 
-Twilio reports the call's progress (ringing, answered, then completed / busy / no-answer /
-failed / canceled) and the verdict of answering-machine detection (async AMD) to
-``<OUTBOUND_PUBLIC_URL>/provider/twilio/status``, signed with the auth token; see
-``outbound.api.routes.twilio``.
+Twilio reports the call's progress and the verdict of answering-machine detection (async AMD)
+to ``<OUTBOUND_PUBLIC_URL>/provider/twilio/status``: form-encoded parameters, signed with the
+auth token in ``X-Twilio-Signature`` (``TwilioCallbacks``). Each callback becomes events:
+
+| Twilio sends | recorded |
+|---|---|
+| ``CallStatus=queued`` or ``initiated`` | nothing |
+| ``CallStatus=ringing`` | ``ringing`` |
+| ``CallStatus=in-progress`` | ``answered`` |
+| ``AnsweredBy`` without a final ``CallStatus`` (async AMD) | ``machine_detection`` |
+| ``CallStatus=completed`` | ``ended``: answered; voicemail if ``AnsweredBy`` is machine_*, fax |
+| ``CallStatus=busy`` / ``no-answer`` / ``failed`` | ``ended``: busy / no_answer / failed |
+| ``CallStatus=canceled`` | ``ended``: failed, error ``canceled`` |
+
+The answer is ``204`` (Twilio ignores bodies). Twilio retries a callback as it was: the same
+callback twice is accepted, and its events recorded once.
 
 Errors are translated here: Twilio's 5xx and 429 and a Twilio that cannot be reached are
 ``ProviderUnavailable`` (the attempt is not spent); any other refusal (4xx, e.g. an invalid
@@ -19,21 +31,152 @@ number) is ``CallRejected``.
 """
 
 import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.call import CallInstance
 
-from outbound.providers.base import CallHandle, CallRequest, Provider
-from outbound.providers.errors import CallRejected, ProviderUnavailable
+from outbound.config import Settings
+from outbound.domain.statuses import Outcome
+from outbound.providers.base import CallHandle, CallRequest, Provider, ReportResult
+from outbound.providers.callbacks import (
+    CallbackReceiver,
+    CallbackRequest,
+    CallbackRoute,
+    EventKind,
+    ProviderEvent,
+    callback_path,
+)
+from outbound.providers.errors import (
+    CallRejected,
+    InvalidCallback,
+    MalformedCallback,
+    ProviderUnavailable,
+)
 
-STATUS_CALLBACK_PATH = "/provider/twilio/status"
+NAME = "twilio"
+STATUS_ROUTE = "status"
+STATUS_CALLBACK_PATH = callback_path(NAME, STATUS_ROUTE)
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
 API_TIMEOUT_SECONDS = 10.0  # one REST request to Twilio
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+# CallStatus values, https://www.twilio.com/docs/voice/api/call-resource#call-status-values
+ENDED: dict[str, tuple[Outcome, str | None]] = {
+    "completed": (Outcome.ANSWERED, None),  # resolve_outcome turns a machine into voicemail
+    "busy": (Outcome.BUSY, None),
+    "no-answer": (Outcome.NO_ANSWER, None),
+    "failed": (Outcome.FAILED, None),
+    "canceled": (Outcome.FAILED, "canceled"),
+}
+PROGRESS: dict[str, EventKind] = {"ringing": "ringing", "in-progress": "answered"}
+NOT_RECORDED = frozenset({"queued", "initiated"})
+
+FORM_SCHEMA = {
+    "type": "object",
+    "required": ["CallSid"],
+    "properties": {
+        "CallSid": {"type": "string"},
+        "AccountSid": {"type": "string"},
+        "CallStatus": {
+            "type": "string",
+            "enum": sorted([*NOT_RECORDED, *PROGRESS, *ENDED]),
+        },
+        "CallDuration": {"type": "string", "description": "seconds, with a final status"},
+        "AnsweredBy": {"type": "string", "description": "human, machine_start, fax, unknown..."},
+    },
+    "additionalProperties": {"type": "string"},
+}
+
+
+class TwilioCallbacks(CallbackReceiver):
+    """Twilio's status and answering-machine callbacks, signed with the account's auth token."""
+
+    name = NAME
+    routes = (
+        CallbackRoute(
+            path=STATUS_ROUTE,
+            name="twilio_status",
+            description=(
+                "A status or answering-machine callback from Twilio; "
+                "`X-Twilio-Signature` is required."
+            ),
+            media_type="application/x-www-form-urlencoded",
+            body_schema=FORM_SCHEMA,
+        ),
+    )
+
+    def __init__(self, auth_token: str) -> None:
+        self._validator = RequestValidator(auth_token)  # type: ignore[no-untyped-call]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self | None:
+        token = settings.twilio_auth_token
+        return cls(token) if token else None
+
+    def authenticate(self, request: CallbackRequest, now: datetime) -> None:
+        # Twilio signs the URL it called (outbound's public address) and the form's parameters
+        # (HMAC-SHA1); the signature has no timestamp, and Twilio retries a callback unchanged.
+        signature = request.header(SIGNATURE_HEADER)
+        params = _form(request.body)
+        if not signature or not self._validator.validate(  # type: ignore[no-untyped-call]
+            request.url, params, signature
+        ):
+            raise InvalidCallback(f"missing or invalid {SIGNATURE_HEADER}")
+
+    def parse_callback(self, request: CallbackRequest) -> list[ProviderEvent]:
+        return status_events(_form(request.body))
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return dict(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
+
+
+def status_events(params: Mapping[str, str]) -> list[ProviderEvent]:
+    """The provider events a status or AMD callback reports (none for queued and initiated)."""
+    call_sid = params.get("CallSid")
+    if not call_sid:
+        raise MalformedCallback("missing CallSid", [{"field": "CallSid", "reason": "required"}])
+    status = params.get("CallStatus", "")
+    answered_by = params.get("AnsweredBy") or None
+    if status in ENDED:
+        outcome, reason = ENDED[status]
+        return [
+            ProviderEvent(
+                provider=NAME,
+                provider_call_id=call_sid,
+                kind="ended",
+                outcome=outcome,
+                duration_s=_seconds(params.get("CallDuration")),
+                answered_by=answered_by,
+                error=reason,
+            )
+        ]
+    events = []
+    if status in PROGRESS:
+        events.append(ProviderEvent(NAME, call_sid, PROGRESS[status]))
+    if answered_by:
+        events.append(ProviderEvent(NAME, call_sid, "machine_detection", answered_by=answered_by))
+    if not events and status not in NOT_RECORDED:
+        raise MalformedCallback(
+            f"unknown CallStatus {status!r}", [{"field": "CallStatus", "reason": "unknown"}]
+        )
+    return events
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 class RedirectingHttpClient(TwilioHttpClient):
@@ -84,7 +227,8 @@ def with_query(url: str, **params: str) -> str:
 
 
 class TwilioProvider(Provider):
-    name = "twilio"
+    name = NAME
+    callbacks = TwilioCallbacks
 
     def __init__(
         self,
@@ -110,6 +254,21 @@ class TwilioProvider(Provider):
         # The SDK annotates everything we use but Client.__init__.
         self._client = Client(  # type: ignore[no-untyped-call]
             account_sid, auth_token, http_client=http_client
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, report: ReportResult) -> Self:
+        assert (  # checked at start
+            settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_twiml_url
+        )
+        return cls(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            twiml_url=settings.twilio_twiml_url,
+            public_url=settings.public_url,
+            ring_timeout_seconds=settings.ring_timeout_seconds,
+            time_limit_seconds=settings.max_call_seconds,
+            api_base_url=settings.twilio_api_base_url,
         )
 
     @property

@@ -1,11 +1,13 @@
-"""Events that telephony providers post back: one use case for every provider."""
+"""Events that telephony providers report: one use case for every provider.
+
+It takes ``ProviderEvent`` records, verified and parsed by the provider that received them
+(``outbound.providers.callbacks``), and knows nothing of the request that carried them.
+"""
 
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from sqlalchemy import Engine
 
@@ -15,25 +17,13 @@ from outbound.domain.outcomes import resolve_outcome
 from outbound.domain.records import AttemptResult
 from outbound.domain.statuses import Outcome
 from outbound.exceptions import NotFound
+from outbound.providers.callbacks import ProviderEvent
 from outbound.services.dispatch import apply_results
 from outbound.signing import TOLERANCE_SECONDS
 from outbound.store import provider_events as store
 
 UNKNOWN_CALL_GRACE_SECONDS = 5.0  # how long an unknown provider call id is looked for
 UNKNOWN_CALL_POLL_SECONDS = 0.1
-
-EventKind = Literal["ringing", "answered", "machine_detection", "ended"]
-
-
-@dataclass(frozen=True)
-class ProviderEvent:
-    provider: str  # "webhook", "twilio"
-    provider_call_id: str
-    kind: EventKind
-    outcome: Outcome | None = None  # with "ended"
-    duration_s: float | None = None
-    answered_by: str | None = None  # answering-machine detection: "human", "machine_start"...
-    error: str | None = None
 
 
 class UnknownProviderCall(NotFound):
@@ -104,7 +94,11 @@ def record_when_known(
 
 
 def accept_signature(engine: Engine, signature: str, now: datetime) -> bool:
-    """Remember a verified signature; False when it was already used (a replay)."""
+    """Remember a verified signature; False when it was already used (a replay).
+
+    A signature is remembered twice as long as a timestamped one stays valid
+    (``signing.TOLERANCE_SECONDS``), then forgotten: by then its timestamp refuses it.
+    """
     digest = hashlib.sha256(signature.encode()).hexdigest()
     with engine.begin() as conn:
         store.forget_signatures_before(conn, now - timedelta(seconds=2 * TOLERANCE_SECONDS))

@@ -1,4 +1,4 @@
-"""Assembly: settings in, engine, provider and dispatcher out."""
+"""Assembly: settings in, engine, provider, callback receivers and dispatcher out."""
 
 import asyncio
 import logging
@@ -10,10 +10,8 @@ from sqlalchemy import Engine
 from outbound import metrics
 from outbound.clock import utcnow
 from outbound.config import Settings
-from outbound.providers.base import Provider, ReportResult
-from outbound.providers.simulator import SimulatorProvider
-from outbound.providers.twilio import TwilioProvider
-from outbound.providers.webhook import WebhookProvider
+from outbound.providers import registry
+from outbound.providers.callbacks import CallbackReceiver
 from outbound.services import dispatch
 from outbound.store.database import create_database_engine
 from outbound.workers.delivery import Deliverer
@@ -26,48 +24,22 @@ def build_engine(settings: Settings) -> Engine:
     return create_database_engine(settings.database_url)
 
 
-def _simulator(settings: Settings, report: ReportResult) -> Provider:
-    return SimulatorProvider(
-        report,
-        ring_seconds=settings.simulator_ring_seconds,
-        talk_seconds=settings.simulator_talk_seconds,
-        log_path=settings.simulator_log,
-    )
-
-
-def _webhook(settings: Settings, _report: ReportResult) -> Provider:
-    assert settings.webhook_provider_url and settings.webhook_provider_secret  # checked at start
-    return WebhookProvider(
-        settings.webhook_provider_url,
-        settings.webhook_provider_secret,
-        max_call_seconds=settings.max_call_seconds,
-        timeout_seconds=settings.webhook_provider_timeout_seconds,
-    )
-
-
-def _twilio(settings: Settings, _report: ReportResult) -> Provider:
-    assert (  # checked at start
-        settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_twiml_url
-    )
-    return TwilioProvider(
-        settings.twilio_account_sid,
-        settings.twilio_auth_token,
-        twiml_url=settings.twilio_twiml_url,
-        public_url=settings.public_url,
-        ring_timeout_seconds=settings.ring_timeout_seconds,
-        time_limit_seconds=settings.max_call_seconds,
-        api_base_url=settings.twilio_api_base_url,
-    )
-
-
 def provider_factory(settings: Settings) -> ProviderFactory:
-    if settings.telephony == "simulator":
-        return partial(_simulator, settings)
-    if settings.telephony == "webhook":
-        return partial(_webhook, settings)
-    if settings.telephony == "twilio":
-        return partial(_twilio, settings)
-    raise ValueError(f"unknown telephony provider: {settings.telephony}")
+    """Builds the provider ``OUTBOUND_TELEPHONY`` names, in the dispatcher that uses it."""
+    provider = registry.BY_NAME.get(settings.telephony)
+    if provider is None:
+        raise ValueError(f"unknown telephony provider: {settings.telephony}")
+    return partial(provider.from_settings, settings)
+
+
+def callback_receivers(settings: Settings) -> dict[str, CallbackReceiver]:
+    """The receivers of the providers whose callbacks this server checks, by provider name.
+
+    A provider's callbacks are taken wherever its credentials are set, whichever provider
+    places this process's calls: an API process places none.
+    """
+    receivers = (receiver.from_settings(settings) for receiver in registry.CALLBACK_RECEIVERS)
+    return {receiver.name: receiver for receiver in receivers if receiver is not None}
 
 
 def build_dispatcher(settings: Settings, engine: Engine) -> Dispatcher:

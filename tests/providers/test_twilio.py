@@ -13,9 +13,6 @@ import pytest
 from sqlalchemy import Engine, select
 from twilio.request_validator import RequestValidator
 
-from outbound.api.routes.twilio import status_events
-from outbound.domain.statuses import Outcome
-from outbound.exceptions import InvalidRequest
 from outbound.providers.base import CallHandle, CallRequest, PlaybookSnapshot
 from outbound.providers.errors import CallRejected, ProviderUnavailable
 from outbound.providers.twilio import TwilioProvider
@@ -23,8 +20,8 @@ from outbound.store.tables import call_attempts, provider_events
 from tests import servers
 from tests.conftest import migrated_engine
 from tests.factories import make_account
+from tests.providers.twilio_api import ApiRequest, TwilioApi, running, twilio_error
 from tests.servers import Server, start_server, wait_for
-from tests.twilio_api import ApiRequest, TwilioApi, running, twilio_error
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "twilio-auth-token"
@@ -133,42 +130,6 @@ def test_twilio_too_slow_is_unavailable(api):
     api.delay_seconds = 1.0
     with pytest.raises(ProviderUnavailable, match="unreachable"):
         _place(_provider(api.url, api_timeout_seconds=0.2), _request())
-
-
-@pytest.mark.parametrize(
-    ("params", "expected"),
-    [
-        ({"CallStatus": "queued"}, []),
-        ({"CallStatus": "initiated"}, []),
-        ({"CallStatus": "ringing"}, [("ringing", None, None, None)]),
-        ({"CallStatus": "in-progress"}, [("answered", None, None, None)]),
-        ({"AnsweredBy": "machine_start"}, [("machine_detection", None, "machine_start", None)]),
-        (
-            {"CallStatus": "in-progress", "AnsweredBy": "human"},
-            [("answered", None, None, None), ("machine_detection", None, "human", None)],
-        ),
-        (
-            {"CallStatus": "completed", "AnsweredBy": "human", "CallDuration": "42"},
-            [("ended", Outcome.ANSWERED, "human", None)],
-        ),
-        ({"CallStatus": "busy"}, [("ended", Outcome.BUSY, None, None)]),
-        ({"CallStatus": "no-answer"}, [("ended", Outcome.NO_ANSWER, None, None)]),
-        ({"CallStatus": "failed"}, [("ended", Outcome.FAILED, None, None)]),
-        ({"CallStatus": "canceled"}, [("ended", Outcome.FAILED, None, "canceled")]),
-    ],
-)
-def test_status_callbacks_as_provider_events(params, expected):
-    events = status_events({"CallSid": "CA1", **params})
-    assert [(e.kind, e.outcome, e.answered_by, e.error) for e in events] == expected
-    assert all(e.provider == "twilio" and e.provider_call_id == "CA1" for e in events)
-    if params.get("CallDuration"):
-        assert events[0].duration_s == 42.0
-
-
-@pytest.mark.parametrize("params", [{"CallStatus": "ringing"}, {"CallSid": "CA1"}])
-def test_callbacks_without_call_sid_or_known_status_are_invalid(params):
-    with pytest.raises(InvalidRequest):
-        status_events(params)
 
 
 # End to end: `outbound serve` creates calls on the stand-in; the test plays Twilio's callbacks.
