@@ -12,11 +12,11 @@ with ``X-Outbound-Signature: t=<unix>,v1=<hex HMAC-SHA256("<t>.<body>")>`` and
 """
 
 import json
-import time
 from typing import Any
 
 import httpx
 
+from outbound.clock import utcnow
 from outbound.providers.base import CallHandle, CallRequest, Provider
 from outbound.providers.errors import CallRejected, ProviderUnavailable
 from outbound.signing import SIGNATURE_HEADER, sign
@@ -56,7 +56,7 @@ class WebhookProvider(Provider):
         body = json.dumps(self.payload(request), default=str).encode()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(self._secret, int(time.time()), body),
+            SIGNATURE_HEADER: sign(self._secret, int(utcnow().timestamp()), body),
             "Idempotency-Key": request.idempotency_key,
         }
         try:
