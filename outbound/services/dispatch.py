@@ -230,9 +230,9 @@ class _CampaignRules:
 
     @classmethod
     def of(cls, call: store.InFlightCall) -> "_CampaignRules":
-        retry_on = call.recall_on
+        recall_on = call.recall_on
         return cls(
-            None if retry_on is None else frozenset(Outcome(o) for o in retry_on),
+            None if recall_on is None else frozenset(Outcome(o) for o in recall_on),
             _window(call.calling_window),
         )
 
