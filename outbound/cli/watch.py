@@ -4,7 +4,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -30,6 +30,7 @@ from outbound.client import (
     CallOut,
     CampaignOut,
 )
+from outbound.clock import utcnow
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
 
 STATUS_STYLES = {
@@ -157,7 +158,7 @@ def watch(
                     finished = campaign.status in FINISHED
                     if stats is None or tick % every == 0 or finished:
                         calls = list(client.iter_calls(campaign_id))
-                        stats = AttemptStats.of(calls, datetime.now(UTC))
+                        stats = AttemptStats.of(calls, utcnow())
                     live.update(render_campaign(campaign, stats), refresh=True)
                     if finished:
                         break

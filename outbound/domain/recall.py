@@ -2,18 +2,24 @@
 
 Attempt ``k + 1`` is due ``recall[k - 1]`` minutes after the call's anchor (the moment its
 first attempt started). A moment already past when attempt ``k`` ends means "at once".
-``answered`` completes the call; with no offsets left it fails.
+``answered`` completes the call; with no offsets left it fails. A campaign's ``recall_on``
+narrows which outcomes are retried (by default every outcome but ``answered``), and a retry due
+outside the calling window waits for the window's next opening.
 """
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from outbound.domain.records import AttemptResult
 from outbound.domain.statuses import CallStatus, Outcome
+from outbound.domain.windows import CallingWindow, next_opening
 
 MAX_RECALL_OFFSETS = 20
 MAX_RECALL_MINUTES = 60 * 24 * 90  # ninety days
+RETRIED_BY_DEFAULT = frozenset(Outcome) - {Outcome.ANSWERED}  # when a campaign has no recall_on
 
 
 class InvalidRecall(ValueError):
@@ -80,13 +86,37 @@ def decide(
 ) -> Decision:
     """What follows attempt ``attempt_number`` (1-based) that ended with ``outcome``.
 
-    ``retry_on`` restricts which outcomes are retried (default: every outcome but answered).
+    ``retry_on`` restricts which outcomes are retried (default: ``RETRIED_BY_DEFAULT``).
     """
     if outcome is Outcome.ANSWERED:
         return Finish(CallStatus.COMPLETED)
-    if retry_on is not None and outcome not in retry_on:
+    if outcome not in (RETRIED_BY_DEFAULT if retry_on is None else retry_on):
         return Finish(CallStatus.FAILED)
     if attempt_number > len(recall):
         return Finish(CallStatus.FAILED)
     due_at = anchor + timedelta(minutes=recall[attempt_number - 1])
     return Retry(max(due_at, ended_at))
+
+
+def next_state(
+    status: CallStatus,
+    recall: Sequence[float],
+    retry_on: frozenset[Outcome] | None,
+    anchor: datetime,
+    window: CallingWindow | None,
+    zone: ZoneInfo,
+    result: AttemptResult,
+) -> tuple[CallStatus, datetime | None]:
+    """A call's status once ``result`` closes its open attempt, and when its next attempt is
+    due: the recall rule, the due time moved to the calling window's next opening in ``zone``.
+
+    A call cancelled while its attempt was open stays cancelled.
+    """
+    if status is CallStatus.CANCELLED:
+        return CallStatus.CANCELLED, None  # the attempt closes; the call stays cancelled
+    decision = decide(
+        recall, result.attempt_number, result.outcome, anchor, result.ended_at, retry_on
+    )
+    if isinstance(decision, Finish):
+        return decision.status, None
+    return CallStatus.PENDING, next_opening(window, zone, decision.due_at)

@@ -4,6 +4,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,12 @@ class CallingWindow:
             "days": [DAY_NAMES[d] for d in sorted(self.days)],
             "exclude_dates": sorted(d.isoformat() for d in self.exclude_dates),
         }
+
+
+@lru_cache(maxsize=1024)
+def zone_of(name: str | None) -> ZoneInfo:
+    """The zone a call's window is read in, by its name (UTC without one); looked up once."""
+    return ZoneInfo(name or "UTC")
 
 
 def _clock_time(value: object, name: str) -> time:

@@ -6,10 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from outbound.domain.recall import RETRIED_BY_DEFAULT
 from outbound.domain.records import Call, Campaign
-from outbound.domain.statuses import CallStatus, Outcome
-
-RETRIED_BY_DEFAULT = frozenset(Outcome) - {Outcome.ANSWERED}
+from outbound.domain.statuses import CallStatus
 
 
 class CampaignCreatedOut(BaseModel):

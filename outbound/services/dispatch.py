@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
 from outbound import metrics
+from outbound.domain import recall
+from outbound.domain.claims import sort_due_calls
 from outbound.domain.pacing import Pacer
 from outbound.domain.personalization import contact_variables, render
-from outbound.domain.recall import Finish, decide
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import CallStatus, Outcome
-from outbound.domain.windows import CallingWindow, is_open, next_opening, parse_window
+from outbound.domain.windows import CallingWindow, parse_window, zone_of
 from outbound.providers.base import CallRequest, PlaybookSnapshot
 from outbound.services import events
 from outbound.services.events import Outbox
@@ -36,11 +36,6 @@ LEASE_EXPIRY_BATCH = 1000  # expired attempts closed per transaction
 class ClaimResult:
     claimed: list[ClaimedAttempt]
     paced: bool  # due calls were held back by a pacing limit
-
-
-@lru_cache(maxsize=1024)
-def _zone(name: str | None) -> ZoneInfo:
-    return ZoneInfo(name or "UTC")
 
 
 def _window(raw: dict[str, Any] | None) -> CallingWindow | None:
@@ -91,36 +86,21 @@ def claim(
         else:
             pacer = Pacer(accounts={}, campaign_limits={})  # nothing to count
         windows = {call.campaign_id: _window_from_json(call.calling_window) for call in due}
-        suppressed: list[uuid.UUID] = []
-        deferred: list[tuple[uuid.UUID, datetime]] = []
-        starting: list[store.DueCall] = []
-        paced = False
-        for call in due:
-            if call.suppressed:
-                suppressed.append(call.id)
-                continue
-            window = windows[call.campaign_id]
-            if window is not None and not is_open(window, _zone(call.timezone), now):
-                deferred.append((call.id, next_opening(window, _zone(call.timezone), now)))
-            elif pacer.take(call.account_id, call.campaign_id):
-                starting.append(call)
-            else:
-                paced = True
-        store.skip_calls(conn, suppressed, DO_NOT_CALL_REASON, now)
-        store.defer_calls(conn, deferred, now)
-        claimed = store.start_attempts(conn, starting, owner, now, lease)
-        if suppressed:
+        sort = sort_due_calls(due, windows, pacer, now)
+        store.skip_calls(conn, [call.id for call in sort.skipped], DO_NOT_CALL_REASON, now)
+        store.defer_calls(conn, sort.deferred, now)
+        claimed = store.start_attempts(conn, sort.starting, owner, now, lease)
+        if sort.skipped:
             outbox = Outbox(conn)
-            for call in due:
-                if call.suppressed:
-                    outbox.call(events.CALL_SKIPPED, call.account_id, call.id)
+            for call in sort.skipped:
+                outbox.call(events.CALL_SKIPPED, call.account_id, call.id)
             outbox.completed_campaigns(
                 campaign_store.complete_finished_campaigns(
-                    conn, {call.campaign_id for call in due if call.suppressed}, now
+                    conn, {call.campaign_id for call in sort.skipped}, now
                 )
             )
             outbox.publish(now)
-        return ClaimResult(claimed, paced=paced)
+        return ClaimResult(claimed, paced=sort.paced)
 
 
 def build_requests(
@@ -196,12 +176,24 @@ def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datet
     in_flight = store.lock_in_flight(conn, [r.call_id for r in results])
     transitions: list[store.CallTransition] = []
     finished_campaigns: set[uuid.UUID] = set()
+    rules: dict[uuid.UUID, _CampaignRules] = {}  # read once per campaign of the batch
     outbox = Outbox(conn)
     for result in results:
         call = in_flight.pop(result.call_id, None)
         if call is None or call.attempt_count != result.attempt_number:
             continue  # a late or repeated report: that attempt is already closed
-        status, next_attempt_at = next_state(call, result)
+        rule = rules.get(call.campaign_id)
+        if rule is None:
+            rule = rules[call.campaign_id] = _CampaignRules.of(call)
+        status, next_attempt_at = recall.next_state(
+            call.status,
+            call.recall,
+            rule.retry_on,
+            call.anchor_at,
+            rule.window,
+            zone_of(call.timezone),
+            result,
+        )
         outbox.call(events.CALL_ATTEMPTED, call.account_id, call.id, result.attempt_number)
         if status is CallStatus.COMPLETED:
             outbox.call(events.CALL_COMPLETED, call.account_id, call.id)
@@ -229,24 +221,20 @@ def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datet
     return [t.outcome for t in transitions]
 
 
-def next_state(
-    call: store.InFlightCall, result: AttemptResult
-) -> tuple[CallStatus, datetime | None]:
-    if call.status is CallStatus.CANCELLED:
-        return CallStatus.CANCELLED, None  # the attempt closes; the call stays cancelled
-    retry_on = frozenset(Outcome(o) for o in call.recall_on) if call.recall_on is not None else None
-    decision = decide(
-        call.recall,
-        result.attempt_number,
-        result.outcome,
-        call.anchor_at,
-        result.ended_at,
-        retry_on,
-    )
-    if isinstance(decision, Finish):
-        return decision.status, None
-    window = _window(call.calling_window)
-    return CallStatus.PENDING, next_opening(window, _zone(call.timezone), decision.due_at)
+@dataclass(frozen=True)
+class _CampaignRules:
+    """A campaign's rules as the recall rule takes them, from the store's JSON."""
+
+    retry_on: frozenset[Outcome] | None
+    window: CallingWindow | None
+
+    @classmethod
+    def of(cls, call: store.InFlightCall) -> "_CampaignRules":
+        recall_on = call.recall_on
+        return cls(
+            None if recall_on is None else frozenset(Outcome(o) for o in recall_on),
+            _window(call.calling_window),
+        )
 
 
 def record_results(engine: Engine, results: Sequence[AttemptResult], now: datetime) -> int:

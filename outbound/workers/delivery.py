@@ -3,23 +3,23 @@
 Each endpoint has a cursor: events after it are posted one by one, signed like Stripe's
 (``X-Outbound-Signature: t=...,v1=...``). A failed delivery stops the endpoint's round and is
 retried with exponential backoff, so the receiver sees events in order; an event that still
-fails after about a day and a half of retries is abandoned (recorded) and the next one follows.
+fails after about a day and a half of retries is abandoned (recorded) and the next one follows
+(the rules: ``domain.backoff``). Time comes from a ``Clock``, so that tests can drive the loop.
 """
 
 import asyncio
 import contextlib
 import json
 import logging
-import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
-from outbound.clock import utcnow
+from outbound.clock import SYSTEM_CLOCK, Clock
 from outbound.config import Settings
+from outbound.domain.backoff import event_backoff, event_given_up
 from outbound.services import webhooks
 from outbound.services.webhooks import Delivery
 from outbound.signing import SIGNATURE_HEADER, sign
@@ -30,13 +30,7 @@ log = logging.getLogger(__name__)
 EVENTS_PER_ROUND = 100  # events fetched for one endpoint at a time
 PARALLEL_ENDPOINTS = 16  # endpoints delivered to at once by one process
 POLL_INTERVAL_SECONDS = 0.5  # how often due endpoints are looked for when idle
-BACKOFF_CAP = 720  # the retry delay grows up to this many times the first one (1 h for 5 s)
-MAX_ATTEMPTS = 40  # per event: with a 5 s start, retries span more than 24 h
 LEASE_SECONDS = 300.0  # an endpoint's round must end within this
-
-
-def backoff(first_delay: float, failures: int) -> timedelta:
-    return timedelta(seconds=first_delay * min(2 ** (failures - 1), BACKOFF_CAP))
 
 
 def body_of(event: dict[str, Any]) -> bytes:
@@ -57,13 +51,15 @@ class Deliverer:
         self,
         engine: Engine,
         settings: Settings,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = SYSTEM_CLOCK,
         transport: httpx.AsyncBaseTransport | None = None,
+        poll_interval_seconds: float = POLL_INTERVAL_SECONDS,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._clock = clock
         self._transport = transport
+        self._poll_interval_seconds = poll_interval_seconds
 
     async def run(self, stopping: asyncio.Event) -> None:
         client = httpx.AsyncClient(
@@ -78,7 +74,7 @@ class Deliverer:
                         endpoint = await asyncio.to_thread(
                             webhooks.claim_endpoint,
                             self._engine,
-                            self._clock(),
+                            self._clock.now(),
                             timedelta(seconds=LEASE_SECONDS),
                         )
                     except Exception:
@@ -89,7 +85,7 @@ class Deliverer:
                     task.add_done_callback(tasks.discard)
                     continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), POLL_INTERVAL_SECONDS)
+                    await asyncio.wait_for(stopping.wait(), self._poll_interval_seconds)
             if tasks:
                 await asyncio.wait(tasks, timeout=self._settings.shutdown_timeout_seconds)
         finally:
@@ -106,7 +102,7 @@ class Deliverer:
             webhooks.events_after, self._engine, endpoint, EVENTS_PER_ROUND
         )
         cursor, failures = endpoint.delivered_sequence, endpoint.failures
-        next_attempt_at = self._clock()
+        next_attempt_at = self._clock.now()
         deliveries: list[Delivery] = []
         for event in pending:
             if endpoint.event_types is not None and event["type"] not in endpoint.event_types:
@@ -118,11 +114,13 @@ class Deliverer:
                 cursor, failures = event["sequence"], 0
                 continue
             failures += 1
-            if failures >= MAX_ATTEMPTS:
+            if event_given_up(failures):
                 log.warning("abandoning event %s for endpoint %s", event["id"], endpoint.id)
                 cursor, failures = event["sequence"], 0
                 continue
-            next_attempt_at = self._clock() + backoff(self._settings.event_retry_seconds, failures)
+            next_attempt_at = self._clock.now() + event_backoff(
+                failures, self._settings.event_retry_seconds
+            )
             break
         await asyncio.to_thread(
             webhooks.finish_round,
@@ -140,7 +138,7 @@ class Deliverer:
         body = body_of(event)
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(endpoint.secret, int(time.time()), body),
+            SIGNATURE_HEADER: sign(endpoint.secret, int(self._clock.now().timestamp()), body),
             "X-Outbound-Event-Id": str(event["id"]),
         }
         status_code: int | None = None
@@ -159,5 +157,5 @@ class Deliverer:
             status_code=status_code,
             error=error,
             succeeded=error is None,
-            attempted_at=self._clock(),
+            attempted_at=self._clock.now(),
         )

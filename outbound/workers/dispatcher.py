@@ -3,6 +3,11 @@
 Claims due calls in batches, hands each attempt to the provider, and records outcomes in
 batches as the provider reports them. The database holds the truth about what is due; this
 loop only decides when to look again.
+
+It fails loudly and safely: a provider that raises something unexpected is logged with its
+traceback and treated as unavailable (the attempt is not spent), and what must be written after
+a call is placed (outcomes, provider call ids, released attempts) is retried until the database
+takes it, never dropped. Time comes from a ``Clock``, so that tests can drive the loop.
 """
 
 import asyncio
@@ -13,33 +18,40 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
 from outbound import metrics
-from outbound.clock import utcnow
+from outbound.clock import SYSTEM_CLOCK, Clock
 from outbound.config import Settings
+from outbound.domain.backoff import provider_backoff
 from outbound.domain.phones import mask_phone
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallRequest, Provider, ReportResult
-from outbound.providers.errors import ProviderUnavailable
+from outbound.providers.errors import CallRejected, ProviderUnavailable
 from outbound.services import dispatch
 
 log = logging.getLogger(__name__)
 
 RESULT_BATCH_SIZE = 1000  # outcomes recorded per transaction at most
-ERROR_BACKOFF_SECONDS = 1.0  # pause after a failed round, e.g. the database is away
+ERROR_BACKOFF_SECONDS = 1.0  # pause after a failed round or write, e.g. the database is away
 PACING_RETRY_SECONDS = 0.05  # due calls held back by a rate limit are looked at again after
 MIN_SLEEP_SECONDS = 0.005  # due work we could not take (e.g. no room in flight) is retried after
 
 ProviderFactory = Callable[[ReportResult], Provider]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class _Unplaced:
     message: str
+
+
+class _GaveUp(Exception):
+    """A write kept failing while the dispatcher stopped; its attempts stay leased."""
 
 
 class Dispatcher:
@@ -48,14 +60,16 @@ class Dispatcher:
         engine: Engine,
         provider_factory: ProviderFactory,
         settings: Settings,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._engine = engine
         self._provider_factory = provider_factory
         self._settings = settings
         self._clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._results: asyncio.Queue[AttemptResult] = asyncio.Queue()
+        self._results: asyncio.Queue[AttemptResult | None] = asyncio.Queue()  # None: closed
+        self._stop: asyncio.Event | None = None  # set: writes that keep failing may be given up
+        self._closing = False
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._wake = asyncio.Event()
@@ -71,6 +85,7 @@ class Dispatcher:
 
     async def run(self, stopping: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stop = stopping
         provider = self._provider_factory(self._report)
         recorder = asyncio.create_task(self._record_results())
         claims = 1 if self._settings.is_sqlite() else self._settings.dispatch_claims
@@ -79,11 +94,12 @@ class Dispatcher:
             await asyncio.gather(*(self._claim_loop(provider, stopping) for _ in range(claims)))
             await self._drain()
         finally:
-            recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            self._closing = True
+            try:
+                await provider.aclose()  # no outcome is reported after this
+            finally:
+                self._results.put_nowait(None)  # the recorder records what came before, and ends
                 await recorder
-            await self._flush_results()
-            await provider.aclose()
             log.info("dispatcher %s stopped", self.owner)
 
     async def _claim_loop(self, provider: Provider, stopping: asyncio.Event) -> None:
@@ -94,7 +110,7 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatch round failed; retrying")
                 busy = False
-                await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+                await self._clock.sleep(ERROR_BACKOFF_SECONDS)
             if not busy:
                 await self._sleep(stopping)
 
@@ -104,13 +120,13 @@ class Dispatcher:
         ``busy``: the previous round left work to do. Rounds then follow each other at once,
         and look for campaigns to launch once per poll interval rather than every time.
         """
-        now = self._clock()
-        loop_time = asyncio.get_running_loop().time()
-        if not busy or loop_time >= self._next_launch_check:
-            self._next_launch_check = loop_time + self._settings.poll_interval_seconds
+        now = self._clock.now()
+        elapsed = self._clock.monotonic()
+        if not busy or elapsed >= self._next_launch_check:
+            self._next_launch_check = elapsed + self._settings.poll_interval_seconds
             await asyncio.to_thread(dispatch.start_due_campaigns, self._engine, now)
-        if loop_time >= self._next_lease_check:
-            self._next_lease_check = loop_time + self._settings.lease_check_interval_seconds
+        if elapsed >= self._next_lease_check:
+            self._next_lease_check = elapsed + self._settings.lease_check_interval_seconds
             await asyncio.to_thread(dispatch.expire_leases, self._engine, now)
         room = min(
             self._settings.dispatch_batch_size, self._settings.max_in_flight - self._in_flight
@@ -122,7 +138,7 @@ class Dispatcher:
         self._idle.clear()
         try:
             result = await asyncio.to_thread(
-                dispatch.claim, self._engine, self.owner, room, self._clock, lease
+                dispatch.claim, self._engine, self.owner, room, self._clock.now, lease
             )
         except BaseException:
             self._settle(room)
@@ -135,9 +151,13 @@ class Dispatcher:
         for item in claimed:
             if item.due_at is not None:
                 metrics.DISPATCH_LAG.observe((item.started_at - item.due_at).total_seconds())
-        requests = await asyncio.to_thread(
-            dispatch.build_requests, self._engine, claimed, provider.needs_call_content
-        )
+        try:
+            requests = await asyncio.to_thread(
+                dispatch.build_requests, self._engine, claimed, provider.needs_call_content
+            )
+        except BaseException:
+            self._settle(len(claimed))  # nothing placed: the attempts stay leased, then lost
+            raise
         outcomes = await asyncio.gather(
             *(
                 self._place(provider, item, request)
@@ -158,29 +178,62 @@ class Dispatcher:
         if not provider.reports_in_process:
             # Outcomes will arrive through the API and find the attempt by this id: store it
             # now. In-process outcomes carry it, and it is stored as the attempt closes.
-            await asyncio.to_thread(dispatch.record_placed, self._engine, placed)
-            self._settle(len(placed))
+            try:
+                await self._persist(
+                    f"storing {len(placed)} provider call ids",
+                    lambda: dispatch.record_placed(self._engine, placed),
+                )
+            finally:
+                self._settle(len(placed))
         if unplaced:
-            await asyncio.to_thread(
-                dispatch.release_unplaced, self._engine, unplaced, self._clock(), self._backoff
-            )
-            self._settle(len(unplaced))
+            try:
+                await self._persist(
+                    f"releasing {len(unplaced)} attempts the provider did not take",
+                    lambda: dispatch.release_unplaced(
+                        self._engine, unplaced, self._clock.now(), self._backoff
+                    ),
+                )
+            finally:
+                self._settle(len(unplaced))
         return len(claimed) == room
 
     def _backoff(self, failures: int) -> timedelta:
-        seconds = self._settings.provider_retry_seconds * 2 ** min(failures, 20)
-        return timedelta(seconds=min(seconds, self._settings.provider_retry_max_seconds))
+        return provider_backoff(
+            failures,
+            self._settings.provider_retry_seconds,
+            self._settings.provider_retry_max_seconds,
+        )
+
+    async def _persist(self, what: str, write: Callable[[], T]) -> T:
+        """Run ``write`` (one transaction) in a thread until the database takes it: what it
+        records is never dropped while the dispatcher runs. Once it stops, a write that has
+        failed for ``shutdown_timeout_seconds`` is given up (``_GaveUp``): the attempts it
+        concerns stay leased, and the lease rule closes them."""
+        failing_since: float | None = None
+        while True:
+            try:
+                return await asyncio.to_thread(write)
+            except Exception:
+                now = self._clock.monotonic()
+                failing_since = now if failing_since is None else failing_since
+                stopping = self._closing or (self._stop is not None and self._stop.is_set())
+                if stopping and now - failing_since >= self._settings.shutdown_timeout_seconds:
+                    log.exception("%s failed; giving up: the dispatcher is stopping", what)
+                    raise _GaveUp(what) from None
+                log.exception("%s failed; retrying in %.1fs", what, ERROR_BACKOFF_SECONDS)
+                await self._clock.sleep(ERROR_BACKOFF_SECONDS)
 
     async def _place(
         self, provider: Provider, item: ClaimedAttempt, request: CallRequest
     ) -> "str | _Unplaced | None":
-        """The provider's call id; _Unplaced if the provider is down; None if it refused."""
+        """The provider's call id; _Unplaced if the provider is down or failed unexpectedly;
+        None if it refused the call (the attempt fails)."""
         try:
             handle = await provider.place_call(request)
         except ProviderUnavailable as exc:
             log.warning("provider unavailable for call %s: %s", item.call_id, exc)
             return _Unplaced(str(exc))
-        except Exception as exc:
+        except CallRejected as exc:
             log.warning(
                 "placing call %s to %s failed: %s", item.call_id, mask_phone(item.phone), exc
             )
@@ -189,33 +242,50 @@ class Dispatcher:
                     call_id=item.call_id,
                     attempt_number=item.attempt_number,
                     outcome=Outcome.FAILED,
-                    ended_at=self._clock(),
+                    ended_at=self._clock.now(),
                     error=f"provider error: {exc}",
                 )
             )
             return None
+        except Exception as exc:
+            # A bug of the provider is not the callee's fault: the attempt is not spent, and
+            # the traceback is there to fix it. Its message may hold the request: not shown.
+            log.exception(
+                "the %s provider failed unexpectedly placing call %s; retried with a backoff",
+                provider.name,
+                item.call_id,
+            )
+            return _Unplaced(f"the {provider.name} provider failed: {type(exc).__name__}")
         return handle.provider_call_id
 
     def _report(self, result: AttemptResult) -> None:
         self._results.put_nowait(result)
 
     async def _record_results(self) -> None:
+        """Record outcomes in batches as they come, until the queue is closed (``None``)."""
         while True:
-            first = await self._results.get()
-            batch = [first]
-            while len(batch) < RESULT_BATCH_SIZE and not self._results.empty():
-                batch.append(self._results.get_nowait())
-            await self._record(batch)
+            batch: list[AttemptResult] = []
+            item = await self._results.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= RESULT_BATCH_SIZE or self._results.empty():
+                    break
+                item = self._results.get_nowait()
+            if batch:
+                await self._record(batch)
+            if item is None:
+                return
 
     async def _record(self, batch: list[AttemptResult]) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(dispatch.record_results, self._engine, batch, self._clock())
-                break
-            except Exception:
-                log.exception("recording %d outcomes failed; retrying", len(batch))
-                await asyncio.sleep(ERROR_BACKOFF_SECONDS)
-        self._settle(len(batch))
+        try:
+            await self._persist(
+                f"recording {len(batch)} outcomes",
+                lambda: dispatch.record_results(self._engine, batch, self._clock.now()),
+            )
+        except _GaveUp:
+            pass  # logged; the attempts stay leased
+        finally:
+            self._settle(len(batch))
         self._wake.set()  # a recall may be due at once
 
     def _settle(self, count: int) -> None:
@@ -223,14 +293,6 @@ class Dispatcher:
         self._in_flight = max(0, self._in_flight - count)
         if self._in_flight == 0:
             self._idle.set()
-
-    async def _flush_results(self) -> None:
-        batch: list[AttemptResult] = []
-        while not self._results.empty():
-            batch.append(self._results.get_nowait())
-        if batch:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(dispatch.record_results, self._engine, batch, self._clock())
 
     async def _drain(self) -> None:
         """On shutdown, let attempts in flight end for a bounded time; the rest stay leased."""
@@ -252,7 +314,7 @@ class Dispatcher:
         elif self._in_flight < self._settings.max_in_flight:  # else: woken as attempts end
             due = await asyncio.to_thread(dispatch.next_due_at, self._engine)
             if due is not None:
-                delay = min(delay, (due - self._clock()).total_seconds())
+                delay = min(delay, (due - self._clock.now()).total_seconds())
         delay = max(delay, MIN_SLEEP_SECONDS)
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stopping.wait())]
         _, pending = await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)

@@ -1,0 +1,297 @@
+"""The dispatch loop in the test process: a fake clock, real databases, providers at the edge.
+
+The simulator reports outcomes in process (ringing and talking take no time here); the webhook
+provider posts to an agent runtime stood in for by ``httpx.MockTransport``.
+"""
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+from outbound.config import Settings
+from outbound.domain.records import Call
+from outbound.domain.statuses import CallStatus, Outcome
+from outbound.providers.base import Provider, ReportResult
+from outbound.providers.simulator import SimulatorProvider
+from outbound.providers.webhook import WebhookProvider
+from outbound.services import campaigns
+from outbound.services.campaigns import NewCampaign, RawContact
+from outbound.workers.dispatcher import Dispatcher
+from tests.factories import phone
+from tests.workers.conftest import START, Customer
+from tests.workers.loops import FakeClock, looked_at_the_time, running, until
+
+DISPATCHER_LOG = "outbound.workers.dispatcher"
+ANSWERED, NO_ANSWER = 7, 61  # the simulator's outcome is chosen by a number's last two digits
+
+
+def _simulator(clock: FakeClock) -> Callable[[ReportResult], Provider]:
+    return lambda report: SimulatorProvider(report, ring_seconds=0, talk_seconds=0, clock=clock.now)
+
+
+def _campaign(
+    engine: Engine, customer: Customer, clock: FakeClock, phones: list[str], **rules: object
+) -> uuid.UUID:
+    created = campaigns.create_campaign(
+        engine,
+        customer.account,
+        NewCampaign(
+            playbook_id=customer.playbook_id,
+            contacts=[RawContact(number) for number in phones],
+            **rules,  # type: ignore[arg-type]
+        ),
+        clock=clock.now,
+    )
+    return created.campaign.id
+
+
+def _calls(engine: Engine, customer: Customer, campaign_id: uuid.UUID) -> dict[str, Call]:
+    page = campaigns.list_calls(engine, customer.account, campaign_id, None, 1000).items
+    return {call.phone: call for call in page}
+
+
+def _call(engine: Engine, customer: Customer, campaign_id: uuid.UUID, number: str) -> Call:
+    return _calls(engine, customer, campaign_id)[number]
+
+
+def test_a_due_call_is_placed_and_its_outcome_recorded(
+    engine: Engine, customer: Customer, clock: FakeClock, settings: Settings
+):
+    answered, unanswered = phone(ANSWERED), phone(NO_ANSWER)
+    campaign_id = _campaign(engine, customer, clock, [answered, unanswered])
+    dispatcher = Dispatcher(engine, _simulator(clock), settings, clock)
+
+    async def scenario() -> None:
+        async with running(dispatcher.run):
+            await until(
+                lambda: (
+                    campaigns.get_campaign(
+                        engine, customer.account, campaign_id
+                    ).campaign.status.value
+                    == "completed"
+                ),
+                "the campaign completes",
+            )
+
+    asyncio.run(scenario())
+    calls = _calls(engine, customer, campaign_id)
+    assert calls[answered].status is CallStatus.COMPLETED
+    assert calls[unanswered].status is CallStatus.FAILED
+    for number, outcome in ((answered, Outcome.ANSWERED), (unanswered, Outcome.NO_ANSWER)):
+        (attempt,) = calls[number].attempts
+        assert attempt.outcome is outcome
+        assert attempt.started_at == attempt.ended_at == START  # the fake clock's time
+        assert attempt.provider_call_id is not None and attempt.provider_call_id.startswith("sim-")
+
+
+def test_recalls_follow_the_rule_on_the_fake_clock(
+    engine: Engine, customer: Customer, clock: FakeClock, settings: Settings
+):
+    """Attempt k + 1 starts recall[k - 1] minutes after the first, not a moment earlier."""
+    number = phone(NO_ANSWER)
+    campaign_id = _campaign(engine, customer, clock, [number], recall=(30.0, 120.0))
+    dispatcher = Dispatcher(engine, _simulator(clock), settings, clock)
+
+    def ended(count: int) -> bool:
+        """The call's ``count``-th attempt ended, and was the last one to start."""
+        attempts = _call(engine, customer, campaign_id, number).attempts
+        return len(attempts) == count and attempts[-1].outcome is not None
+
+    async def scenario() -> None:
+        async with running(dispatcher.run):
+            await until(lambda: ended(1), "the first attempt ends")
+            call = _call(engine, customer, campaign_id, number)
+            assert call.status is CallStatus.PENDING
+            assert call.next_attempt_at == START + timedelta(minutes=30)
+
+            clock.set(START + timedelta(minutes=30) - timedelta(seconds=1))
+            dispatcher.wake()
+            await looked_at_the_time(clock)
+            assert ended(1)  # one second early: no second attempt yet
+
+            clock.set(START + timedelta(minutes=30))
+            dispatcher.wake()
+            await until(lambda: ended(2), "the second attempt ends")
+            clock.set(START + timedelta(minutes=120))
+            dispatcher.wake()
+            await until(lambda: ended(3), "the third attempt ends")
+
+    asyncio.run(scenario())
+    call = _call(engine, customer, campaign_id, number)
+    assert call.status is CallStatus.FAILED and call.next_attempt_at is None
+    assert [a.started_at - START for a in call.attempts] == [
+        timedelta(0),
+        timedelta(minutes=30),
+        timedelta(minutes=120),
+    ]
+
+
+class AgentRuntime:
+    """The agent runtime's side of the webhook provider: answers each POST as scripted."""
+
+    def __init__(self, *answers: Callable[[], httpx.Response]) -> None:
+        self.answers = list(answers)
+        self.requests: list[dict[str, object]] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(json.loads(request.content))
+        answer = self.answers.pop(0) if self.answers else _accepted
+        return answer()
+
+    def provider(self, report: ReportResult) -> Provider:
+        del report  # its outcomes come back through the API
+        return WebhookProvider(
+            "https://runtime.example/calls",
+            "runtime-secret",
+            max_call_seconds=60,
+            transport=httpx.MockTransport(self.handle),
+        )
+
+
+def _accepted() -> httpx.Response:
+    return httpx.Response(200, json={"provider_call_id": f"rt-{uuid.uuid4().hex[:8]}"})
+
+
+def _bug() -> httpx.Response:
+    raise RuntimeError("the runtime client has a bug")
+
+
+def _down() -> httpx.Response:
+    return httpx.Response(503)
+
+
+def test_a_provider_that_raises_spends_no_attempt_and_is_logged_with_its_traceback(
+    engine: Engine,
+    customer: Customer,
+    clock: FakeClock,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+):
+    """An unexpected exception is treated as the provider being down: the call is retried
+    with the provider's backoff (5 s, then 10 s after a 503), and placed on the third try."""
+    number = phone(ANSWERED)
+    campaign_id = _campaign(engine, customer, clock, [number])
+    runtime = AgentRuntime(_bug, _down)
+    dispatcher = Dispatcher(engine, runtime.provider, settings, clock)
+
+    def call() -> Call:
+        return _call(engine, customer, campaign_id, number)
+
+    async def scenario() -> None:
+        async with running(dispatcher.run):
+            await until(lambda: call().next_attempt_at == START + timedelta(seconds=5), "backoff")
+            assert call().status is CallStatus.PENDING and call().attempts == ()
+            clock.advance(timedelta(seconds=5))
+            await until(lambda: call().next_attempt_at == START + timedelta(seconds=15), "again")
+            assert call().attempts == ()
+            clock.advance(timedelta(seconds=10))
+            await until(lambda: call().status is CallStatus.IN_PROGRESS, "placed")
+            await until(lambda: call().attempts[0].provider_call_id is not None, "id stored")
+
+    with caplog.at_level(logging.WARNING, logger=DISPATCHER_LOG):
+        asyncio.run(scenario())
+
+    (attempt,) = call().attempts
+    assert attempt.number == 1 and attempt.outcome is None  # the first real attempt, open
+    assert [r["attempt"] for r in runtime.requests] == [1, 1, 1]
+    report = campaigns.get_campaign(engine, customer.account, campaign_id)
+    assert report.campaign.provider_error == "agent runtime answered 503"  # the last error
+    (failure,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failure.name == DISPATCHER_LOG and "unexpectedly" in failure.getMessage()
+    assert failure.exc_info is not None and isinstance(failure.exc_info[1], RuntimeError)
+    assert number not in failure.getMessage()
+
+
+def _rename(engine: Engine, table: str, to: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {to}"))
+
+
+def _put_back(engine: Engine) -> None:
+    if not inspect(engine).has_table("webhook_endpoints"):
+        _rename(engine, "webhook_endpoints_away", "webhook_endpoints")
+
+
+def test_outcomes_that_fail_to_record_are_retried_until_the_database_takes_them(
+    engine: Engine,
+    customer: Customer,
+    clock: FakeClock,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+):
+    """The database refuses the outcomes' transaction (a table it writes is away, for real):
+    the batch is retried, and recorded once the table is back."""
+    numbers = [phone(ANSWERED), phone(NO_ANSWER)]
+    campaign_id = _campaign(engine, customer, clock, numbers)
+    dispatcher = Dispatcher(engine, _simulator(clock), settings, clock)
+
+    def refused() -> bool:
+        return any("outcomes failed; retrying" in r.getMessage() for r in caplog.records)
+
+    async def scenario() -> None:
+        async with running(dispatcher.run):
+            await until(refused, "recording the outcomes fails")
+            calls = _calls(engine, customer, campaign_id).values()
+            assert all(c.status is CallStatus.IN_PROGRESS for c in calls)
+            _rename(engine, "webhook_endpoints_away", "webhook_endpoints")
+            await until(
+                lambda: all(
+                    c.status.is_terminal for c in _calls(engine, customer, campaign_id).values()
+                ),
+                "the outcomes are recorded",
+            )
+
+    # Every outcome's transaction reads the account's webhook endpoints (to write its events).
+    _rename(engine, "webhook_endpoints", "webhook_endpoints_away")
+    try:
+        with caplog.at_level(logging.ERROR, logger=DISPATCHER_LOG):
+            asyncio.run(scenario())
+    finally:
+        _put_back(engine)
+
+    calls = _calls(engine, customer, campaign_id)
+    assert calls[numbers[0]].status is CallStatus.COMPLETED
+    assert calls[numbers[1]].status is CallStatus.FAILED
+    assert all(len(call.attempts) == 1 for call in calls.values())
+
+
+def test_a_dispatcher_stopping_while_outcomes_cannot_be_recorded_ends_in_bounded_time(
+    engine: Engine,
+    customer: Customer,
+    clock: FakeClock,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+):
+    """It gives up after the shutdown timeout, loudly; the attempt stays leased (the lease
+    rule will close it), never recorded as something it was not."""
+    number = phone(ANSWERED)
+    campaign_id = _campaign(engine, customer, clock, [number])
+    quick = settings.model_copy(update={"shutdown_timeout_seconds": 0.0})
+    dispatcher = Dispatcher(engine, _simulator(clock), quick, clock)
+
+    def refused() -> bool:
+        return any("outcomes failed" in r.getMessage() for r in caplog.records)
+
+    async def scenario() -> None:
+        async with running(dispatcher.run, stop_within=5.0):
+            await until(refused, "recording the outcome fails")
+
+    _rename(engine, "webhook_endpoints", "webhook_endpoints_away")
+    try:
+        with caplog.at_level(logging.ERROR, logger=DISPATCHER_LOG):
+            asyncio.run(scenario())
+    finally:
+        _put_back(engine)
+
+    assert any("giving up" in r.getMessage() for r in caplog.records)
+    call = _call(engine, customer, campaign_id, number)
+    assert call.status is CallStatus.IN_PROGRESS
+    (attempt,) = call.attempts
+    assert attempt.outcome is None
