@@ -15,15 +15,15 @@ from outbound.providers.simulator import SimulatorProvider
 from outbound.providers.twilio import TwilioProvider
 from outbound.providers.webhook import WebhookProvider
 from outbound.services import dispatch
-from outbound.store.database import create_database_engine
+from outbound.store.database import Sessions, create_database_engine
 from outbound.workers.delivery import Deliverer
 from outbound.workers.dispatcher import Dispatcher, ProviderFactory
 
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings) -> Engine:
-    return create_database_engine(settings.database_url)
+def build_engine(settings: Settings, sessions: Sessions = "api") -> Engine:
+    return create_database_engine(settings.database_url, sessions)
 
 
 def _simulator(settings: Settings, report: ReportResult) -> Provider:
@@ -82,7 +82,7 @@ async def run_background(
 
 
 async def run_worker(settings: Settings, stopping: asyncio.Event) -> None:
-    engine = build_engine(settings)
+    engine = build_engine(settings, "worker")
     if settings.metrics_port:
         start_http_server(
             settings.metrics_port,
