@@ -1,6 +1,7 @@
 """Assembly: settings in, engine, provider and dispatcher out."""
 
 import asyncio
+import contextlib
 import logging
 from functools import partial
 
@@ -16,6 +17,7 @@ from outbound.providers.twilio import TwilioProvider
 from outbound.providers.webhook import WebhookProvider
 from outbound.services import dispatch
 from outbound.store.database import Sessions, create_database_engine
+from outbound.store.notifications import listen_for_new_work
 from outbound.workers.delivery import Deliverer
 from outbound.workers.dispatcher import Dispatcher, ProviderFactory
 
@@ -77,8 +79,17 @@ def build_dispatcher(settings: Settings, engine: Engine) -> Dispatcher:
 async def run_background(
     settings: Settings, engine: Engine, dispatcher: Dispatcher, stopping: asyncio.Event
 ) -> None:
-    """What a worker does: dial due calls and deliver events, until ``stopping`` is set."""
-    await asyncio.gather(dispatcher.run(stopping), Deliverer(engine, settings).run(stopping))
+    """What a worker does: dial due calls and deliver events, until ``stopping`` is set.
+
+    New work announced by any process (PostgreSQL) wakes the dispatcher at once.
+    """
+    listener = asyncio.create_task(listen_for_new_work(engine, dispatcher.wake))
+    try:
+        await asyncio.gather(dispatcher.run(stopping), Deliverer(engine, settings).run(stopping))
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
 
 
 async def run_worker(settings: Settings, stopping: asyncio.Event) -> None:
