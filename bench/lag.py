@@ -1,4 +1,5 @@
-"""Lag: how late attempts start after they are due (call_attempts.started_at - due_at).
+"""Lag: how late attempts start after they are due (call_attempts.started_at - due_at), and
+how soon a worker dials a campaign created through the API.
 
 A campaign of N contacts posted to ``outbound api`` with launch_at 5 s ahead, half answered and
 half no-answer numbers, ``recall: [0.1]`` (the no-answers are called again 6 s after their
@@ -6,11 +7,17 @@ first attempt), run by one ``outbound worker`` with a simulator ringing 0.2 s an
 0.5 s. When the campaign completes: p50, p99 and max lag in milliseconds, for first attempts,
 recalls, and all attempts.
 
-    .venv/bin/python bench/lag.py [--contacts 2000]
+Then, with the same two processes, 20 campaigns of one contact posted one at a time at random
+moments (the worker is asleep between them): the time from each campaign's creation (its
+``created_at``, and the client's 202) to the start of its first attempt. The API announces new
+work to every worker (PostgreSQL's NOTIFY); a worker that missed it finds it at its next poll.
+
+    .venv/bin/python bench/lag.py [--contacts 2000] [--campaigns 20]
 """
 
 import argparse
 import json
+import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 from _common import (
+    Process,
+    Tenant,
     bench_database,
     create_tenant,
     log,
@@ -33,6 +42,7 @@ from _common import (
 LAUNCH_AHEAD_SECONDS = 5.0
 RECALL_MINUTES = 0.1
 SIMULATOR = {"OUTBOUND_SIMULATOR_RING_SECONDS": "0.2", "OUTBOUND_SIMULATOR_TALK_SECONDS": "0.5"}
+PAUSE_SECONDS = (0.05, 0.5)  # before each created campaign: a random moment of the worker's poll
 
 
 def outcome_digits(k: int) -> int:
@@ -56,6 +66,46 @@ def lags_ms(url: str, campaign_id: uuid.UUID) -> dict[int, list[float]]:
     return by_number
 
 
+def creation_lags(
+    url: str, base: str, tenant: Tenant, worker: Process, count: int
+) -> tuple[list[float], list[float]]:
+    """Post ``count`` campaigns of one answered contact, one at a time at random moments; for
+    each, the milliseconds from its ``created_at`` and from the 202 to its first attempt."""
+    numbers = phone_numbers(count, last_two=lambda k: k % 60)
+    from_created: list[float] = []
+    from_202: list[float] = []
+    with psycopg.connect(url, autocommit=True) as conn, httpx.Client(timeout=60) as client:
+        for number in numbers:
+            time.sleep(random.uniform(*PAUSE_SECONDS))
+            body = {"playbook_id": str(tenant.playbook_id), "contacts": [{"phone": number.e164}]}
+            response = client.post(
+                f"{base}/campaign",
+                content=json.dumps(body),
+                headers={**tenant.headers, "Content-Type": "application/json"},
+            )
+            accepted = datetime.now(UTC)
+            if response.status_code != 202:
+                raise RuntimeError(f"POST /campaign: {response.status_code} {response.text[:500]}")
+            campaign_id = response.json()["campaign_id"]
+            deadline = time.monotonic() + 30
+            while (
+                row := conn.execute(
+                    "SELECT c.created_at, a.started_at FROM campaigns c"
+                    " JOIN calls ON calls.campaign_id = c.id"
+                    " JOIN call_attempts a ON a.call_id = calls.id WHERE c.id = %s",
+                    (campaign_id,),
+                ).fetchone()
+            ) is None:
+                worker.check_alive()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"campaign {campaign_id} not dialed in 30 s")
+                time.sleep(0.002)
+            created_at, started_at = row
+            from_created.append((started_at - created_at).total_seconds() * 1000)
+            from_202.append((started_at - accepted).total_seconds() * 1000)
+    return from_created, from_202
+
+
 def describe(label: str, values: list[float]) -> None:
     ordered = sorted(values)
     print(
@@ -68,11 +118,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=2000, help="contacts (default 2000)")
     parser.add_argument(
+        "--campaigns", type=int, default=20, help="campaigns created one by one (default 20)"
+    )
+    parser.add_argument(
         "--timeout", type=float, default=600, help="longest wait for the campaign, in seconds"
     )
     args = parser.parse_args()
     if args.contacts < 2:
         parser.error("--contacts must be at least 2")
+    if args.campaigns < 1:
+        parser.error("--campaigns must be at least 1")
     print(
         f"lag: {args.contacts:,} contacts (half no-answer, recall [{RECALL_MINUTES}] min),"
         " outbound api + 1 worker, simulator ring 0.2 s / talk 0.5 s"
@@ -114,6 +169,7 @@ def main() -> None:
         wait_until(completed, args.timeout, interval=0.2, what="the campaign to complete")
         log(f"completed {time.monotonic() - started:.1f} s after posting")
         lags = lags_ms(url, campaign_id)
+        created, accepted = creation_lags(url, base, tenant, worker, args.campaigns)
     first = lags.get(1, [])
     recalls = [lag for number, values in lags.items() if number > 1 for lag in values]
     unanswered = args.contacts // 2
@@ -122,6 +178,12 @@ def main() -> None:
     describe("first attempts", first)
     describe("recalls", recalls)
     describe("all attempts", first + recalls)
+    print(
+        f"campaigns created through the API: {args.campaigns} of one contact, at random moments,"
+        " first attempt started after"
+    )
+    describe("created_at", created)
+    describe("the 202", accepted)
     log(f"process logs in {workdir}")
 
 

@@ -46,6 +46,7 @@ from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
 from outbound.store.contacts import Known
 from outbound.store.database import side_engine
+from outbound.store.notifications import announce_new_work
 
 MAX_CALLS_PAGE = 1000
 # Calls added at once from which PostgreSQL's statistics of ``calls`` are refreshed: without
@@ -496,6 +497,7 @@ def _store_campaign(
     _skipped_events(outbox, added.skipped)
     outbox.completed_campaigns(store.complete_finished_campaigns(conn, [campaign.id], now))
     outbox.publish(now)
+    announce_new_work(conn)
     return CampaignCreated(campaign=campaign, contact_count=added.contacts)
 
 
@@ -543,6 +545,8 @@ def add_contacts(
         outbox = Outbox(conn)
         _skipped_events(outbox, added.skipped)
         outbox.publish(now)
+        if added.added:
+            announce_new_work(conn)
         body = ContactsAddedOut(
             campaign_id=campaign.id,
             status=campaign.status.value,
@@ -608,6 +612,7 @@ def resume_campaign(
         outbox = Outbox(conn)
         outbox.completed_campaigns(store.complete_finished_campaigns(conn, [campaign.id], now))
         outbox.publish(now)
+        announce_new_work(conn)
         return True
 
     return _transition(

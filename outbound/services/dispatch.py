@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 from outbound import metrics
 from outbound.domain import recall
 from outbound.domain.claims import sort_due_calls
-from outbound.domain.pacing import Pacer
+from outbound.domain.pacing import AccountLimits, Pacer
 from outbound.domain.personalization import contact_variables, render
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import CallStatus, Outcome
@@ -30,6 +30,9 @@ from outbound.store import metrics as metrics_store
 LOST_REASON = "lost"  # no outcome arrived before the attempt's lease ran out
 DO_NOT_CALL_REASON = "do_not_call"  # the phone is on the account's suppression list
 LEASE_EXPIRY_BATCH = 1000  # expired attempts closed per transaction
+# Accounts whose calls one claim takes at most: each account's claim lock is an entry of
+# PostgreSQL's shared lock table, sized for max_locks_per_transaction (64 by default) each.
+MAX_CLAIM_ACCOUNTS = 64
 
 
 @dataclass(frozen=True)
@@ -74,8 +77,10 @@ def claim(
         due = store.select_due_calls(conn, limit, now, blocked_accounts, blocked_campaigns)
         if not due:
             return ClaimResult([], paced=bool(blocked_accounts or blocked_campaigns))
-        limits = store.lock_accounts(conn, {call.account_id for call in due})
-        now = clock()  # after the lock: other workers' attempts are all visible
+        due, limits, busy = _take_accounts(
+            conn, due, limit, now, blocked_accounts, blocked_campaigns
+        )
+        now = clock()  # after the locks: the attempts of claims that held them are visible
         campaign_limits = {
             call.campaign_id: call.campaign_max_concurrent
             for call in due
@@ -100,7 +105,50 @@ def claim(
                 )
             )
             outbox.publish(now)
-        return ClaimResult(claimed, paced=sort.paced)
+        return ClaimResult(claimed, paced=sort.paced or bool(busy))
+
+
+def _take_accounts(
+    conn: Connection,
+    due: list[store.DueCall],
+    limit: int,
+    now: datetime,
+    skip_accounts: set[uuid.UUID],
+    skip_campaigns: set[uuid.UUID],
+) -> tuple[list[store.DueCall], dict[uuid.UUID, AccountLimits], bool]:
+    """The due calls the claim may start, their accounts' claim locks taken; the accounts'
+    limits; whether calls were left because another claim holds their account.
+
+    Only the calls of the first ``MAX_CLAIM_ACCOUNTS`` accounts are taken. When another claim
+    holds some of these (or a frozen worker does, until the server ends its transaction), the
+    queue is read once more past them.
+    """
+    accounts = list(dict.fromkeys(call.account_id for call in due))
+    locks = store.lock_accounts(conn, accounts[:MAX_CLAIM_ACCOUNTS], _paced(due))
+    if len(locks.limits) == len(accounts):
+        return due, locks.limits, False  # every account taken: the usual case
+    busy = set(accounts[:MAX_CLAIM_ACCOUNTS]) - locks.limits.keys()
+    if busy:
+        due = store.select_due_calls(conn, limit, now, skip_accounts | busy, skip_campaigns)
+        fresh = [a for a in dict.fromkeys(call.account_id for call in due) if a not in locks.limits]
+        more = store.lock_accounts(
+            conn, fresh[: max(0, MAX_CLAIM_ACCOUNTS - len(locks.limits))], _paced(due)
+        )
+        locks.limits.update(more.limits)
+        locks.alone.update(more.alone)
+    allowed = [
+        call
+        for call in due
+        if call.account_id in locks.alone
+        # Held shared: a campaign's limit would be counted without the account held alone.
+        or (call.account_id in locks.limits and not call.campaign_max_concurrent)
+    ]
+    return allowed, locks.limits, bool(busy)
+
+
+def _paced(due: Sequence[store.DueCall]) -> set[uuid.UUID]:
+    """Accounts whose budgets a claim of ``due`` counts for their campaigns' limits."""
+    return {call.account_id for call in due if call.campaign_max_concurrent}
 
 
 def build_requests(

@@ -179,24 +179,56 @@ def select_due_calls(
     return [DueCall._make(row) for row in conn.execute(query)]
 
 
+class ClaimLocks(NamedTuple):
+    """The accounts whose claim lock a claim holds: it may start their calls only."""
+
+    limits: dict[uuid.UUID, AccountLimits]  # each held account's pacing limits
+    alone: set[uuid.UUID]  # held alone: their budgets and their campaigns' may be counted
+
+
+# PostgreSQL: each account's claim lock, tried, never waited for (a transaction-scoped advisory
+# lock). A claim that counts the account's budgets (the account has a limit, or a campaign of
+# its due calls has one) takes it alone; claims with nothing to count share it. A lock held by
+# another claim, which may be a frozen worker's, is skipped: that claim's calls wait for a later
+# one, the others go on (the server ends a frozen worker's transaction, see ``database``).
+# The locks are taken in the select list: only for the rows the WHERE clause keeps.
+_LOCK_ACCOUNTS = """
+SELECT id, max_concurrent_calls, calls_per_second, paced,
+  CASE WHEN paced THEN pg_try_advisory_xact_lock(hashtextextended('claim:' || id::text, 0))
+       ELSE pg_try_advisory_xact_lock_shared(hashtextextended('claim:' || id::text, 0)) END
+FROM (
+  SELECT id, max_concurrent_calls, calls_per_second,
+    max_concurrent_calls > 0 OR calls_per_second > 0 OR id = ANY(%(paced)b::uuid[]) AS paced
+  FROM accounts WHERE id = ANY(%(ids)b::uuid[])
+) AS account
+"""
+
+
 def lock_accounts(
-    conn: Connection, account_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, AccountLimits]:
-    """Serialize claims per account across workers (in id order: no deadlock); the accounts'
-    pacing limits, read under the lock."""
+    conn: Connection, account_ids: Collection[uuid.UUID], paced: Collection[uuid.UUID] = ()
+) -> ClaimLocks:
+    """Take the claim locks of ``account_ids`` that are free, alone for those whose budgets
+    the claim counts (limited accounts, and ``paced``: accounts with a limited campaign);
+    with their pacing limits."""
     if not account_ids:
-        return {}
-    query = (
-        select(accounts.c.id, accounts.c.max_concurrent_calls, accounts.c.calls_per_second)
-        .where(accounts.c.id.in_(list(account_ids)))
-        .order_by(accounts.c.id)
-    )
+        return ClaimLocks({}, set())
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {
-        account_id: AccountLimits(max_concurrent, per_second)
-        for account_id, max_concurrent, per_second in conn.execute(query)
-    }
+        rows = conn.exec_driver_sql(
+            _LOCK_ACCOUNTS, {"ids": list(account_ids), "paced": list(paced)}
+        ).all()
+        return ClaimLocks(
+            {row[0]: AccountLimits(row[1], row[2]) for row in rows if row[4]},
+            {row[0] for row in rows if row[4] and row[3]},
+        )
+    # SQLite: one writer at a time, claims included.
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.max_concurrent_calls, accounts.c.calls_per_second).where(
+            accounts.c.id.in_(list(account_ids))
+        )
+    ).all()
+    return ClaimLocks(
+        {row[0]: AccountLimits(row[1], row[2]) for row in rows}, {row[0] for row in rows}
+    )
 
 
 def pacer(

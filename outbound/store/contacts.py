@@ -89,8 +89,8 @@ def get_by_phones(
 
 
 # PostgreSQL's path for large lists. The account's contacts are locked for the transaction
-# (an advisory lock, so that dialing, which locks the account's row, is not held up); the
-# phones it already has are read in one statement per chunk; the new contacts are COPied
+# (an advisory lock of their own, so that dialing is not held up); the phones it already has
+# are read in one statement per chunk; the new contacts are COPied
 # straight into ``contacts`` and the known ones are updated from a staging table. An upsert of
 # every row from a staging table costs three times the COPY.
 

@@ -4,7 +4,7 @@ import os
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from sqlalchemy import URL, Connection, Engine, NullPool, create_engine, event
@@ -13,6 +13,26 @@ from sqlalchemy.engine import make_url
 SQLITE_BUSY_TIMEOUT = 30_000  # milliseconds a writer waits for the lock
 POOL_SIZE = 10  # PostgreSQL connections kept per process
 POOL_OVERFLOW = 20  # extra PostgreSQL connections under load
+
+# PostgreSQL sessions. A process frozen or cut off (a VM pause, a network partition) while it
+# holds a transaction keeps its locks until the server ends that transaction: the idle timeouts
+# bound how long, and TCP keepalives (probes both ways) find a dead peer within seconds rather
+# than hours. The timeouts count only the time a transaction waits between two statements.
+KEEPALIVE_IDLE = 5  # seconds of silence before TCP probes the connection
+KEEPALIVE_INTERVAL = 2  # seconds between probes
+KEEPALIVE_COUNT = 3  # probes unanswered before the connection is dropped
+TCP_USER_TIMEOUT = 10_000  # milliseconds sent data may stay unacknowledged
+# A worker's transactions run their statements back to back (the dialing happens after the
+# commit): an idle gap of seconds means a frozen worker, whose claim another worker waits for.
+WORKER_IDLE_IN_TRANSACTION_TIMEOUT = 2_000  # milliseconds
+# A worker waits this long at most for a row lock: longer than a legitimate holder keeps one
+# (an API transaction appending 100,000 contacts holds its campaign for seconds); a holder that
+# is stuck in a statement, which the idle timeout does not end, costs a retry, not hours.
+WORKER_LOCK_TIMEOUT = 30_000  # milliseconds
+# The API's transactions wait for the ingest pool between chunks: only a backstop for them.
+API_IDLE_IN_TRANSACTION_TIMEOUT = 60_000  # milliseconds
+
+Sessions = Literal["api", "worker"]  # what a process's PostgreSQL sessions are for
 
 
 def driver_url(url: str) -> str:
@@ -25,7 +45,8 @@ def driver_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_database_engine(url: str, **kwargs: Any) -> Engine:
+def create_database_engine(url: str, sessions: Sessions = "api", **kwargs: Any) -> Engine:
+    """An engine for ``url``; on PostgreSQL its sessions get the timeouts of ``sessions``."""
     url = driver_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
@@ -34,8 +55,38 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,
         pool_pre_ping=True,
+        connect_args=session_options(make_url(url), sessions),
         **kwargs,
     )
+
+
+def session_options(url: URL, sessions: Sessions) -> dict[str, Any]:
+    """libpq options of a PostgreSQL session: TCP keepalives and, as server settings, the
+    timeouts of ``sessions``. What the URL (or ``PGOPTIONS``) sets itself wins."""
+    server: dict[str, int] = {
+        "idle_in_transaction_session_timeout": API_IDLE_IN_TRANSACTION_TIMEOUT,
+        "tcp_keepalives_idle": KEEPALIVE_IDLE,
+        "tcp_keepalives_interval": KEEPALIVE_INTERVAL,
+        "tcp_keepalives_count": KEEPALIVE_COUNT,
+        "tcp_user_timeout": TCP_USER_TIMEOUT,
+    }
+    if sessions == "worker":
+        server["idle_in_transaction_session_timeout"] = WORKER_IDLE_IN_TRANSACTION_TIMEOUT
+        server["lock_timeout"] = WORKER_LOCK_TIMEOUT
+    given = url.query.get("options", os.environ.get("PGOPTIONS", ""))
+    settings = [f"-c {name}={value}" for name, value in server.items()]
+    client: dict[str, Any] = {
+        "application_name": f"outbound {sessions} {os.getpid()}",  # in pg_stat_activity
+        "keepalives": 1,
+        "keepalives_idle": KEEPALIVE_IDLE,
+        "keepalives_interval": KEEPALIVE_INTERVAL,
+        "keepalives_count": KEEPALIVE_COUNT,
+        "tcp_user_timeout": TCP_USER_TIMEOUT,
+    }
+    return {
+        **{name: value for name, value in client.items() if name not in url.query},
+        "options": " ".join([*settings, given] if isinstance(given, str) else settings).strip(),
+    }
 
 
 @cache

@@ -1,6 +1,7 @@
 """Assembly: settings in, engine, provider, callback receivers and dispatcher out."""
 
 import asyncio
+import contextlib
 import logging
 from functools import partial
 
@@ -13,15 +14,16 @@ from outbound.config import Settings
 from outbound.providers import registry
 from outbound.providers.callbacks import CallbackReceiver
 from outbound.services import dispatch
-from outbound.store.database import create_database_engine
+from outbound.store.database import Sessions, create_database_engine
+from outbound.store.notifications import listen_for_new_work
 from outbound.workers.delivery import Deliverer
 from outbound.workers.dispatcher import Dispatcher, ProviderFactory
 
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings) -> Engine:
-    return create_database_engine(settings.database_url)
+def build_engine(settings: Settings, sessions: Sessions = "api") -> Engine:
+    return create_database_engine(settings.database_url, sessions)
 
 
 def provider_factory(settings: Settings) -> ProviderFactory:
@@ -49,12 +51,21 @@ def build_dispatcher(settings: Settings, engine: Engine) -> Dispatcher:
 async def run_background(
     settings: Settings, engine: Engine, dispatcher: Dispatcher, stopping: asyncio.Event
 ) -> None:
-    """What a worker does: dial due calls and deliver events, until ``stopping`` is set."""
-    await asyncio.gather(dispatcher.run(stopping), Deliverer(engine, settings).run(stopping))
+    """What a worker does: dial due calls and deliver events, until ``stopping`` is set.
+
+    New work announced by any process (PostgreSQL) wakes the dispatcher at once.
+    """
+    listener = asyncio.create_task(listen_for_new_work(engine, dispatcher.wake))
+    try:
+        await asyncio.gather(dispatcher.run(stopping), Deliverer(engine, settings).run(stopping))
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
 
 
 async def run_worker(settings: Settings, stopping: asyncio.Event) -> None:
-    engine = build_engine(settings)
+    engine = build_engine(settings, "worker")
     if settings.metrics_port:
         start_http_server(
             settings.metrics_port,
