@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy.exc
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from outbound import cursors
 from outbound.clock import utcnow
@@ -44,7 +44,7 @@ from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
 from outbound.store.contacts import Known
-from outbound.store.database import side_engine
+from outbound.store.database import Database, Transaction, side_engine
 
 MAX_CALLS_PAGE = 1000
 # Calls added at once from which PostgreSQL's statistics of ``calls`` are refreshed: without
@@ -81,7 +81,7 @@ class CampaignReport:
 
 
 def _check_variables(
-    conn: Connection,
+    conn: Transaction,
     account: Account,
     playbook: Playbook,
     raw: Sequence[RawContact],
@@ -143,7 +143,7 @@ class CallsAdded(NamedTuple):
 
 
 def _add_calls(
-    conn: Connection,
+    conn: Transaction,
     account: Account,
     campaign: Campaign,
     contacts: Sequence[ContactInput],
@@ -204,7 +204,7 @@ def _add_calls(
 
 
 def _write_chunks(
-    conn: Connection,
+    conn: Transaction,
     account: Account,
     campaign: Campaign,
     chunks: Iterable[PreparedChunk],
@@ -294,7 +294,7 @@ def _write_chunks(
 
 
 def _with_stored(
-    conn: Connection, account_id: uuid.UUID, chunks: Iterable[PreparedChunk]
+    conn: Transaction, account_id: uuid.UUID, chunks: Iterable[PreparedChunk]
 ) -> Iterator[tuple[PreparedChunk, dict[str, Known]]]:
     """Each chunk with the account's stored contacts among its phones, read one chunk ahead on
     a second connection while the caller writes the chunk before on ``conn`` (or on ``conn``
@@ -346,7 +346,7 @@ class Prepared:
 
 
 def _add_contacts(
-    conn: Connection,
+    conn: Transaction,
     account: Account,
     campaign: Campaign,
     source: Contacts,
@@ -369,25 +369,25 @@ def _add_contacts(
     return _add_calls(conn, account, campaign, prepared.contacts, caller_id, first_due, now)
 
 
-def _prepared_first(engine: Engine, contacts: Contacts, strict: bool) -> Prepared | None:
+def _prepared_first(database: Database, contacts: Contacts, strict: bool) -> Prepared | None:
     """The list prepared before the transaction starts, but on PostgreSQL, where it is
     prepared as it is written (unless its variables are to be checked first)."""
-    if engine.dialect.name == "postgresql" and not strict:
+    if database.engine.dialect.name == "postgresql" and not strict:
         return None
     raw = checked(contacts)
     return Prepared(raw, prepare_contacts(raw))
 
 
-def _refresh_statistics_after(engine: Engine, added: int) -> None:
+def _refresh_statistics_after(database: Database, added: int) -> None:
     """After a large insert on PostgreSQL, refresh the statistics of ``calls`` in the
     background: the request does not wait for it."""
-    if added >= STATISTICS_FROM and engine.dialect.name == "postgresql":
-        threading.Thread(target=_refresh_statistics, args=(engine,), daemon=True).start()
+    if added >= STATISTICS_FROM and database.engine.dialect.name == "postgresql":
+        threading.Thread(target=_refresh_statistics, args=(database,), daemon=True).start()
 
 
-def _refresh_statistics(engine: Engine) -> None:
+def _refresh_statistics(database: Database) -> None:
     try:
-        with engine.begin() as conn:
+        with database.transaction() as conn:
             store.refresh_call_statistics(conn)
     except Exception:  # the statistics only help the planner; autovacuum refreshes them too
         log.exception("refreshing the statistics of calls failed")
@@ -403,22 +403,22 @@ class Answer:
 
 
 def create_campaign(
-    engine: Engine,
+    database: Database,
     account: Account,
     request: NewCampaign,
     clock: Callable[[], datetime] = utcnow,
 ) -> CampaignCreated:
     """Store the campaign, its contacts and its calls in one transaction."""
     launch_at = _launch_at(account, request)
-    contacts = _prepared_first(engine, request.contacts, request.strict_variables)
-    with engine.begin() as conn:
+    contacts = _prepared_first(database, request.contacts, request.strict_variables)
+    with database.transaction() as conn:
         created = _store_campaign(conn, account, request, contacts, launch_at, clock())
-    _refresh_statistics_after(engine, created.contact_count)
+    _refresh_statistics_after(database, created.contact_count)
     return created
 
 
 def answer_create_campaign(
-    engine: Engine,
+    database: Database,
     account: Account,
     request: NewCampaign,
     idempotency: IdempotencyKey | None,
@@ -426,8 +426,8 @@ def answer_create_campaign(
 ) -> Answer:
     """``create_campaign`` for the API: its 202 body, stored with the Idempotency-Key."""
     launch_at = _launch_at(account, request)
-    contacts = _prepared_first(engine, request.contacts, request.strict_variables)
-    with engine.begin() as conn:
+    contacts = _prepared_first(database, request.contacts, request.strict_variables)
+    with database.transaction() as conn:
         now = clock()
         if idempotency is not None:
             replay = idempotent.begin(conn, account.id, idempotency, now)
@@ -442,7 +442,7 @@ def answer_create_campaign(
         ).model_dump(mode="json")
         if idempotency is not None:
             idempotent.finish(conn, account.id, idempotency, 202, body)
-    _refresh_statistics_after(engine, created.contact_count)
+    _refresh_statistics_after(database, created.contact_count)
     return Answer(202, body)
 
 
@@ -456,7 +456,7 @@ def _launch_at(account: Account, request: NewCampaign) -> datetime | None:
 
 
 def _store_campaign(
-    conn: Connection,
+    conn: Transaction,
     account: Account,
     request: NewCampaign,
     contacts: Prepared | None,
@@ -499,7 +499,7 @@ def _store_campaign(
 
 
 def add_contacts(
-    engine: Engine,
+    database: Database,
     account: Account,
     campaign_id: uuid.UUID,
     raw: Contacts,
@@ -510,8 +510,8 @@ def add_contacts(
 
     Answers the API's 202 body, stored with the Idempotency-Key when there is one.
     """
-    contacts = _prepared_first(engine, raw, strict=False)
-    with engine.begin() as conn:
+    contacts = _prepared_first(database, raw, strict=False)
+    with database.transaction() as conn:
         now = clock()
         if idempotency is not None:
             replay = idempotent.begin(conn, account.id, idempotency, now)
@@ -550,7 +550,7 @@ def add_contacts(
         ).model_dump(mode="json")
         if idempotency is not None:
             idempotent.finish(conn, account.id, idempotency, 202, body)
-    _refresh_statistics_after(engine, added.added)
+    _refresh_statistics_after(database, added.added)
     return Answer(202, body)
 
 
@@ -560,12 +560,12 @@ _CANCELLABLE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus
 
 
 def _transition(
-    engine: Engine,
+    database: Database,
     account: Account,
     campaign_id: uuid.UUID,
     verb: str,
     allowed: Sequence[CampaignStatus],
-    change: Callable[[Connection, Campaign, datetime], bool],
+    change: Callable[[Transaction, Campaign, datetime], bool],
     clock: Callable[[], datetime],
 ) -> CampaignReport:
     """Apply ``change`` if the campaign's status allows it, else 409.
@@ -573,33 +573,39 @@ def _transition(
     ``change`` takes locks in the dispatcher's order (calls, then the campaign) and returns
     False when the campaign moved on meanwhile.
     """
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         campaign = store.get_campaign(conn, account.id, campaign_id)
         if campaign is None:
             raise NotFound("campaign not found")
         if campaign.status not in allowed or not change(conn, campaign, clock()):
             names = " or ".join(s.value for s in allowed)
             raise Conflict(f"cannot {verb} a {campaign.status.value} campaign (only a {names} one)")
-    return get_campaign(engine, account, campaign_id)
+    return get_campaign(database, account, campaign_id)
 
 
 def pause_campaign(
-    engine: Engine, account: Account, campaign_id: uuid.UUID, clock: Callable[[], datetime] = utcnow
+    database: Database,
+    account: Account,
+    campaign_id: uuid.UUID,
+    clock: Callable[[], datetime] = utcnow,
 ) -> CampaignReport:
     """No new attempt starts until resumed; attempts in progress finish."""
 
-    def pause(conn: Connection, campaign: Campaign, now: datetime) -> bool:
+    def pause(conn: Transaction, campaign: Campaign, now: datetime) -> bool:
         return store.set_status(conn, campaign.id, _PAUSABLE, CampaignStatus.PAUSED, now)
 
-    return _transition(engine, account, campaign_id, "pause", _PAUSABLE, pause, clock)
+    return _transition(database, account, campaign_id, "pause", _PAUSABLE, pause, clock)
 
 
 def resume_campaign(
-    engine: Engine, account: Account, campaign_id: uuid.UUID, clock: Callable[[], datetime] = utcnow
+    database: Database,
+    account: Account,
+    campaign_id: uuid.UUID,
+    clock: Callable[[], datetime] = utcnow,
 ) -> CampaignReport:
     """Continue where it stopped; every call keeps its due time."""
 
-    def resume(conn: Connection, campaign: Campaign, now: datetime) -> bool:
+    def resume(conn: Transaction, campaign: Campaign, now: datetime) -> bool:
         waiting = campaign.launch_at is not None and campaign.launch_at > now
         status = CampaignStatus.SCHEDULED if waiting else CampaignStatus.RUNNING
         if not store.set_status(conn, campaign.id, (CampaignStatus.PAUSED,), status, now):
@@ -610,16 +616,19 @@ def resume_campaign(
         return True
 
     return _transition(
-        engine, account, campaign_id, "resume", (CampaignStatus.PAUSED,), resume, clock
+        database, account, campaign_id, "resume", (CampaignStatus.PAUSED,), resume, clock
     )
 
 
 def cancel_campaign(
-    engine: Engine, account: Account, campaign_id: uuid.UUID, clock: Callable[[], datetime] = utcnow
+    database: Database,
+    account: Account,
+    campaign_id: uuid.UUID,
+    clock: Callable[[], datetime] = utcnow,
 ) -> CampaignReport:
     """Every call not yet terminal is cancelled, and so is the campaign."""
 
-    def cancel(conn: Connection, campaign: Campaign, now: datetime) -> bool:
+    def cancel(conn: Transaction, campaign: Campaign, now: datetime) -> bool:
         store.cancel_calls(conn, campaign.id, now)
         if not store.set_status(conn, campaign.id, _CANCELLABLE, CampaignStatus.CANCELLED, now):
             return False
@@ -628,15 +637,15 @@ def cancel_campaign(
         outbox.publish(now)
         return True
 
-    return _transition(engine, account, campaign_id, "cancel", _CANCELLABLE, cancel, clock)
+    return _transition(database, account, campaign_id, "cancel", _CANCELLABLE, cancel, clock)
 
 
-def _report(conn: Connection, campaign: Campaign) -> CampaignReport:
+def _report(conn: Transaction, campaign: Campaign) -> CampaignReport:
     return CampaignReport(campaign, full_counts(store.count_calls_by_status(conn, campaign.id)))
 
 
-def get_campaign(engine: Engine, account: Account, campaign_id: uuid.UUID) -> CampaignReport:
-    with engine.connect() as conn:
+def get_campaign(database: Database, account: Account, campaign_id: uuid.UUID) -> CampaignReport:
+    with database.reading() as conn:
         campaign = store.get_campaign(conn, account.id, campaign_id)
         if campaign is None:
             raise NotFound("campaign not found")
@@ -644,12 +653,16 @@ def get_campaign(engine: Engine, account: Account, campaign_id: uuid.UUID) -> Ca
 
 
 def list_campaigns(
-    engine: Engine, account: Account, status: CampaignStatus | None, cursor: str | None, limit: int
+    database: Database,
+    account: Account,
+    status: CampaignStatus | None,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[CampaignReport], str | None]:
     """The account's campaigns, newest first, and the cursor of the next page."""
     limit = max(1, min(limit, MAX_CAMPAIGNS_PAGE))
     before = cursors.decode(cursor) if cursor else None
-    with engine.connect() as conn:
+    with database.reading() as conn:
         page = store.list_campaigns(
             conn, account.id, status.value if status else None, before, limit
         )
@@ -659,11 +672,11 @@ def list_campaigns(
 
 
 def list_calls(
-    engine: Engine, account: Account, campaign_id: uuid.UUID, after: int, limit: int
+    database: Database, account: Account, campaign_id: uuid.UUID, after: int, limit: int
 ) -> tuple[list[Call], int | None]:
     """A page of calls and the position to continue after, if there may be more."""
     limit = max(1, min(limit, MAX_CALLS_PAGE))
-    with engine.connect() as conn:
+    with database.reading() as conn:
         if store.get_campaign(conn, account.id, campaign_id) is None:
             raise NotFound("campaign not found")
         page = store.list_calls(conn, campaign_id, after, limit)
@@ -671,8 +684,8 @@ def list_calls(
     return [call for _, call in page], next_after
 
 
-def get_contact(engine: Engine, account: Account, contact_id: uuid.UUID) -> dict[str, Any]:
-    with engine.connect() as conn:
+def get_contact(database: Database, account: Account, contact_id: uuid.UUID) -> dict[str, Any]:
+    with database.reading() as conn:
         contact = contact_store.get_contact(conn, account.id, contact_id)
     if contact is None:
         raise NotFound("contact not found")

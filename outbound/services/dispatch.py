@@ -9,8 +9,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine
-
 from outbound import metrics
 from outbound.domain.pacing import Pacer
 from outbound.domain.personalization import contact_variables, render
@@ -26,6 +24,7 @@ from outbound.store import calls as store
 from outbound.store import campaigns as campaign_store
 from outbound.store import contacts as contact_store
 from outbound.store import metrics as metrics_store
+from outbound.store.database import Database, Transaction
 
 LOST_REASON = "lost"  # no outcome arrived before the attempt's lease ran out
 DO_NOT_CALL_REASON = "do_not_call"  # the phone is on the account's suppression list
@@ -52,9 +51,9 @@ def _window_from_json(text: str | None) -> CallingWindow | None:
     return None if text is None else parse_window(json.loads(text))
 
 
-def start_due_campaigns(engine: Engine, now: datetime) -> list[uuid.UUID]:
+def start_due_campaigns(database: Database, now: datetime) -> list[uuid.UUID]:
     """Scheduled campaigns whose time has come start; one with nothing to call completes."""
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         outbox = Outbox(conn)
         started = campaign_store.start_due_campaigns(conn, now)
         for ref in started:
@@ -67,13 +66,13 @@ def start_due_campaigns(engine: Engine, now: datetime) -> list[uuid.UUID]:
 
 
 def claim(
-    engine: Engine, owner: str, limit: int, clock: Callable[[], datetime], lease: timedelta
+    database: Database, owner: str, limit: int, clock: Callable[[], datetime], lease: timedelta
 ) -> ClaimResult:
     """Take due calls within their pacing limits and calling windows, and record their
     attempts before anything is dialed. Suppressed phones are skipped here, at dialing time."""
     if limit <= 0:
         return ClaimResult([], paced=False)
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         now = clock()
         blocked_accounts, blocked_campaigns = store.pacer(conn, now).saturated()
         due = store.select_due_calls(conn, limit, now, blocked_accounts, blocked_campaigns)
@@ -124,7 +123,7 @@ def claim(
 
 
 def build_requests(
-    engine: Engine, claimed: Sequence[ClaimedAttempt], with_content: bool = True
+    database: Database, claimed: Sequence[ClaimedAttempt], with_content: bool = True
 ) -> list[CallRequest]:
     """What the provider needs for each attempt: the playbook rendered for the contact.
 
@@ -141,7 +140,7 @@ def build_requests(
             )
             for item in claimed
         ]
-    with engine.connect() as conn:
+    with database.reading() as conn:
         contacts = contact_store.get_many(conn, {item.contact_id for item in claimed})
         playbooks = account_store.get_playbooks(conn, {item.playbook_id for item in claimed})
     requests = []
@@ -169,7 +168,7 @@ def build_requests(
 
 
 def release_unplaced(
-    engine: Engine,
+    database: Database,
     unplaced: Sequence[tuple[ClaimedAttempt, str]],
     now: datetime,
     backoff: Callable[[int], timedelta],
@@ -178,20 +177,20 @@ def release_unplaced(
     show the provider's error."""
     if not unplaced:
         return
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         campaign_ids = store.release_unplaced(
             conn, [(item.call_id, item.attempt_number) for item, _ in unplaced], now, backoff
         )
         campaign_store.record_provider_error(conn, campaign_ids, unplaced[-1][1], now)
 
 
-def record_placed(engine: Engine, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
+def record_placed(database: Database, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
     if placed:
-        with engine.begin() as conn:
+        with database.transaction() as conn:
             store.record_provider_ids(conn, placed)
 
 
-def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datetime) -> list[str]:
+def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: datetime) -> list[str]:
     """Apply the recall rule to each result that matches its call's open attempt."""
     in_flight = store.lock_in_flight(conn, [r.call_id for r in results])
     transitions: list[store.CallTransition] = []
@@ -249,19 +248,19 @@ def next_state(
     return CallStatus.PENDING, next_opening(window, _zone(call.timezone), decision.due_at)
 
 
-def record_results(engine: Engine, results: Sequence[AttemptResult], now: datetime) -> int:
+def record_results(database: Database, results: Sequence[AttemptResult], now: datetime) -> int:
     """Close the attempts in ``results``; return how many were applied."""
     if not results:
         return 0
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         outcomes = apply_results(conn, results, now)
     metrics.count_outcomes(outcomes)
     return len(outcomes)
 
 
-def expire_leases(engine: Engine, now: datetime) -> int:
+def expire_leases(database: Database, now: datetime) -> int:
     """End as ``failed``/lost every attempt whose lease ran out without an outcome."""
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         expired = store.expired_leases(conn, now, LEASE_EXPIRY_BATCH)
         results = [
             AttemptResult(
@@ -278,12 +277,12 @@ def expire_leases(engine: Engine, now: datetime) -> int:
     return len(outcomes)
 
 
-def queue_counts(engine: Engine, now: datetime) -> dict[str, int]:
+def queue_counts(database: Database, now: datetime) -> dict[str, int]:
     """Calls due now (the queue's depth) and calls in progress."""
-    with engine.connect() as conn:
+    with database.reading() as conn:
         return metrics_store.queue_counts(conn, now)
 
 
-def next_due_at(engine: Engine) -> datetime | None:
-    with engine.connect() as conn:
+def next_due_at(database: Database) -> datetime | None:
+    with database.reading() as conn:
         return store.next_due_at(conn)

@@ -3,8 +3,6 @@
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine
-
 from outbound.clock import utcnow
 from outbound.domain.phones import InvalidPhone, normalize_phone
 from outbound.domain.records import Account
@@ -14,6 +12,7 @@ from outbound.services.dispatch import DO_NOT_CALL_REASON
 from outbound.services.events import Outbox
 from outbound.store import campaigns as campaign_store
 from outbound.store import do_not_call as store
+from outbound.store.database import Database
 
 MAX_PAGE = 1000
 
@@ -32,7 +31,7 @@ def _normalize_all(phones: Sequence[object]) -> list[str]:
 
 
 def suppress(
-    engine: Engine,
+    database: Database,
     account: Account,
     phones: Sequence[object],
     clock: Callable[[], datetime] = utcnow,
@@ -40,7 +39,7 @@ def suppress(
     """Add phones to the list; their pending calls become skipped before any further attempt."""
     normalized = _normalize_all(phones)
     now = clock()
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         store.add(conn, account.id, normalized, now)
         skipped = campaign_store.skip_suppressed_calls(
             conn, account.id, None, DO_NOT_CALL_REASON, now
@@ -55,20 +54,20 @@ def suppress(
     return normalized
 
 
-def unsuppress(engine: Engine, account: Account, phone: str) -> None:
+def unsuppress(database: Database, account: Account, phone: str) -> None:
     try:
         normalized = normalize_phone(phone)
     except InvalidPhone as exc:
         raise NotFound("phone not on the do-not-call list") from exc
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         if not store.remove(conn, account.id, normalized):
             raise NotFound("phone not on the do-not-call list")
 
 
 def list_suppressed(
-    engine: Engine, account: Account, cursor: str | None, limit: int
+    database: Database, account: Account, cursor: str | None, limit: int
 ) -> tuple[list[tuple[str, datetime]], str | None]:
     limit = max(1, min(limit, MAX_PAGE))
-    with engine.connect() as conn:
+    with database.reading() as conn:
         page = store.page(conn, account.id, cursor, limit)
     return page, page[-1][0] if len(page) == limit else None

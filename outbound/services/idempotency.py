@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from outbound.exceptions import OutboundError
 from outbound.store import idempotency as store
+from outbound.store.database import Transaction
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -44,7 +43,7 @@ class Replay:
 
 
 def begin(
-    conn: Connection, account_id: uuid.UUID, idempotency: IdempotencyKey, now: datetime
+    conn: Transaction, account_id: uuid.UUID, idempotency: IdempotencyKey, now: datetime
 ) -> Replay | None:
     """Take the key for this transaction, or return the answer recorded for it."""
     if store.take(
@@ -63,7 +62,7 @@ def begin(
 
 
 def finish(
-    conn: Connection,
+    conn: Transaction,
     account_id: uuid.UUID,
     idempotency: IdempotencyKey,
     status_code: int,

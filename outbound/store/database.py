@@ -1,14 +1,28 @@
-"""Engines and transactions for PostgreSQL (psycopg 3) and SQLite (WAL, one writer)."""
+"""The database handle, its engines and transactions: PostgreSQL (psycopg 3) or SQLite (WAL,
+one writer).
+
+``Database`` is opened once from the URL and knows its ``Dialect``; services get their
+transactions from it (``transaction()``, ``reading()``) and hand them to the store's functions.
+Driver errors that mean the database is away leave it as ``DatabaseUnavailable``.
+"""
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 import psycopg
 from sqlalchemy import URL, Connection, Engine, NullPool, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+
+from outbound.exceptions import DatabaseUnavailable
+from outbound.store import migrate
+from outbound.store.dialect import Dialect
+from outbound.store.postgres.dialect import POSTGRESQL
+from outbound.store.sqlite.dialect import SQLITE
 
 SQLITE_BUSY_TIMEOUT = 30_000  # milliseconds a writer waits for the lock
 POOL_SIZE = 10  # PostgreSQL connections kept per process
@@ -23,6 +37,73 @@ def driver_url(url: str) -> str:
     elif parsed.drivername not in ("postgresql+psycopg", "sqlite", "sqlite+pysqlite"):
         raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
     return parsed.render_as_string(hide_password=False)
+
+
+class Transaction(Connection):
+    """A connection in one transaction, carrying its database's ``Dialect``: what services
+    hand to the store's functions (which take it as a SQLAlchemy ``Connection``)."""
+
+    def __init__(self, engine: Engine, dialect: Dialect) -> None:
+        super().__init__(engine)
+        self._outbound_dialect = dialect
+
+
+class Database:
+    """The database outbound runs on: opened once from its URL, it knows its dialect and what
+    that dialect can do."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_database_engine(url)
+        self._dialect: Dialect = SQLITE if self.engine.dialect.name == "sqlite" else POSTGRESQL
+
+    @property
+    def concurrent_writers(self) -> bool:
+        """Whether several transactions may write at once (not on SQLite: one writer)."""
+        return self._dialect.concurrent_writers
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A transaction that commits when the block ends, and rolls back if it raises."""
+        with self._unavailable_as_ours():
+            conn = self._connect()
+            with conn, conn.begin():
+                yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A transaction for reads; whatever it wrote would be rolled back."""
+        with self._unavailable_as_ours():
+            conn = self._connect()
+            with conn:
+                yield conn
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest revision (idempotent)."""
+        migrate.upgrade(self.engine)
+
+    def schema_is_current(self) -> bool:
+        """Whether every migration is applied; ``DatabaseUnavailable`` if the database does not
+        answer (naming the driver's error)."""
+        try:
+            return migrate.is_current(self.engine)
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(type(exc).__name__) from exc
+
+    def dispose(self) -> None:
+        """Close the pooled connections (the process is stopping)."""
+        self.engine.dispose()
+
+    def _connect(self) -> Transaction:
+        return Transaction(self.engine, self._dialect)
+
+    @contextmanager
+    def _unavailable_as_ours(self) -> Iterator[None]:
+        try:
+            yield
+        except (OperationalError, InterfaceError) as exc:
+            if self._dialect.is_unavailable(exc):
+                raise DatabaseUnavailable() from exc
+            raise
 
 
 def create_database_engine(url: str, **kwargs: Any) -> Engine:

@@ -1,11 +1,10 @@
-"""Assembly: settings in, engine, provider and dispatcher out."""
+"""Assembly: settings in, database, provider and dispatcher out."""
 
 import asyncio
 import logging
 from functools import partial
 
 from prometheus_client import start_http_server
-from sqlalchemy import Engine
 
 from outbound import metrics
 from outbound.clock import utcnow
@@ -15,15 +14,15 @@ from outbound.providers.simulator import SimulatorProvider
 from outbound.providers.twilio import TwilioProvider
 from outbound.providers.webhook import WebhookProvider
 from outbound.services import dispatch
-from outbound.store.database import create_database_engine
+from outbound.store.database import Database
 from outbound.workers.delivery import Deliverer
 from outbound.workers.dispatcher import Dispatcher, ProviderFactory
 
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings) -> Engine:
-    return create_database_engine(settings.database_url)
+def open_database(settings: Settings) -> Database:
+    return Database(settings.database_url)
 
 
 def _simulator(settings: Settings, report: ReportResult) -> Provider:
@@ -70,25 +69,25 @@ def provider_factory(settings: Settings) -> ProviderFactory:
     raise ValueError(f"unknown telephony provider: {settings.telephony}")
 
 
-def build_dispatcher(settings: Settings, engine: Engine) -> Dispatcher:
-    return Dispatcher(engine, provider_factory(settings), settings)
+def build_dispatcher(settings: Settings, database: Database) -> Dispatcher:
+    return Dispatcher(database, provider_factory(settings), settings)
 
 
 async def run_background(
-    settings: Settings, engine: Engine, dispatcher: Dispatcher, stopping: asyncio.Event
+    settings: Settings, database: Database, dispatcher: Dispatcher, stopping: asyncio.Event
 ) -> None:
     """What a worker does: dial due calls and deliver events, until ``stopping`` is set."""
-    await asyncio.gather(dispatcher.run(stopping), Deliverer(engine, settings).run(stopping))
+    await asyncio.gather(dispatcher.run(stopping), Deliverer(database, settings).run(stopping))
 
 
 async def run_worker(settings: Settings, stopping: asyncio.Event) -> None:
-    engine = build_engine(settings)
+    database = open_database(settings)
     if settings.metrics_port:
         start_http_server(
             settings.metrics_port,
-            registry=metrics.registry(lambda: dispatch.queue_counts(engine, utcnow())),
+            registry=metrics.registry(lambda: dispatch.queue_counts(database, utcnow())),
         )
     try:
-        await run_background(settings, engine, build_dispatcher(settings, engine), stopping)
+        await run_background(settings, database, build_dispatcher(settings, database), stopping)
     finally:
-        engine.dispose()
+        database.dispose()

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
 
 from outbound.clock import utcnow
 from outbound.config import Settings
 from outbound.services import webhooks
 from outbound.services.webhooks import Delivery
 from outbound.signing import SIGNATURE_HEADER, sign
+from outbound.store.database import Database
 from outbound.store.webhooks import Endpoint
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,12 @@ def body_of(event: dict[str, Any]) -> bytes:
 class Deliverer:
     def __init__(
         self,
-        engine: Engine,
+        database: Database,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._settings = settings
         self._clock = clock
         self._transport = transport
@@ -77,7 +77,7 @@ class Deliverer:
                     try:
                         endpoint = await asyncio.to_thread(
                             webhooks.claim_endpoint,
-                            self._engine,
+                            self._database,
                             self._clock(),
                             timedelta(seconds=LEASE_SECONDS),
                         )
@@ -103,7 +103,7 @@ class Deliverer:
 
     async def _round(self, client: httpx.AsyncClient, endpoint: Endpoint) -> None:
         pending = await asyncio.to_thread(
-            webhooks.events_after, self._engine, endpoint, EVENTS_PER_ROUND
+            webhooks.events_after, self._database, endpoint, EVENTS_PER_ROUND
         )
         cursor, failures = endpoint.delivered_sequence, endpoint.failures
         next_attempt_at = self._clock()
@@ -126,7 +126,7 @@ class Deliverer:
             break
         await asyncio.to_thread(
             webhooks.finish_round,
-            self._engine,
+            self._database,
             endpoint,
             cursor,
             failures,

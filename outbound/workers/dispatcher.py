@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-
 from outbound import metrics
 from outbound.clock import utcnow
 from outbound.config import Settings
@@ -26,6 +24,7 @@ from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallRequest, Provider, ReportResult
 from outbound.providers.errors import ProviderUnavailable
 from outbound.services import dispatch
+from outbound.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +44,12 @@ class _Unplaced:
 class Dispatcher:
     def __init__(
         self,
-        engine: Engine,
+        database: Database,
         provider_factory: ProviderFactory,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._provider_factory = provider_factory
         self._settings = settings
         self._clock = clock
@@ -73,7 +72,7 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         provider = self._provider_factory(self._report)
         recorder = asyncio.create_task(self._record_results())
-        claims = 1 if self._settings.is_sqlite() else self._settings.dispatch_claims
+        claims = self._settings.dispatch_claims if self._database.concurrent_writers else 1
         log.info("dispatcher %s started", self.owner)
         try:
             await asyncio.gather(*(self._claim_loop(provider, stopping) for _ in range(claims)))
@@ -108,10 +107,10 @@ class Dispatcher:
         loop_time = asyncio.get_running_loop().time()
         if not busy or loop_time >= self._next_launch_check:
             self._next_launch_check = loop_time + self._settings.poll_interval_seconds
-            await asyncio.to_thread(dispatch.start_due_campaigns, self._engine, now)
+            await asyncio.to_thread(dispatch.start_due_campaigns, self._database, now)
         if loop_time >= self._next_lease_check:
             self._next_lease_check = loop_time + self._settings.lease_check_interval_seconds
-            await asyncio.to_thread(dispatch.expire_leases, self._engine, now)
+            await asyncio.to_thread(dispatch.expire_leases, self._database, now)
         room = min(
             self._settings.dispatch_batch_size, self._settings.max_in_flight - self._in_flight
         )
@@ -122,7 +121,7 @@ class Dispatcher:
         self._idle.clear()
         try:
             result = await asyncio.to_thread(
-                dispatch.claim, self._engine, self.owner, room, self._clock, lease
+                dispatch.claim, self._database, self.owner, room, self._clock, lease
             )
         except BaseException:
             self._settle(room)
@@ -136,7 +135,7 @@ class Dispatcher:
             if item.due_at is not None:
                 metrics.DISPATCH_LAG.observe((item.started_at - item.due_at).total_seconds())
         requests = await asyncio.to_thread(
-            dispatch.build_requests, self._engine, claimed, provider.needs_call_content
+            dispatch.build_requests, self._database, claimed, provider.needs_call_content
         )
         outcomes = await asyncio.gather(
             *(
@@ -158,11 +157,11 @@ class Dispatcher:
         if not provider.reports_in_process:
             # Outcomes will arrive through the API and find the attempt by this id: store it
             # now. In-process outcomes carry it, and it is stored as the attempt closes.
-            await asyncio.to_thread(dispatch.record_placed, self._engine, placed)
+            await asyncio.to_thread(dispatch.record_placed, self._database, placed)
             self._settle(len(placed))
         if unplaced:
             await asyncio.to_thread(
-                dispatch.release_unplaced, self._engine, unplaced, self._clock(), self._backoff
+                dispatch.release_unplaced, self._database, unplaced, self._clock(), self._backoff
             )
             self._settle(len(unplaced))
         return len(claimed) == room
@@ -210,7 +209,9 @@ class Dispatcher:
     async def _record(self, batch: list[AttemptResult]) -> None:
         while True:
             try:
-                await asyncio.to_thread(dispatch.record_results, self._engine, batch, self._clock())
+                await asyncio.to_thread(
+                    dispatch.record_results, self._database, batch, self._clock()
+                )
                 break
             except Exception:
                 log.exception("recording %d outcomes failed; retrying", len(batch))
@@ -230,7 +231,9 @@ class Dispatcher:
             batch.append(self._results.get_nowait())
         if batch:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(dispatch.record_results, self._engine, batch, self._clock())
+                await asyncio.to_thread(
+                    dispatch.record_results, self._database, batch, self._clock()
+                )
 
     async def _drain(self) -> None:
         """On shutdown, let attempts in flight end for a bounded time; the rest stay leased."""
@@ -250,7 +253,7 @@ class Dispatcher:
         if self._paced:
             delay = PACING_RETRY_SECONDS  # a rate window will free up soon
         elif self._in_flight < self._settings.max_in_flight:  # else: woken as attempts end
-            due = await asyncio.to_thread(dispatch.next_due_at, self._engine)
+            due = await asyncio.to_thread(dispatch.next_due_at, self._database)
             if due is not None:
                 delay = min(delay, (due - self._clock()).total_seconds())
         delay = max(delay, MIN_SLEEP_SECONDS)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request, Response
 from twilio.request_validator import RequestValidator
 
-from outbound.api.deps import EngineDep
+from outbound.api.deps import DatabaseDep
 from outbound.api.errors import RESPONSES, error
 from outbound.config import Settings
 from outbound.domain.statuses import Outcome
@@ -129,7 +129,7 @@ FormBody = Annotated[bytes, Depends(form_body)]
         }
     },
 )
-def twilio_status(request: Request, engine: EngineDep, body: FormBody) -> Response:
+def twilio_status(request: Request, database: DatabaseDep, body: FormBody) -> Response:
     """A status or answering-machine callback from Twilio; `X-Twilio-Signature` is required."""
     settings: Settings = request.app.state.settings
     if not settings.twilio_auth_token:
@@ -143,5 +143,5 @@ def twilio_status(request: Request, engine: EngineDep, body: FormBody) -> Respon
     if not signature or not signed_by_twilio(settings.twilio_auth_token, url, params, signature):
         return error(401, f"missing or invalid {SIGNATURE_HEADER}")
     for event in status_events(params):
-        provider_events.record_when_known(engine, event)
+        provider_events.record_when_known(database, event)
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
-from outbound.api.deps import EngineDep
+from outbound.api.deps import DatabaseDep
 from outbound.api.errors import RESPONSES, error
 from outbound.clock import utcnow
 from outbound.config import Settings
@@ -44,7 +44,7 @@ class Recorded(BaseModel):
         }
     },
 )
-async def runtime_event(request: Request, engine: EngineDep) -> object:
+async def runtime_event(request: Request, database: DatabaseDep) -> object:
     """A call's event reported by the agent runtime; `X-Outbound-Signature` is required."""
     settings: Settings = request.app.state.settings
     if not settings.webhook_provider_secret:
@@ -60,7 +60,7 @@ async def runtime_event(request: Request, engine: EngineDep) -> object:
     except InvalidSignature as exc:
         return error(401, str(exc))
     signature = request.headers[SIGNATURE_HEADER]
-    if not await run_in_threadpool(provider_events.accept_signature, engine, signature, utcnow()):
+    if not await run_in_threadpool(provider_events.accept_signature, database, signature, utcnow()):
         return error(401, "replayed request")
     try:
         event = RuntimeEvent.model_validate_json(body)
@@ -78,7 +78,7 @@ async def runtime_event(request: Request, engine: EngineDep) -> object:
         )
     recorded = await run_in_threadpool(
         provider_events.record_when_known,
-        engine,
+        database,
         ProviderEvent(
             provider="webhook",
             provider_call_id=event.provider_call_id,

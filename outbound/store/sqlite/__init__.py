@@ -1,0 +1,4 @@
+"""SQLite's side of the store: its ``Dialect`` (``dialect.SQLite``).
+
+May import: SQLAlchemy, sqlite3, the shared modules of ``outbound.store`` and ``outbound.domain``.
+"""
