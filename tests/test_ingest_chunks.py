@@ -19,6 +19,7 @@ from outbound.exceptions import InvalidRequest
 from outbound.services import accounts, campaigns, contact_lists
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store.database import Database, array_literal, copy_line, time_ordered_ids
+from outbound.store.postgres import dialect as postgres_dialect
 from outbound.store.tables import calls, contacts
 from outbound.workers import ingest_pool as phone_pool
 from tests.conftest import migrated_database
@@ -139,7 +140,7 @@ def test_a_large_insert_refreshes_the_statistics_of_calls(
     postgres_database_url: str, monkeypatch: pytest.MonkeyPatch
 ):
     """The claim's plan needs them: a new campaign's calls are unknown to the planner."""
-    monkeypatch.setattr(campaigns, "STATISTICS_FROM", 20)
+    monkeypatch.setattr(postgres_dialect, "STATISTICS_FROM", 20)
     database = migrated_database(postgres_database_url)
     try:
         account = make_account(database)

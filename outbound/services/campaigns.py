@@ -1,7 +1,5 @@
 """Campaigns: create them, add contacts, pause, resume, cancel, and read them back."""
 
-import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,12 +45,7 @@ from outbound.store.contacts import Known
 from outbound.store.database import Database, Transaction, side_engine
 
 MAX_CALLS_PAGE = 1000
-# Calls added at once from which PostgreSQL's statistics of ``calls`` are refreshed: without
-# them the claim's plan reads and sorts every pending call of a new campaign (23 ms a claim
-# instead of 2 ms on 50,000 calls) until autovacuum gets to it.
-STATISTICS_FROM = 10_000
 
-log = logging.getLogger(__name__)
 MAX_CAMPAIGNS_PAGE = 200
 
 
@@ -378,21 +371,6 @@ def _prepared_first(database: Database, contacts: Contacts, strict: bool) -> Pre
     return Prepared(raw, prepare_contacts(raw))
 
 
-def _refresh_statistics_after(database: Database, added: int) -> None:
-    """After a large insert on PostgreSQL, refresh the statistics of ``calls`` in the
-    background: the request does not wait for it."""
-    if added >= STATISTICS_FROM and database.engine.dialect.name == "postgresql":
-        threading.Thread(target=_refresh_statistics, args=(database,), daemon=True).start()
-
-
-def _refresh_statistics(database: Database) -> None:
-    try:
-        with database.transaction() as conn:
-            store.refresh_call_statistics(conn)
-    except Exception:  # the statistics only help the planner; autovacuum refreshes them too
-        log.exception("refreshing the statistics of calls failed")
-
-
 @dataclass(frozen=True)
 class Answer:
     """What the API answers: fresh, or replayed for a repeated Idempotency-Key."""
@@ -413,7 +391,7 @@ def create_campaign(
     contacts = _prepared_first(database, request.contacts, request.strict_variables)
     with database.transaction() as conn:
         created = _store_campaign(conn, account, request, contacts, launch_at, clock())
-    _refresh_statistics_after(database, created.contact_count)
+    database.refresh_statistics_after(created.contact_count)
     return created
 
 
@@ -442,7 +420,7 @@ def answer_create_campaign(
         ).model_dump(mode="json")
         if idempotency is not None:
             idempotent.finish(conn, account.id, idempotency, 202, body)
-    _refresh_statistics_after(database, created.contact_count)
+    database.refresh_statistics_after(created.contact_count)
     return Answer(202, body)
 
 
@@ -550,7 +528,7 @@ def add_contacts(
         ).model_dump(mode="json")
         if idempotency is not None:
             idempotent.finish(conn, account.id, idempotency, 202, body)
-    _refresh_statistics_after(database, added.added)
+    database.refresh_statistics_after(added.added)
     return Answer(202, body)
 
 

@@ -191,8 +191,7 @@ def lock_accounts(
         .where(accounts.c.id.in_(list(account_ids)))
         .order_by(accounts.c.id)
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = query.with_for_update()  # (SQLite has one writer: it needs no lock, renders none)
     return {
         account_id: AccountLimits(max_concurrent, per_second)
         for account_id, max_concurrent, per_second in conn.execute(query)
@@ -522,8 +521,7 @@ def expired_leases(conn: Connection, now: datetime, limit: int) -> list[tuple[uu
         )
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = query.with_for_update(skip_locked=True)  # (none on SQLite: one writer)
     return [(row.id, row.attempt_count) for row in conn.execute(query)]
 
 

@@ -172,19 +172,13 @@ def rezone_calls(
     )
 
 
-def refresh_call_statistics(conn: Connection) -> None:
-    """PostgreSQL: sample ``calls`` again, so that the claim's plan knows the new calls, and
-    ``campaigns``, which autovacuum leaves alone while it is small."""
-    conn.exec_driver_sql("ANALYZE calls, campaigns")
-
-
 def get_campaign(
     conn: Connection, account_id: uuid.UUID, campaign_id: uuid.UUID, lock: bool = False
 ) -> Campaign | None:
     query = select(campaigns).where(
         campaigns.c.id == campaign_id, campaigns.c.account_id == account_id
     )
-    if lock and conn.dialect.name == "postgresql":
+    if lock:  # (SQLite has one writer: it needs no row lock and renders none)
         query = query.with_for_update()
     row = conn.execute(query).first()
     return _campaign(row) if row else None
@@ -408,16 +402,15 @@ def complete_finished_campaigns(
     ids = sorted(set(campaign_ids))
     if not ids:
         return []
-    if conn.dialect.name == "postgresql":
-        # Wait for transactions adding calls (they hold the campaign's row) and look at their
-        # calls with the next statement's snapshot: otherwise a campaign could complete while
-        # a call is being appended to it.
-        conn.execute(
-            select(campaigns.c.id)
-            .where(campaigns.c.id.in_(ids), campaigns.c.status == CampaignStatus.RUNNING.value)
-            .order_by(campaigns.c.id)
-            .with_for_update()
-        ).all()
+    # Wait for transactions adding calls (they hold the campaign's row) and look at their
+    # calls with the next statement's snapshot: otherwise a campaign could complete while a
+    # call is being appended to it. (SQLite has one writer: it waits for nothing.)
+    conn.execute(
+        select(campaigns.c.id)
+        .where(campaigns.c.id.in_(ids), campaigns.c.status == CampaignStatus.RUNNING.value)
+        .order_by(campaigns.c.id)
+        .with_for_update()
+    ).all()
     active = exists().where(
         and_(
             calls.c.campaign_id == campaigns.c.id,

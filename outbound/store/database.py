@@ -14,13 +14,13 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from sqlalchemy import URL, Connection, Engine, NullPool, create_engine, event
+from sqlalchemy import URL, Connection, Engine, NullPool, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from outbound.exceptions import DatabaseUnavailable
 from outbound.store import migrate
-from outbound.store.dialect import Dialect
+from outbound.store.dialect import Dialect, UpsertInsert
 from outbound.store.postgres.dialect import POSTGRESQL
 from outbound.store.sqlite.dialect import SQLITE
 
@@ -46,6 +46,10 @@ class Transaction(Connection):
     def __init__(self, engine: Engine, dialect: Dialect) -> None:
         super().__init__(engine)
         self._outbound_dialect = dialect
+
+    def insert(self, table: Table) -> UpsertInsert:
+        """An INSERT into ``table`` that can say what to do ON CONFLICT (the dialect's own)."""
+        return self._outbound_dialect.insert(table)
 
 
 class Database:
@@ -88,6 +92,11 @@ class Database:
             return migrate.is_current(self.engine)
         except SQLAlchemyError as exc:
             raise DatabaseUnavailable(type(exc).__name__) from exc
+
+    def refresh_statistics_after(self, calls: int) -> None:
+        """``calls`` calls were just added: the planner's statistics are refreshed in the
+        background where the database needs it."""
+        self._dialect.refresh_statistics_after(self.engine, calls)
 
     def dispose(self) -> None:
         """Close the pooled connections (the process is stopping)."""

@@ -11,7 +11,12 @@ May import: SQLAlchemy and the shared modules of ``store`` (never ``store.postgr
 
 from typing import Protocol
 
+from sqlalchemy import Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+
+# An INSERT that takes ``on_conflict_do_update`` and ``on_conflict_do_nothing``.
+UpsertInsert = postgresql.Insert | sqlite.Insert
 
 
 class Dialect(Protocol):
@@ -23,4 +28,13 @@ class Dialect(Protocol):
 
     def is_unavailable(self, error: DBAPIError) -> bool:
         """Whether ``error`` means "not reachable right now" rather than a fault."""
+        ...
+
+    def insert(self, table: Table) -> UpsertInsert:
+        """An INSERT into ``table`` that can say what to do ON CONFLICT."""
+        ...
+
+    def refresh_statistics_after(self, engine: Engine, calls: int) -> None:
+        """``calls`` calls were just added: refresh what the planner knows of them, if it
+        needs it, without making the caller wait."""
         ...

@@ -1,7 +1,19 @@
 """PostgreSQL's ``Dialect``."""
 
+import logging
+import threading
+
 import psycopg
+from sqlalchemy import Engine, Table
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger(__name__)
+
+# Calls added at once from which the statistics of ``calls`` are refreshed: without them the
+# claim's plan reads and sorts every pending call of a new campaign (23 ms a claim instead of
+# 2 ms on 50,000 calls) until autovacuum gets to it.
+STATISTICS_FROM = 10_000
 
 
 class PostgreSQL:
@@ -9,6 +21,23 @@ class PostgreSQL:
 
     def is_unavailable(self, error: DBAPIError) -> bool:
         return error.connection_invalidated or isinstance(error.orig, psycopg.OperationalError)
+
+    def insert(self, table: Table) -> postgresql.Insert:
+        return postgresql.insert(table)
+
+    def refresh_statistics_after(self, engine: Engine, calls: int) -> None:
+        if calls >= STATISTICS_FROM:
+            threading.Thread(target=_refresh_statistics, args=(engine,), daemon=True).start()
+
+
+def _refresh_statistics(engine: Engine) -> None:
+    """Sample ``calls`` again, so that the claim's plan knows the new calls, and ``campaigns``,
+    which autovacuum leaves alone while it is small."""
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE calls, campaigns")
+    except Exception:  # the statistics only help the planner; autovacuum refreshes them too
+        log.exception("refreshing the statistics of calls failed")
 
 
 POSTGRESQL = PostgreSQL()

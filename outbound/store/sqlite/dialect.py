@@ -2,6 +2,8 @@
 
 import sqlite3
 
+from sqlalchemy import Engine, Table
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 
 
@@ -15,6 +17,12 @@ class SQLite:
             isinstance(original, sqlite3.OperationalError)
             and ("locked" in str(original) or "busy" in str(original))
         )
+
+    def insert(self, table: Table) -> sqlite.Insert:
+        return sqlite.insert(table)
+
+    def refresh_statistics_after(self, engine: Engine, calls: int) -> None:
+        pass  # SQLite's planner reads the indexes it has; it keeps no statistics unless asked
 
 
 SQLITE = SQLite()
