@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from outbound.domain.records import AttemptResult
 from outbound.domain.statuses import CallStatus, Outcome
+from outbound.domain.windows import parse_window
 from outbound.services.dispatch import next_state
 from outbound.store.calls import InFlightCall
 
@@ -21,7 +22,7 @@ def _call(**changes: object) -> InFlightCall:
         "recall": (60.0,),
         "anchor_at": ANCHOR,
         "recall_on": None,
-        "calling_window": {"start": "09:00", "end": "20:00"},
+        "calling_window": parse_window({"start": "09:00", "end": "20:00"}),
         "timezone": "Europe/Madrid",
     }
     values.update(changes)

@@ -1,12 +1,10 @@
 """The dispatcher's use cases: start campaigns, claim due calls, record how attempts ended."""
 
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from outbound import metrics
@@ -15,7 +13,7 @@ from outbound.domain.personalization import contact_variables, render
 from outbound.domain.recall import Finish, decide
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import CallStatus, Outcome
-from outbound.domain.windows import CallingWindow, is_open, next_opening, parse_window
+from outbound.domain.windows import is_open, next_opening
 from outbound.providers.base import CallRequest, PlaybookSnapshot
 from outbound.services import events
 from outbound.services.events import Outbox
@@ -42,15 +40,6 @@ def _zone(name: str | None) -> ZoneInfo:
     return ZoneInfo(name or "UTC")
 
 
-def _window(raw: dict[str, Any] | None) -> CallingWindow | None:
-    return None if raw is None else _window_from_json(json.dumps(raw, sort_keys=True))
-
-
-@lru_cache(maxsize=256)
-def _window_from_json(text: str | None) -> CallingWindow | None:
-    return None if text is None else parse_window(json.loads(text))
-
-
 def start_due_campaigns(database: Database, now: datetime) -> list[uuid.UUID]:
     """Scheduled campaigns whose time has come start; one with nothing to call completes."""
     with database.transaction() as conn:
@@ -75,7 +64,7 @@ def claim(
     with database.transaction() as conn:
         now = clock()
         blocked_accounts, blocked_campaigns = store.pacer(conn, now).saturated()
-        due = store.select_due_calls(conn, limit, now, blocked_accounts, blocked_campaigns)
+        due = conn.queue.select_due_calls(limit, now, blocked_accounts, blocked_campaigns)
         if not due:
             return ClaimResult([], paced=bool(blocked_accounts or blocked_campaigns))
         limits = store.lock_accounts(conn, {call.account_id for call in due})
@@ -89,7 +78,6 @@ def claim(
             pacer = store.pacer(conn, now, limits.keys(), campaign_limits)
         else:
             pacer = Pacer(accounts={}, campaign_limits={})  # nothing to count
-        windows = {call.campaign_id: _window_from_json(call.calling_window) for call in due}
         suppressed: list[uuid.UUID] = []
         deferred: list[tuple[uuid.UUID, datetime]] = []
         starting: list[store.DueCall] = []
@@ -98,7 +86,7 @@ def claim(
             if call.suppressed:
                 suppressed.append(call.id)
                 continue
-            window = windows[call.campaign_id]
+            window = call.calling_window
             if window is not None and not is_open(window, _zone(call.timezone), now):
                 deferred.append((call.id, next_opening(window, _zone(call.timezone), now)))
             elif pacer.take(call.account_id, call.campaign_id):
@@ -107,7 +95,7 @@ def claim(
                 paced = True
         store.skip_calls(conn, suppressed, DO_NOT_CALL_REASON, now)
         store.defer_calls(conn, deferred, now)
-        claimed = store.start_attempts(conn, starting, owner, now, lease)
+        claimed = conn.queue.start_attempts(starting, owner, now, lease)
         if suppressed:
             outbox = Outbox(conn)
             for call in due:
@@ -187,12 +175,12 @@ def release_unplaced(
 def record_placed(database: Database, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
     if placed:
         with database.transaction() as conn:
-            store.record_provider_ids(conn, placed)
+            conn.queue.record_provider_ids(placed)
 
 
 def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: datetime) -> list[str]:
     """Apply the recall rule to each result that matches its call's open attempt."""
-    in_flight = store.lock_in_flight(conn, [r.call_id for r in results])
+    in_flight = conn.queue.lock_in_flight([r.call_id for r in results])
     transitions: list[store.CallTransition] = []
     finished_campaigns: set[uuid.UUID] = set()
     outbox = Outbox(conn)
@@ -220,7 +208,7 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
                 provider_call_id=result.provider_call_id,
             )
         )
-    store.apply_transitions(conn, transitions, now)
+    conn.queue.apply_transitions(transitions, now)
     outbox.completed_campaigns(
         campaign_store.complete_finished_campaigns(conn, finished_campaigns, now)
     )
@@ -244,8 +232,9 @@ def next_state(
     )
     if isinstance(decision, Finish):
         return decision.status, None
-    window = _window(call.calling_window)
-    return CallStatus.PENDING, next_opening(window, _zone(call.timezone), decision.due_at)
+    return CallStatus.PENDING, next_opening(
+        call.calling_window, _zone(call.timezone), decision.due_at
+    )
 
 
 def record_results(database: Database, results: Sequence[AttemptResult], now: datetime) -> int:

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import psycopg
@@ -20,6 +20,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from outbound.exceptions import DatabaseUnavailable
 from outbound.store import migrate
+from outbound.store.calls import CallQueue
 from outbound.store.dialect import Dialect, UpsertInsert
 from outbound.store.postgres.dialect import POSTGRESQL
 from outbound.store.sqlite.dialect import SQLITE
@@ -46,6 +47,11 @@ class Transaction(Connection):
     def __init__(self, engine: Engine, dialect: Dialect) -> None:
         super().__init__(engine)
         self._outbound_dialect = dialect
+
+    @cached_property
+    def queue(self) -> CallQueue:
+        """The call queue's statements that are the database's own, on this transaction."""
+        return self._outbound_dialect.call_queue(self)
 
     def insert(self, table: Table) -> UpsertInsert:
         """An INSERT into ``table`` that can say what to do ON CONFLICT (the dialect's own)."""

@@ -11,9 +11,11 @@ May import: SQLAlchemy and the shared modules of ``store`` (never ``store.postgr
 
 from typing import Protocol
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+
+from outbound.store.calls import CallQueue
 
 # An INSERT that takes ``on_conflict_do_update`` and ``on_conflict_do_nothing``.
 UpsertInsert = postgresql.Insert | sqlite.Insert
@@ -28,6 +30,10 @@ class Dialect(Protocol):
 
     def is_unavailable(self, error: DBAPIError) -> bool:
         """Whether ``error`` means "not reachable right now" rather than a fault."""
+        ...
+
+    def call_queue(self, conn: Connection) -> CallQueue:
+        """The queue's own statements, on ``conn``."""
         ...
 
     def insert(self, table: Table) -> UpsertInsert:

@@ -4,9 +4,11 @@ import logging
 import threading
 
 import psycopg
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
+
+from outbound.store.postgres.queue import PostgresCallQueue
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,9 @@ class PostgreSQL:
 
     def is_unavailable(self, error: DBAPIError) -> bool:
         return error.connection_invalidated or isinstance(error.orig, psycopg.OperationalError)
+
+    def call_queue(self, conn: Connection) -> PostgresCallQueue:
+        return PostgresCallQueue(conn)
 
     def insert(self, table: Table) -> postgresql.Insert:
         return postgresql.insert(table)

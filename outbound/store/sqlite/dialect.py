@@ -2,9 +2,11 @@
 
 import sqlite3
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
+
+from outbound.store.sqlite.queue import SqliteCallQueue
 
 
 class SQLite:
@@ -17,6 +19,9 @@ class SQLite:
             isinstance(original, sqlite3.OperationalError)
             and ("locked" in str(original) or "busy" in str(original))
         )
+
+    def call_queue(self, conn: Connection) -> SqliteCallQueue:
+        return SqliteCallQueue(conn)
 
     def insert(self, table: Table) -> sqlite.Insert:
         return sqlite.insert(table)
