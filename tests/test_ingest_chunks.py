@@ -18,8 +18,11 @@ from outbound.domain.windows import parse_window
 from outbound.exceptions import InvalidRequest
 from outbound.services import accounts, campaigns, contact_lists
 from outbound.services.campaigns import NewCampaign, RawContact
-from outbound.store.database import Database, array_literal, copy_line, time_ordered_ids
+from outbound.store.database import Database
+from outbound.store.ids import time_ordered_ids
+from outbound.store.postgres import contacts as postgres_contacts
 from outbound.store.postgres import dialect as postgres_dialect
+from outbound.store.postgres.encoding import array_literal, copy_line
 from outbound.store.tables import calls, contacts
 from outbound.workers import ingest_pool as phone_pool
 from tests.conftest import migrated_database
@@ -256,10 +259,9 @@ def test_new_contacts_get_time_ordered_ids(database: Database, account: Tenant):
         ),
     )
     stored = stored_contacts(database, account.id)
-    if database.engine.dialect.name == "postgresql":
-        ids = [stored[phone]["id"] for phone in phones]
-        assert {contact_id.version for contact_id in ids} == {7}
-        assert ids == sorted(ids)  # in the order of the list
+    ids = [stored[phone]["id"] for phone in phones]
+    assert {contact_id.version for contact_id in ids} == {7}
+    assert ids == sorted(ids)  # in the order of the list
 
 
 def test_copy_lines_escape_only_what_copy_reads_specially():
@@ -310,7 +312,7 @@ def test_without_a_second_connection_the_stored_contacts_are_read_in_turn(
         def connect(self) -> None:
             raise sqlalchemy.exc.OperationalError("connect", {}, Exception("too many clients"))
 
-    monkeypatch.setattr(campaigns, "side_engine", lambda url: NoConnections())
+    monkeypatch.setattr(postgres_contacts, "side_engine", lambda url: NoConnections())
     tenant = accounts.authenticate(database, account.token)
     assert tenant is not None
     phones = numbers(3 * CHUNK)

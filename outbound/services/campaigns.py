@@ -1,15 +1,11 @@
 """Campaigns: create them, add contacts, pause, resume, cancel, and read them back."""
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
-
-import sqlalchemy.exc
-from sqlalchemy import Connection
 
 from outbound import cursors
 from outbound.clock import utcnow
@@ -18,14 +14,13 @@ from outbound.domain.personalization import contact_variables, missing_variables
 from outbound.domain.phones import normalize_phone, zone_of_number
 from outbound.domain.records import Account, Call, Campaign, ContactInput, Playbook
 from outbound.domain.schedule import InvalidMoment, parse_launch_at
-from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
+from outbound.domain.statuses import CampaignStatus, Outcome
 from outbound.domain.windows import CallingWindow, next_opening
 from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
 from outbound.schemas.records import CampaignCreatedOut, ContactsAddedOut, full_counts
 from outbound.services import events
 from outbound.services import idempotency as idempotent
 from outbound.services.contact_lists import (
-    CONTACT_COLUMNS,
     Contacts,
     PreparedChunk,
     RawContact,
@@ -41,8 +36,8 @@ from outbound.services.idempotency import IdempotencyKey
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
-from outbound.store.contacts import Known
-from outbound.store.database import Database, Transaction, side_engine
+from outbound.store.contacts import NewCalls
+from outbound.store.database import Database, Transaction
 
 MAX_CALLS_PAGE = 1000
 
@@ -135,67 +130,6 @@ class CallsAdded(NamedTuple):
         return self.added + self.already_in_campaign
 
 
-def _add_calls(
-    conn: Transaction,
-    account: Account,
-    campaign: Campaign,
-    contacts: Sequence[ContactInput],
-    caller_id: str | None,
-    first_due: datetime,
-    now: datetime,
-) -> CallsAdded:
-    """Upsert the contacts and give the campaign one call per contact it does not have yet
-    (SQLite's path; PostgreSQL takes ``_add_calls_in_bulk``)."""
-    stored = contact_store.upsert_contacts(conn, account.id, contacts, now)
-    known = store.contacts_in_campaign(conn, campaign.id, [cid for cid, _ in stored.values()])
-    position = store.last_position(conn, campaign.id)
-    window = campaign.calling_window
-    rows: list[dict[str, Any]] = []
-    for contact in contacts:
-        contact_id, stored_zone = stored[contact.phone]
-        if contact_id in known:
-            continue
-        position += 1
-        zone = (
-            _contact_zone(account, contact.phone, stored_zone, contact.number_zone)
-            if window
-            else None
-        )
-        due = next_opening(window, ZoneInfo(zone), first_due) if window and zone else first_due
-        rows.append(
-            {
-                "id": uuid.uuid4(),
-                "campaign_id": campaign.id,
-                "account_id": account.id,
-                "contact_id": contact_id,
-                "position": position,
-                "phone": contact.phone,
-                "status": CallStatus.PENDING.value,
-                "attempt_count": 0,
-                "recall": list(campaign.recall),
-                "next_attempt_at": due,
-                "timezone": zone,
-                "caller_id": caller_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    store.insert_calls(conn, rows)
-    skipped = (
-        store.skip_suppressed_calls(
-            conn,
-            account.id,
-            campaign.id,
-            DO_NOT_CALL_REASON,
-            now,
-            after_position=rows[0]["position"] - 1,
-        )
-        if rows
-        else []
-    )
-    return CallsAdded(len(rows), len(contacts) - len(rows), skipped)
-
-
 def _write_chunks(
     conn: Transaction,
     account: Account,
@@ -205,14 +139,15 @@ def _write_chunks(
     first_due: datetime,
     now: datetime,
 ) -> CallsAdded:
-    """``_add_calls`` on PostgreSQL, chunk by chunk as the pool prepares them.
+    """Upsert the contacts and give the campaign one call per contact it does not have yet,
+    chunk by chunk as they are prepared, each one handed to the database's writer.
 
-    Each chunk's new contacts are COPied, its known ones updated and its calls added, so a
-    phone repeated in a later chunk updates the contact an earlier one wrote; the calls come
+    A phone repeated in a later chunk updates the contact an earlier one wrote; the calls come
     in the order each phone first appears. After a chunk with errors nothing more is written;
     the errors of every chunk are raised after the last one.
     """
-    contact_store.lock_account_contacts(conn, account.id)
+    writer = conn.contact_writer
+    writer.lock(account.id)
     start = after = store.last_position(conn, campaign.id)
     window = campaign.calling_window
     written: dict[str, str] = {}  # each phone of the list written so far: its contact's id
@@ -220,7 +155,7 @@ def _write_chunks(
     dues: dict[str, datetime] = {}  # the first due time in each zone
     invalid: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    for chunk, stored in _with_stored(conn, account.id, chunks):
+    for chunk, stored in writer.with_stored(account.id, chunks, _phones_to_look_up):
         invalid += chunk.invalid
         errors += chunk.errors
         if invalid or errors:
@@ -229,13 +164,7 @@ def _write_chunks(
         known = {
             chunk.phones[i]: stored[chunk.phones[i]] for i in fresh if chunk.phones[i] in stored
         }
-        contact_store.copy_contacts(
-            conn, CONTACT_COLUMNS, [chunk.lines[i] for i in fresh if chunk.phones[i] not in known]
-        )
         again = [i for i, phone in enumerate(chunk.phones) if phone in written or phone in known]
-        contact_store.update_contacts(
-            conn, account.id, CONTACT_COLUMNS, [chunk.lines[i] for i in again], now
-        )
         if window is not None:  # a timezone given again: the call an earlier chunk added
             rezoned.update(
                 (phone, zone)
@@ -250,26 +179,30 @@ def _write_chunks(
             if window is not None:
                 own_zone = chunk.timezones[i] or (contact.timezone if contact else None)
                 zones.append(_contact_zone(account, phone, own_zone, chunk.number_zones[i]))
-        after += store.add_calls(
-            conn,
-            campaign,
-            [chunk.call_ids[i] for i in fresh],
-            [written[chunk.phones[i]] for i in fresh],
-            [chunk.phones[i] for i in fresh],
-            zones if window else None,
-            [_first_due(window, zone, first_due, dues) for zone in zones] if window else None,
-            after,
-            caller_id,
-            first_due,
-            now,
-            skip_existing=start > 0,
+        after += writer.write_chunk(
+            [chunk.rows[i] for i in fresh if chunk.phones[i] not in known],
+            [chunk.rows[i] for i in again],
+            NewCalls(
+                campaign=campaign,
+                ids=[chunk.call_ids[i] for i in fresh],
+                contact_ids=[written[chunk.phones[i]] for i in fresh],
+                phones=[chunk.phones[i] for i in fresh],
+                zones=zones if window else None,
+                dues=[_first_due(window, zone, first_due, dues) for zone in zones]
+                if window
+                else None,
+                after=after,
+                caller_id=caller_id,
+                first_due=first_due,
+                now=now,
+                skip_existing=start > 0,
+            ),
         )
     if invalid:
         raise InvalidRequest.naming(invalid)
     raise_for(errors)
     if window is not None and rezoned:
-        store.rezone_calls(
-            conn,
+        writer.rezone_calls(
             campaign.id,
             start,
             list(rezoned),
@@ -286,37 +219,9 @@ def _write_chunks(
     return CallsAdded(after - start, len(written) - (after - start), skipped)
 
 
-def _with_stored(
-    conn: Transaction, account_id: uuid.UUID, chunks: Iterable[PreparedChunk]
-) -> Iterator[tuple[PreparedChunk, dict[str, Known]]]:
-    """Each chunk with the account's stored contacts among its phones, read one chunk ahead on
-    a second connection while the caller writes the chunk before on ``conn`` (or on ``conn``
-    itself, in turn, when a second connection cannot be had).
-
-    The caller holds the account's contacts (``lock_account_contacts``): what is stored cannot
-    change meanwhile, but for what the caller itself writes, which it keeps track of.
-    """
-    chunks = iter(chunks)
-
-    def next_chunk(reading: Connection) -> tuple[PreparedChunk, dict[str, Known]] | None:
-        chunk = next(chunks, None)
-        if chunk is None:
-            return None
-        if chunk.invalid or chunk.errors:
-            return chunk, {}
-        return chunk, contact_store.known_contacts(reading, account_id, chunk.phones)
-
-    try:
-        reading = side_engine(conn.engine.url).connect()
-    except sqlalchemy.exc.OperationalError:  # e.g. the server's connections are all taken
-        while (item := next_chunk(conn)) is not None:
-            yield item
-        return
-    with reading, ThreadPoolExecutor(1, "stored-contacts") as reader:
-        ahead = reader.submit(next_chunk, reading)
-        while (item := ahead.result()) is not None:
-            ahead = reader.submit(next_chunk, reading)
-            yield item
+def _phones_to_look_up(chunk: PreparedChunk) -> list[str]:
+    """The phones whose stored contacts a chunk needs: none when it will not be written."""
+    return [] if chunk.invalid or chunk.errors else chunk.phones
 
 
 def _first_due(
@@ -348,24 +253,22 @@ def _add_contacts(
     first_due: datetime,
     now: datetime,
 ) -> CallsAdded:
-    """The contacts prepared before the transaction, or on PostgreSQL (``prepared`` None) as
-    the pool prepares them, chunk by chunk, while the earlier chunks are written."""
-    if conn.dialect.name == "postgresql":
-        account_id, stamp = str(account.id), now.isoformat()
-        chunks = (
-            [chunk_of(prepared.contacts, account_id, stamp)]
-            if prepared is not None
-            else prepared_chunks(source, account_id, stamp, campaign.calling_window is not None)
-        )
-        return _write_chunks(conn, account, campaign, chunks, caller_id, first_due, now)
-    assert prepared is not None
-    return _add_calls(conn, account, campaign, prepared.contacts, caller_id, first_due, now)
+    """The contacts prepared before the transaction, or (``prepared`` None) as the pool
+    prepares them, chunk by chunk, while the earlier chunks are written."""
+    account_id, stamp = str(account.id), now.isoformat()
+    encode = conn.contact_writer.encode_contacts
+    chunks = (
+        [chunk_of(prepared.contacts, account_id, stamp, encode)]
+        if prepared is not None
+        else prepared_chunks(source, account_id, stamp, campaign.calling_window is not None, encode)
+    )
+    return _write_chunks(conn, account, campaign, chunks, caller_id, first_due, now)
 
 
-def _prepared_first(database: Database, contacts: Contacts, strict: bool) -> Prepared | None:
-    """The list prepared before the transaction starts, but on PostgreSQL, where it is
-    prepared as it is written (unless its variables are to be checked first)."""
-    if database.engine.dialect.name == "postgresql" and not strict:
+def _prepared_first(contacts: Contacts, strict: bool) -> Prepared | None:
+    """The list prepared before the transaction starts when its variables are to be checked
+    first; else it is prepared as it is written."""
+    if not strict:
         return None
     raw = checked(contacts)
     return Prepared(raw, prepare_contacts(raw))
@@ -388,7 +291,7 @@ def create_campaign(
 ) -> CampaignCreated:
     """Store the campaign, its contacts and its calls in one transaction."""
     launch_at = _launch_at(account, request)
-    contacts = _prepared_first(database, request.contacts, request.strict_variables)
+    contacts = _prepared_first(request.contacts, request.strict_variables)
     with database.transaction() as conn:
         created = _store_campaign(conn, account, request, contacts, launch_at, clock())
     database.refresh_statistics_after(created.contact_count)
@@ -404,7 +307,7 @@ def answer_create_campaign(
 ) -> Answer:
     """``create_campaign`` for the API: its 202 body, stored with the Idempotency-Key."""
     launch_at = _launch_at(account, request)
-    contacts = _prepared_first(database, request.contacts, request.strict_variables)
+    contacts = _prepared_first(request.contacts, request.strict_variables)
     with database.transaction() as conn:
         now = clock()
         if idempotency is not None:
@@ -488,7 +391,7 @@ def add_contacts(
 
     Answers the API's 202 body, stored with the Idempotency-Key when there is one.
     """
-    contacts = _prepared_first(database, raw, strict=False)
+    contacts: Prepared | None = None  # prepared as written, unless the campaign is strict
     with database.transaction() as conn:
         now = clock()
         if idempotency is not None:
@@ -502,9 +405,8 @@ def add_contacts(
             raise Conflict(f"campaign is {campaign.status.value}: contacts can no longer be added")
         playbook = account_store.get_playbook(conn, campaign.playbook_id)
         if campaign.strict_variables and playbook is not None:
-            if contacts is None:  # the campaign's, not known before the transaction
-                valid = checked(raw)
-                contacts = Prepared(valid, prepare_contacts(valid))
+            valid = checked(raw)  # the campaign's rule, not known before the transaction
+            contacts = Prepared(valid, prepare_contacts(valid))
             _check_variables(conn, account, playbook, contacts.raw, contacts.contacts)
         first_due = max(campaign.launch_at or now, now)
         added = _add_contacts(

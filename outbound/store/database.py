@@ -6,21 +6,19 @@ transactions from it (``transaction()``, ``reading()``) and hand them to the sto
 Driver errors that mean the database is away leave it as ``DatabaseUnavailable``.
 """
 
-import os
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
-import psycopg
-from sqlalchemy import URL, Connection, Engine, NullPool, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from outbound.exceptions import DatabaseUnavailable
 from outbound.store import migrate
 from outbound.store.calls import CallQueue
+from outbound.store.contacts import ContactWriter
 from outbound.store.dialect import Dialect, UpsertInsert
 from outbound.store.postgres.dialect import POSTGRESQL
 from outbound.store.sqlite.dialect import SQLITE
@@ -52,6 +50,11 @@ class Transaction(Connection):
     def queue(self) -> CallQueue:
         """The call queue's statements that are the database's own, on this transaction."""
         return self._outbound_dialect.call_queue(self)
+
+    @cached_property
+    def contact_writer(self) -> ContactWriter:
+        """The writer of contact lists that is the database's own, on this transaction."""
+        return self._outbound_dialect.contact_writer(self)
 
     def insert(self, table: Table) -> UpsertInsert:
         """An INSERT into ``table`` that can say what to do ON CONFLICT (the dialect's own)."""
@@ -134,14 +137,6 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
     )
 
 
-@cache
-def side_engine(url: URL) -> Engine:
-    """An engine whose connections are opened on demand and closed after use, outside the
-    pool of the engine for ``url``: a request that holds a pooled connection can open a second
-    one without waiting for the pool, which other requests like it may have emptied."""
-    return create_engine(url, poolclass=NullPool)
-
-
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
 
@@ -163,79 +158,3 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
-
-
-def copy_text(conn: Connection, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
-    """COPY lines already in COPY's text format (``copy_line``) into ``table``."""
-    if not lines:
-        return
-    driver = conn.connection.dbapi_connection
-    assert isinstance(driver, psycopg.Connection)
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.write("".join(lines))
-
-
-COPY_NULL = "\\N"
-_COPY_SPECIAL = re.compile(r"[\\\n\r]")  # with the tab, what COPY's text format escapes
-needs_escape = _COPY_SPECIAL.search  # whether tab-free text must be escaped for COPY
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_line(values: Sequence[str | None]) -> str:
-    """One row in COPY's text format: tab-separated, ``\\N`` for null, ending in a newline.
-
-    Built in one join; values are escaped one by one only when the line holds a character
-    that needs it (a text field with a tab, a newline or a backslash).
-    """
-    line = "\t".join([COPY_NULL if value is None else value for value in values])
-    if line.count("\t") != len(values) - 1 or _COPY_SPECIAL.search(line):
-        line = "\t".join(
-            [COPY_NULL if value is None else value.translate(_COPY_ESCAPES) for value in values]
-        )
-    return line + "\n"
-
-
-def time_ordered_ids(count: int, millis: int, first: int = 0) -> list[str]:
-    """UUIDs of version 7 (RFC 9562) for the items ``first`` to ``first + count - 1`` of a
-    batch made at ``millis`` (milliseconds since the epoch), in increasing order.
-
-    They start with the time, so that rows inserted one after the other sit side by side in
-    their primary key's index instead of all over it. The item's number goes into the 12 bits
-    after the version (4,096 a millisecond, the next ones in the following milliseconds): a
-    batch prepared in chunks by several processes is in order all the same. The last 62 bits
-    are random.
-    """
-    randoms = os.urandom(8 * count).hex()
-    ids = []
-    head = ""
-    for index in range(count):
-        number = first + index
-        if not head or not number & 0xFFF:  # a new millisecond
-            stamp = f"{millis + (number >> 12):012x}"
-            head = f"{stamp[:8]}-{stamp[8:]}-7"
-        tail = randoms[16 * index : 16 * index + 16]
-        ids.append(f"{head}{number & 0xFFF:03x}-{_VARIANT[tail[0]]}{tail[1:4]}-{tail[4:]}")
-    return ids
-
-
-# A random hex digit as the first digit of an RFC 9562 variant: 8, 9, a or b.
-_VARIANT = {digit: f"{int(digit, 16) & 3 | 8:x}" for digit in "0123456789abcdef"}
-
-
-def array_literal(values: Sequence[str | None]) -> str:
-    """A PostgreSQL array literal of the texts ``values`` (null for None), to pass as one
-    string where psycopg would dump a list item by item (a microsecond each): cast it in the
-    statement, ``%s::text[]``.
-    """
-    if None not in values:
-        joined = '","'.join(values)  # type: ignore[arg-type]  # no None, checked above
-        if '"' not in joined and "\\" not in joined:
-            return '{"' + joined + '"}' if values else "{}"
-    return "{" + ",".join(_array_item(value) for value in values) + "}"
-
-
-def _array_item(value: str | None) -> str:
-    if value is None:
-        return "NULL"
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from outbound.store.calls import CallQueue
+from outbound.store.contacts import ContactWriter
 
 # An INSERT that takes ``on_conflict_do_update`` and ``on_conflict_do_nothing``.
 UpsertInsert = postgresql.Insert | sqlite.Insert
@@ -34,6 +35,10 @@ class Dialect(Protocol):
 
     def call_queue(self, conn: Connection) -> CallQueue:
         """The queue's own statements, on ``conn``."""
+        ...
+
+    def contact_writer(self, conn: Connection) -> ContactWriter:
+        """The writer of contact lists, on ``conn``."""
         ...
 
     def insert(self, table: Table) -> UpsertInsert:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
+from outbound.store.postgres.contacts import PostgresContactWriter
 from outbound.store.postgres.queue import PostgresCallQueue
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,9 @@ class PostgreSQL:
 
     def call_queue(self, conn: Connection) -> PostgresCallQueue:
         return PostgresCallQueue(conn)
+
+    def contact_writer(self, conn: Connection) -> PostgresContactWriter:
+        return PostgresContactWriter(conn)
 
     def insert(self, table: Table) -> postgresql.Insert:
         return postgresql.insert(table)

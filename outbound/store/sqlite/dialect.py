@@ -6,6 +6,7 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 
+from outbound.store.sqlite.contacts import SqliteContactWriter
 from outbound.store.sqlite.queue import SqliteCallQueue
 
 
@@ -22,6 +23,9 @@ class SQLite:
 
     def call_queue(self, conn: Connection) -> SqliteCallQueue:
         return SqliteCallQueue(conn)
+
+    def contact_writer(self, conn: Connection) -> SqliteContactWriter:
+        return SqliteContactWriter(conn)
 
     def insert(self, table: Table) -> sqlite.Insert:
         return sqlite.insert(table)
