@@ -275,11 +275,11 @@ def _prepared_first(contacts: Contacts, strict: bool) -> Prepared | None:
 
 
 @dataclass(frozen=True)
-class Answer:
-    """What the API answers: fresh, or replayed for a repeated Idempotency-Key."""
+class Accepted:
+    """A write taken in, as its result's JSON form (``schemas.records``): the one stored with
+    its Idempotency-Key, given again (``replayed``) when the key comes back."""
 
-    status_code: int
-    body: Any
+    result: dict[str, Any]
     replayed: bool = False
 
 
@@ -298,14 +298,15 @@ def create_campaign(
     return created
 
 
-def answer_create_campaign(
+def create_campaign_once(
     database: Database,
     account: Account,
     request: NewCampaign,
     idempotency: IdempotencyKey | None,
     clock: Callable[[], datetime] = utcnow,
-) -> Answer:
-    """``create_campaign`` for the API: its 202 body, stored with the Idempotency-Key."""
+) -> Accepted:
+    """``create_campaign`` for a request that may come again: its result, stored with the
+    Idempotency-Key, or the one stored before."""
     launch_at = _launch_at(account, request)
     contacts = _prepared_first(request.contacts, request.strict_variables)
     with database.transaction() as conn:
@@ -313,18 +314,18 @@ def answer_create_campaign(
         if idempotency is not None:
             replay = idempotent.begin(conn, account.id, idempotency, now)
             if replay is not None:
-                return Answer(replay.status_code, replay.body, replayed=True)
+                return Accepted(replay.result, replayed=True)
         created = _store_campaign(conn, account, request, contacts, launch_at, now)
-        body = CampaignCreatedOut(
+        result = CampaignCreatedOut(
             campaign_id=created.campaign.id,
             status=created.campaign.status.value,
             launch_at=created.campaign.launch_at,
             contacts=created.contact_count,
         ).model_dump(mode="json")
         if idempotency is not None:
-            idempotent.finish(conn, account.id, idempotency, 202, body)
+            idempotent.finish(conn, account.id, idempotency, result)
     database.refresh_statistics_after(created.contact_count)
-    return Answer(202, body)
+    return Accepted(result)
 
 
 def _launch_at(account: Account, request: NewCampaign) -> datetime | None:
@@ -386,10 +387,10 @@ def add_contacts(
     raw: Contacts,
     clock: Callable[[], datetime] = utcnow,
     idempotency: IdempotencyKey | None = None,
-) -> Answer:
+) -> Accepted:
     """Append contacts to a campaign that is still to run; known phones are not called twice.
 
-    Answers the API's 202 body, stored with the Idempotency-Key when there is one.
+    The result is stored with the Idempotency-Key when there is one.
     """
     contacts: Prepared | None = None  # prepared as written, unless the campaign is strict
     with database.transaction() as conn:
@@ -397,7 +398,7 @@ def add_contacts(
         if idempotency is not None:
             replay = idempotent.begin(conn, account.id, idempotency, now)
             if replay is not None:
-                return Answer(replay.status_code, replay.body, replayed=True)
+                return Accepted(replay.result, replayed=True)
         campaign = store.get_campaign(conn, account.id, campaign_id, lock=True)
         if campaign is None:
             raise NotFound("campaign not found")
@@ -422,16 +423,16 @@ def add_contacts(
         outbox = Outbox(conn)
         _skipped_events(outbox, added.skipped)
         outbox.publish(now)
-        body = ContactsAddedOut(
+        result = ContactsAddedOut(
             campaign_id=campaign.id,
             status=campaign.status.value,
             added=added.added,
             already_in_campaign=added.already_in_campaign,
         ).model_dump(mode="json")
         if idempotency is not None:
-            idempotent.finish(conn, account.id, idempotency, 202, body)
+            idempotent.finish(conn, account.id, idempotency, result)
     database.refresh_statistics_after(added.added)
-    return Answer(202, body)
+    return Accepted(result)
 
 
 _OPEN_FOR_CONTACTS = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)

@@ -38,20 +38,19 @@ def take(
     return conn.execute(statement).first() is not None
 
 
-def recorded(conn: Connection, account_id: uuid.UUID, key: str) -> tuple[str, int, Any] | None:
+def recorded(conn: Connection, account_id: uuid.UUID, key: str) -> tuple[str, Any] | None:
+    """The key's fingerprint and the result recorded with it."""
     row = conn.execute(
-        select(
-            idempotency_keys.c.fingerprint, idempotency_keys.c.status_code, idempotency_keys.c.body
-        ).where(idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)
+        select(idempotency_keys.c.fingerprint, idempotency_keys.c.body).where(
+            idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key
+        )
     ).first()
-    return (row.fingerprint, row.status_code, row.body) if row else None
+    return (row.fingerprint, row.body) if row else None
 
 
-def remember(
-    conn: Connection, account_id: uuid.UUID, key: str, status_code: int, body: Any
-) -> None:
+def remember(conn: Connection, account_id: uuid.UUID, key: str, result: Any) -> None:
     conn.execute(
         update(idempotency_keys)
         .where(idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)
-        .values(status_code=status_code, body=body)
+        .values(body=result)
     )

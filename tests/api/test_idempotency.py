@@ -90,13 +90,13 @@ def test_a_key_older_than_a_day_can_be_used_again(database: Database, account: T
     request = NewCampaign(playbook_id=account.playbook_id, contacts=[RawContact(phone(40))])
     key = IdempotencyKey.of("daily", "POST /campaign", b"{}")
     now = datetime.now(UTC)
-    first = campaigns.answer_create_campaign(database, owner, request, key, clock=lambda: now)
-    same_day = campaigns.answer_create_campaign(
+    first = campaigns.create_campaign_once(database, owner, request, key, clock=lambda: now)
+    same_day = campaigns.create_campaign_once(
         database, owner, request, key, clock=lambda: now + timedelta(hours=23)
     )
-    next_day = campaigns.answer_create_campaign(
+    next_day = campaigns.create_campaign_once(
         database, owner, request, key, clock=lambda: now + timedelta(hours=25)
     )
-    assert same_day.replayed and same_day.body == first.body
+    assert same_day.replayed and same_day.result == first.result
     assert not next_day.replayed
-    assert next_day.body["campaign_id"] != first.body["campaign_id"]
+    assert next_day.result["campaign_id"] != first.result["campaign_id"]

@@ -26,7 +26,7 @@ from outbound.schemas.bodies import (
 )
 from outbound.schemas.records import call_view, campaign_view
 from outbound.services import campaigns
-from outbound.services.campaigns import Answer, CampaignReport, NewCampaign
+from outbound.services.campaigns import Accepted, CampaignReport, NewCampaign
 from outbound.services.idempotency import MAX_KEY_LENGTH, IdempotencyKey
 from outbound.store.database import Database
 
@@ -44,9 +44,10 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def _answer(answer: Answer) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+def _accepted(accepted: Accepted) -> JSONResponse:
+    """202, the first time and for a repeated Idempotency-Key alike."""
+    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
+    return JSONResponse(accepted.result, status_code=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 def _campaign_out(report: CampaignReport) -> CampaignOut:
@@ -68,22 +69,22 @@ async def create_campaign(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     body = await request.body()  # read here, not by FastAPI: see ``outbound.api.bodies``
-    answer = await run_in_threadpool(_create_campaign, database, account, body, idempotency_key)
+    accepted = await run_in_threadpool(_create_campaign, database, account, body, idempotency_key)
     request.app.state.notify_new_work()
-    if not answer.replayed:
+    if not accepted.replayed:
         log.info(
             "campaign created",
-            campaign_id=answer.body["campaign_id"],
-            contacts=answer.body["contacts"],
+            campaign_id=accepted.result["campaign_id"],
+            contacts=accepted.result["contacts"],
         )
-    return _answer(answer)
+    return _accepted(accepted)
 
 
 def _create_campaign(
     database: Database, account: Account, body: bytes, idempotency_key: str | None
-) -> Answer:
+) -> Accepted:
     head = read_head(body, CampaignHead)
-    return campaigns.answer_create_campaign(
+    return campaigns.create_campaign_once(
         database,
         account,
         NewCampaign(
@@ -173,9 +174,9 @@ async def add_contacts(
     """Append contacts to a scheduled, running or paused campaign."""
     key = parse_id(campaign_id)
     body = await request.body()
-    answer = await run_in_threadpool(_add_contacts, database, account, key, body, idempotency_key)
+    accepted = await run_in_threadpool(_add_contacts, database, account, key, body, idempotency_key)
     request.app.state.notify_new_work()
-    return _answer(answer)
+    return _accepted(accepted)
 
 
 def _add_contacts(
@@ -184,7 +185,7 @@ def _add_contacts(
     campaign_id: uuid.UUID,
     body: bytes,
     idempotency_key: str | None,
-) -> Answer:
+) -> Accepted:
     head = read_head(body, ContactsHead)
     return campaigns.add_contacts(
         database,
