@@ -19,10 +19,8 @@ from outbound.exceptions import InvalidRequest
 from outbound.services import accounts, campaigns, contact_lists
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store.database import Database
-from outbound.store.ids import time_ordered_ids
 from outbound.store.postgres import contacts as postgres_contacts
 from outbound.store.postgres import dialect as postgres_dialect
-from outbound.store.postgres.encoding import array_literal, copy_line
 from outbound.store.tables import calls, contacts
 from outbound.workers import ingest_pool as phone_pool
 from tests.conftest import migrated_database
@@ -264,18 +262,6 @@ def test_new_contacts_get_time_ordered_ids(database: Database, account: Tenant):
     assert ids == sorted(ids)  # in the order of the list
 
 
-def test_copy_lines_escape_only_what_copy_reads_specially():
-    assert copy_line(["a", None, "b"]) == "a\t\\N\tb\n"
-    assert copy_line(["t\tab", "n\nl", "c\rr", "b\\s", "\\N"]) == (
-        "t\\tab\tn\\nl\tc\\rr\tb\\\\s\t\\\\N\n"
-    )
-    ids = time_ordered_ids(10_000, 1_795_000_000_000)  # more than one millisecond's 4,096
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    assert time_ordered_ids(5, 1_795_000_000_000, first=10_000)[0] > ids[-1]  # the next chunk
-    assert {uuid.UUID(i).version for i in ids} == {7}
-    assert {uuid.UUID(i).variant for i in ids} == {uuid.RFC_4122}
-
-
 def test_chunks_grow_from_small_to_the_chunk_size():
     """A small first chunk starts the writes early; every contact is in exactly one chunk."""
     bounds = list(contact_lists.chunk_bounds(60))
@@ -283,23 +269,6 @@ def test_chunks_grow_from_small_to_the_chunk_size():
     assert [end - start for start, end in bounds][:4] == [1, 2, 4, CHUNK]
     assert [start for start, _ in bounds[1:]] == [end for _, end in bounds[:-1]]
     assert bounds[-1][1] == 60
-
-
-def test_array_literals_read_back_as_the_texts_given(postgres_database_url: str):
-    """Arrays go to PostgreSQL as one literal string rather than item by item."""
-    database = migrated_database(postgres_database_url)
-    cases: list[list[str | None]] = [
-        [],
-        ["+34910000000", "01a20d94-ed55-7000-a507-80493168fda4"],
-        ['quo"te', "back\\slash", None, "NULL", "", "a,b", "{x}", " spaced ", "Zoë"],
-    ]
-    try:
-        with database.engine.connect() as conn:
-            for values in cases:
-                read = conn.exec_driver_sql("SELECT %s::text[]", (array_literal(values),))
-                assert read.scalar_one() == values
-    finally:
-        database.dispose()
 
 
 def test_without_a_second_connection_the_stored_contacts_are_read_in_turn(
