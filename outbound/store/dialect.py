@@ -6,7 +6,7 @@ it; nothing else asks which database it has. The rest of ``store`` is shared: th
 migrations and the Core queries that work on both.
 
 May import: SQLAlchemy and the shared modules of ``store`` (never ``store.postgres`` or
-``store.sqlite``, which import this).
+``store.sqlite``, which implement it).
 """
 
 from typing import Protocol
