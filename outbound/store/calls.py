@@ -289,21 +289,24 @@ def _window(text: str | None) -> CallingWindow | None:
 
 def due_calls(rows: Iterable[Sequence[Any]]) -> list[DueCall]:
     """``DueCall`` records from rows of their fields, in order, the window as JSON text."""
+    make = DueCall._make  # from a tuple: twice as fast as the constructor's arguments
     return [
-        DueCall(
-            call_id,
-            campaign_id,
-            account_id,
-            contact_id,
-            phone,
-            attempt_count,
-            due_at,
-            caller_id,
-            timezone,
-            playbook_id,
-            _window(calling_window),
-            campaign_max_concurrent,
-            suppressed,
+        make(
+            (
+                call_id,
+                campaign_id,
+                account_id,
+                contact_id,
+                phone,
+                attempt_count,
+                due_at,
+                caller_id,
+                timezone,
+                playbook_id,
+                _window(calling_window),
+                campaign_max_concurrent,
+                suppressed,
+            )
         )
         for (
             call_id,
@@ -346,18 +349,21 @@ def claimed_attempts(due: Sequence[DueCall], now: datetime) -> list[ClaimedAttem
 def in_flight_calls(rows: Iterable[Sequence[Any]]) -> dict[uuid.UUID, InFlightCall]:
     """``InFlightCall`` records by call id, from rows of their fields in order, the recall
     rule, ``recall_on`` and the window as JSON text."""
+    make = InFlightCall._make
     return {
-        call_id: InFlightCall(
-            call_id,
-            campaign_id,
-            account_id,
-            CallStatus(status),
-            attempt_count,
-            _recall(recall),
-            anchor_at,
-            _json(recall_on),
-            _window(calling_window),
-            timezone,
+        call_id: make(
+            (
+                call_id,
+                campaign_id,
+                account_id,
+                CallStatus(status),
+                attempt_count,
+                _recall(recall),
+                anchor_at,
+                _json(recall_on),
+                _window(calling_window),
+                timezone,
+            )
         )
         for (
             call_id,
