@@ -37,7 +37,7 @@ from _common import (
 
 from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
-from outbound.store.database import create_database_engine
+from outbound.store.database import Database
 
 POLL_SECONDS = 0.2
 WORKER_START_SECONDS = 10.0  # longest wait for a worker to log that it started
@@ -49,15 +49,15 @@ def create_due_campaign(
     """A campaign of ``calls`` answered numbers launching ``lead`` seconds from now."""
     numbers = phone_numbers(calls, last_two=lambda k: k % 60)  # 00-59: answered
     contacts = [RawContact(phone=n.e164) for n in numbers]
-    engine = create_database_engine(url)
+    database = Database(url)
     try:
-        account = accounts.authenticate(engine, tenant.token)
+        account = accounts.authenticate(database, tenant.token)
         if account is None:
             raise RuntimeError("the bench account's token is not accepted")
         launch_at = datetime.now(UTC) + timedelta(seconds=lead)
         started = time.perf_counter()
         created = campaigns.create_campaign(
-            engine,
+            database,
             account,
             NewCampaign(
                 playbook_id=tenant.playbook_id, contacts=contacts, launch_at=launch_at.isoformat()
@@ -65,7 +65,7 @@ def create_due_campaign(
         )
         log(f"created {calls:,} calls in {time.perf_counter() - started:.1f} s")
     finally:
-        engine.dispose()
+        database.dispose()
     if created.campaign.status.value != "scheduled":
         raise RuntimeError(
             f"the campaign is {created.campaign.status.value}, not scheduled: raise --lead"

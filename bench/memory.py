@@ -32,7 +32,7 @@ from _common import (
 
 from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
-from outbound.store.database import create_database_engine
+from outbound.store.database import Database
 
 PHONE_PREFIX = "+3491"  # Madrid: every 7 digits that follow make a valid number
 COPY_CHUNK = 100_000  # rows per COPY transaction
@@ -45,13 +45,13 @@ def phone(index: int) -> str:
 def create_pending_calls(url: str, count: int) -> None:
     """A campaign launching in 2099 with ``count`` pending calls."""
     tenant = create_tenant(url)
-    engine = create_database_engine(url)
+    database = Database(url)
     try:
-        account = accounts.authenticate(engine, tenant.token)
+        account = accounts.authenticate(database, tenant.token)
         if account is None:
             raise RuntimeError("the bench account's token is not accepted")
         created = campaigns.create_campaign(
-            engine,
+            database,
             account,
             NewCampaign(
                 playbook_id=tenant.playbook_id,
@@ -60,7 +60,7 @@ def create_pending_calls(url: str, count: int) -> None:
             ),
         )
     finally:
-        engine.dispose()
+        database.dispose()
     campaign_id = created.campaign.id
     with psycopg.connect(url) as conn:
         due, caller_id = conn.execute(

@@ -58,9 +58,6 @@ class Settings(BaseSettings):
     lease_check_interval_seconds: float = Field(1.0, gt=0)
     shutdown_timeout_seconds: float = Field(10.0, ge=0)  # in-flight work is awaited this long
 
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
     @model_validator(mode="after")
     def _provider_is_configured(self) -> "Settings":
         required = {

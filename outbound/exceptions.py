@@ -4,7 +4,8 @@ OutboundError
  ├── InvalidRequest      400: the request's data is wrong; ``errors`` says where
  ├── Forbidden           403: the resource exists but is not the caller's to use
  ├── NotFound            404: no such resource for this account
- └── Conflict            409: the resource is not in a state that allows this
+ ├── Conflict            409: the resource is not in a state that allows this
+ └── DatabaseUnavailable 503: the database does not answer now (raised by ``store``)
 """
 
 from typing import Any
@@ -43,3 +44,7 @@ class NotFound(OutboundError):
 
 class Conflict(OutboundError):
     """The resource's state does not allow this."""
+
+
+class DatabaseUnavailable(OutboundError):
+    """The database is unavailable; retry shortly."""

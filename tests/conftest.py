@@ -8,10 +8,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine
 
-from outbound.store.database import create_database_engine
-from outbound.store.migrate import upgrade
+from outbound.store.database import Database
 from tests.factories import Tenant, make_account
 from tests.servers import Server, start_server
 
@@ -97,27 +95,28 @@ def postgres_database_url(postgres_available: bool) -> Iterator[str]:
         yield url
 
 
-def migrated_engine(url: str) -> Engine:
-    engine = create_database_engine(url)
-    upgrade(engine)
-    return engine
+def migrated_database(url: str) -> Database:
+    database = Database(url)
+    database.upgrade()
+    return database
 
 
 @pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = migrated_engine(database_url)
-    yield engine
-    engine.dispose()
+def database(database_url: str) -> Iterator[Database]:
+    """The module's database, migrated. Tests read its rows through ``database.engine``."""
+    database = migrated_database(database_url)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture
-def account(engine: Engine) -> Tenant:
-    return make_account(engine)
+def account(database: Database) -> Tenant:
+    return make_account(database)
 
 
 @pytest.fixture(scope="module")
 def server(
-    engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """``outbound serve`` in a subprocess, with a fast simulator, shared by a module."""
     with start_server(database_url, tmp_path_factory.mktemp("server")) as running:

@@ -3,9 +3,8 @@
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
 from outbound.services import accounts
+from outbound.store.database import Database
 
 
 @dataclass(frozen=True)
@@ -19,10 +18,10 @@ class Tenant:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def make_account(engine: Engine, name: str = "Acme", timezone: str = "UTC") -> Tenant:
-    account, token = accounts.create_account(engine, name, timezone)
+def make_account(database: Database, name: str = "Acme", timezone: str = "UTC") -> Tenant:
+    account, token = accounts.create_account(database, name, timezone)
     playbook = accounts.create_playbook(
-        engine, account.id, "Sales", first_message="Hello", caller_id="+14155550123"
+        database, account.id, "Sales", first_message="Hello", caller_id="+14155550123"
     )
     return Tenant(id=account.id, token=token, playbook_id=playbook.id)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import migrated_engine
+from tests.conftest import migrated_database
 from tests.servers import OUTBOUND, free_port, outbound_env, run_cli, stop, wait_until_healthy
 
 
@@ -21,7 +21,7 @@ def _one_json_object(result: subprocess.CompletedProcess[str]) -> dict[str, str]
 
 
 def test_account_token_and_playbook_commands_print_one_json_object(private_database_url: str):
-    migrated_engine(private_database_url).dispose()
+    migrated_database(private_database_url).dispose()
     account = _one_json_object(
         run_cli(
             private_database_url, "account", "create", "--name", "Acme",
@@ -45,7 +45,7 @@ def test_account_token_and_playbook_commands_print_one_json_object(private_datab
 
 
 def test_account_update_sets_pacing_and_window(private_database_url: str):
-    migrated_engine(private_database_url).dispose()
+    migrated_database(private_database_url).dispose()
     account = _one_json_object(
         run_cli(private_database_url, "account", "create", "--name", "Acme", "--json")
     )
@@ -69,7 +69,7 @@ def test_account_update_sets_pacing_and_window(private_database_url: str):
 
 
 def test_bad_cli_input_is_a_clear_error(private_database_url: str):
-    migrated_engine(private_database_url).dispose()
+    migrated_database(private_database_url).dispose()
     result = run_cli(
         private_database_url, "account", "create", "--name", "X", "--timezone", "Mars/Base"
     )
@@ -153,11 +153,11 @@ def test_sigterm_stops_serve_promptly_with_calls_in_flight(tmp_path: Path):
         assert time.monotonic() - started < 8
     finally:
         stop(process)
-    engine = migrated_engine(url)
-    with engine.connect() as conn:
+    database = migrated_database(url)
+    with database.engine.connect() as conn:
         from sqlalchemy import text
 
         rows = conn.execute(text("SELECT status, lease_expires_at FROM calls")).all()
-    engine.dispose()
+    database.dispose()
     # In-flight attempts were left leased, to be closed by the lease rule, not forgotten.
     assert rows and all(r.status == "in_progress" and r.lease_expires_at for r in rows)

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from outbound.client import Client, TooManyRequests
-from tests.conftest import migrated_engine
+from outbound.store.database import Database
+from tests.conftest import migrated_database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import OUTBOUND, Server, outbound_env, start_server, wait_for
 
@@ -22,7 +22,7 @@ SIMULATOR = {"OUTBOUND_SIMULATOR_RING_SECONDS": "0.3", "OUTBOUND_SIMULATOR_TALK_
 
 @pytest.fixture(scope="module")
 def server(
-    engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     with start_server(database_url, tmp_path_factory.mktemp("server"), extra_env=SIMULATOR) as s:
         yield s
@@ -287,9 +287,9 @@ def test_uploads_wait_out_the_write_rate_limit(private_database_url: str, tmp_pa
         "OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "4",
         "OUTBOUND_RATE_LIMIT_BURST": "2",
     }
-    engine = migrated_engine(private_database_url)
-    account = make_account(engine)
-    engine.dispose()
+    database = migrated_database(private_database_url)
+    account = make_account(database)
+    database.dispose()
     with start_server(private_database_url, tmp_path, extra_env=limited) as server:
         with Client(server.url, account.token) as api:
             for _ in range(2):

@@ -5,7 +5,6 @@ import inspect
 import uuid
 
 import pytest
-from sqlalchemy import Engine
 
 import outbound.client
 from outbound.client import (
@@ -24,6 +23,7 @@ from outbound.client import (
     ServerError,
     Unauthorized,
 )
+from outbound.store.database import Database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server, free_port, wait_for
 
@@ -114,7 +114,7 @@ def test_lifecycle_and_conflicts(server: Server, account: Tenant):
             api.add_contacts(created.campaign_id, [{"phone": phone(4)}])
 
 
-def test_error_answers_are_typed_exceptions(server: Server, account: Tenant, engine: Engine):
+def test_error_answers_are_typed_exceptions(server: Server, account: Tenant, database: Database):
     with Client(server.url, account.token) as api:
         with pytest.raises(BadRequest) as bad:
             api.create_campaign(
@@ -131,7 +131,7 @@ def test_error_answers_are_typed_exceptions(server: Server, account: Tenant, eng
         assert missing.value.status == 404
         with pytest.raises(NotFound):
             api.get_contact("not-a-uuid")
-        other = make_account(engine, "Other")
+        other = make_account(database, "Other")
         with pytest.raises(Forbidden) as forbidden:
             api.create_campaign(other.playbook_id, [{"phone": phone(5)}])
         assert forbidden.value.status == 403 and "playbook" in forbidden.value.detail

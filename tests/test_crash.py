@@ -19,13 +19,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from outbound.domain.records import Account
 from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store import tables
-from tests.conftest import POSTGRES_ADMIN_URL, migrated_engine
+from outbound.store.database import Database
+from tests.conftest import POSTGRES_ADMIN_URL, migrated_database
 from tests.factories import Tenant, make_account
 from tests.servers import spawn_worker, start_server, start_workers, stop, wait_for
 
@@ -40,10 +41,12 @@ class Attempt:
     error: str | None
 
 
-def _tenant(engine: Engine, max_concurrent_calls: int = 0, calls_per_second: float = 0) -> Tenant:
-    tenant = make_account(engine)
+def _tenant(
+    database: Database, max_concurrent_calls: int = 0, calls_per_second: float = 0
+) -> Tenant:
+    tenant = make_account(database)
     accounts.update_account(
-        engine,
+        database,
         tenant.id,
         max_concurrent_calls=max_concurrent_calls,
         calls_per_second=calls_per_second,
@@ -52,10 +55,10 @@ def _tenant(engine: Engine, max_concurrent_calls: int = 0, calls_per_second: flo
 
 
 def _campaign(
-    engine: Engine, tenant: Tenant, numbers: Sequence[str], recall: tuple[float, ...]
+    database: Database, tenant: Tenant, numbers: Sequence[str], recall: tuple[float, ...]
 ) -> uuid.UUID:
     created = campaigns.create_campaign(
-        engine,
+        database,
         Account(id=tenant.id, name="Acme", timezone="UTC"),
         NewCampaign(
             playbook_id=tenant.playbook_id,
@@ -66,8 +69,8 @@ def _campaign(
     return created.campaign.id
 
 
-def _status(engine: Engine, campaign_id: uuid.UUID) -> str:
-    with engine.connect() as conn:
+def _status(database: Database, campaign_id: uuid.UUID) -> str:
+    with database.engine.connect() as conn:
         return str(
             conn.execute(
                 select(tables.campaigns.c.status).where(tables.campaigns.c.id == campaign_id)
@@ -75,9 +78,9 @@ def _status(engine: Engine, campaign_id: uuid.UUID) -> str:
         )
 
 
-def _attempts(engine: Engine, campaign_id: uuid.UUID) -> list[Attempt]:
+def _attempts(database: Database, campaign_id: uuid.UUID) -> list[Attempt]:
     attempts, calls = tables.call_attempts, tables.calls
-    with engine.connect() as conn:
+    with database.engine.connect() as conn:
         rows = conn.execute(
             select(attempts.c.call_id, attempts.c.number, attempts.c.outcome, attempts.c.error)
             .join(calls, calls.c.id == attempts.c.call_id)
@@ -98,12 +101,12 @@ def _placed(log: Path) -> list[tuple[str, int, int]]:
 
 
 def assert_every_call_ended_once(
-    engine: Engine, campaign_id: uuid.UUID, log: Path, calls: int, recall: tuple[float, ...]
+    database: Database, campaign_id: uuid.UUID, log: Path, calls: int, recall: tuple[float, ...]
 ) -> list[Attempt]:
     """The campaign is completed, no call is missing or open, no attempt was placed twice,
     and every attempt that never got an outcome was closed as lost and followed by a recall."""
-    assert _status(engine, campaign_id) == "completed"
-    with engine.connect() as conn:
+    assert _status(database, campaign_id) == "completed"
+    with database.engine.connect() as conn:
         rows = conn.execute(
             select(
                 tables.calls.c.id,
@@ -116,7 +119,7 @@ def assert_every_call_ended_once(
     assert {row.status for row in rows} <= TERMINAL
     assert all(row.lease_expires_at is None for row in rows)
 
-    attempts = _attempts(engine, campaign_id)
+    attempts = _attempts(database, campaign_id)
     assert all(a.outcome is not None for a in attempts), "an attempt never got an outcome"
     by_call: dict[str, dict[int, Attempt]] = {}
     for attempt in attempts:
@@ -160,10 +163,10 @@ KILL_CALLS_PER_SECOND = 400
 def test_killed_workers_lose_no_call_and_place_no_attempt_twice(
     postgres_database_url: str, tmp_path: Path
 ):
-    engine = migrated_engine(postgres_database_url)
-    tenant = _tenant(engine, calls_per_second=KILL_CALLS_PER_SECOND)
+    database = migrated_database(postgres_database_url)
+    tenant = _tenant(database, calls_per_second=KILL_CALLS_PER_SECOND)
     numbers = [f"+3491234{n:04d}" for n in range(KILL_CALLS)]
-    campaign_id = _campaign(engine, tenant, numbers, KILL_RECALL)
+    campaign_id = _campaign(database, tenant, numbers, KILL_RECALL)
     log = tmp_path / "placed.log"
     env = {
         "OUTBOUND_SIMULATOR_LOG": str(log),
@@ -188,13 +191,13 @@ def test_killed_workers_lose_no_call_and_place_no_attempt_twice(
         for _ in range(KILLS):
             time.sleep(rng.uniform(0.5, 1.5))
             index = rng.randrange(len(workers))
-            if _status(engine, campaign_id) != "completed":
+            if _status(database, campaign_id) != "completed":
                 kills_while_running += 1
             workers[index].send_signal(signal.SIGKILL)
             workers[index].wait()
             killed.add(workers[index].pid)
             workers[index] = spawn()
-        wait_for(lambda: _status(engine, campaign_id) == "completed", timeout=60, interval=0.2)
+        wait_for(lambda: _status(database, campaign_id) == "completed", timeout=60, interval=0.2)
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
@@ -203,8 +206,8 @@ def test_killed_workers_lose_no_call_and_place_no_attempt_twice(
         for worker in workers:
             stop(worker)
 
-    attempts = assert_every_call_ended_once(engine, campaign_id, log, KILL_CALLS, KILL_RECALL)
-    engine.dispose()
+    attempts = assert_every_call_ended_once(database, campaign_id, log, KILL_CALLS, KILL_RECALL)
+    database.dispose()
     assert kills_while_running == KILLS, "the campaign ended before the workers were killed"
     lost = {(a.call_id, a.number) for a in attempts if a.error == "lost"}
     assert lost, "no kill landed on an attempt in flight"
@@ -262,9 +265,9 @@ def _api_and_dialer(
 def test_the_database_going_away_loses_nothing_and_the_api_says_503(
     mode: str, postgres_database_url: str, tmp_path: Path
 ):
-    engine = migrated_engine(postgres_database_url)
+    database = migrated_database(postgres_database_url)
     # A steady rate keeps the campaign dialing before, during and after the outage.
-    tenant = _tenant(engine, calls_per_second=40)
+    tenant = _tenant(database, calls_per_second=40)
     log = tmp_path / "placed.log"
     env = {
         "OUTBOUND_SIMULATOR_LOG": str(log),
@@ -317,18 +320,18 @@ def test_the_database_going_away_loses_nothing_and_the_api_says_503(
     assert len(_placed(log)) > placed_during_outage, "dialing resumed after the outage"
     assert report["counts"]["total"] == OUTAGE_CALLS
     assert report["counts"]["completed"] + report["counts"]["failed"] == OUTAGE_CALLS
-    assert_every_call_ended_once(engine, campaign_id, log, OUTAGE_CALLS, OUTAGE_RECALL)
-    engine.dispose()
+    assert_every_call_ended_once(database, campaign_id, log, OUTAGE_CALLS, OUTAGE_RECALL)
+    database.dispose()
 
 
 def test_sigterm_leaves_calls_in_flight_leased_for_the_lease_rule(
     postgres_database_url: str, tmp_path: Path
 ):
-    engine = migrated_engine(postgres_database_url)
-    tenant = _tenant(engine)
+    database = migrated_database(postgres_database_url)
+    tenant = _tenant(database)
     numbers = [f"+3491238{n:04d}" for n in range(0, 100, 5)]  # every simulated outcome
     recall = (0.01,)
-    campaign_id = _campaign(engine, tenant, numbers, recall)
+    campaign_id = _campaign(database, tenant, numbers, recall)
     log = tmp_path / "placed.log"
     # The lease is fixed when a call is claimed: ring + talk + grace of the worker that claims.
     ring = 10.0
@@ -352,7 +355,7 @@ def test_sigterm_leaves_calls_in_flight_leased_for_the_lease_rule(
     finally:
         stop(first)
 
-    with engine.connect() as conn:
+    with database.engine.connect() as conn:
         calls = conn.execute(
             select(
                 tables.calls.c.status,
@@ -363,7 +366,7 @@ def test_sigterm_leaves_calls_in_flight_leased_for_the_lease_rule(
     assert len(calls) == len(numbers)
     assert {call.status for call in calls} == {"in_progress"}
     assert all(call.lease_owner and call.lease_expires_at for call in calls)
-    in_flight = _attempts(engine, campaign_id)
+    in_flight = _attempts(database, campaign_id)
     assert len(in_flight) == len(numbers)
     assert all(a.number == 1 and a.outcome is None for a in in_flight)
 
@@ -373,10 +376,10 @@ def test_sigterm_leaves_calls_in_flight_leased_for_the_lease_rule(
         1,
         {"OUTBOUND_SIMULATOR_LOG": str(log), "OUTBOUND_LEASE_GRACE_SECONDS": "1"},
     ) as (second,):
-        wait_for(lambda: _status(engine, campaign_id) == "completed", timeout=60, interval=0.2)
+        wait_for(lambda: _status(database, campaign_id) == "completed", timeout=60, interval=0.2)
 
-    attempts = assert_every_call_ended_once(engine, campaign_id, log, len(numbers), recall)
-    engine.dispose()
+    attempts = assert_every_call_ended_once(database, campaign_id, log, len(numbers), recall)
+    database.dispose()
     firsts = [a.error for a in attempts if a.number == 1]
     assert firsts == ["lost"] * len(numbers)  # closed by the lease rule, never redialed blindly
     assert len([a for a in attempts if a.number == 2]) == len(numbers)

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
 
 from outbound.client import Client
+from outbound.store.database import Database
 from tests.factories import Tenant, phone
 from tests.servers import Server, start_server
 
@@ -37,7 +37,7 @@ WAIT_MS = 30_000
 
 @pytest.fixture(scope="module")
 def server(
-    engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     with start_server(database_url, tmp_path_factory.mktemp("server"), extra_env=SIMULATOR) as s:
         yield s

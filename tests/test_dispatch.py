@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine
 
+from outbound.store.database import Database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server, wait_for
 
@@ -99,8 +99,10 @@ def test_a_launch_time_in_the_past_runs_at_once(server: Server, account: Tenant)
         _wait_completed(http, created["campaign_id"])
 
 
-def test_a_launch_time_without_offset_is_read_in_the_accounts_zone(server: Server, engine: Engine):
-    madrid = make_account(engine, "Madrid", timezone="Europe/Madrid")
+def test_a_launch_time_without_offset_is_read_in_the_accounts_zone(
+    server: Server, database: Database
+):
+    madrid = make_account(database, "Madrid", timezone="Europe/Madrid")
     with server.client(madrid.token) as http:
         created = _create(
             http, madrid, contacts=[{"phone": phone(12)}], launch_at="2099-07-01T10:00:00"

@@ -8,14 +8,14 @@ from sqlalchemy import func, select
 
 from outbound.signing import SIGNATURE_HEADER, verify
 from outbound.store import tables
-from tests.conftest import migrated_engine
+from tests.conftest import migrated_database
 from tests.factories import make_account, phone
 from tests.receiver import Receiver, receiving
 from tests.servers import start_server, wait_for
 
 
-def _events_in_db(engine, account_id) -> int:
-    with engine.connect() as conn:
+def _events_in_db(database, account_id) -> int:
+    with database.engine.connect() as conn:
         return int(
             conn.execute(
                 select(func.count())
@@ -26,8 +26,8 @@ def _events_in_db(engine, account_id) -> int:
 
 
 def test_every_event_arrives_in_order_once_retried(private_database_url: str, tmp_path: Path):
-    engine = migrated_engine(private_database_url)
-    tenant = make_account(engine)
+    database = migrated_database(private_database_url)
+    tenant = make_account(database)
     env = {"OUTBOUND_EVENT_RETRY_SECONDS": "0.1"}
     with (
         receiving(Receiver(fail_first=3)) as receiver,
@@ -59,7 +59,7 @@ def test_every_event_arrives_in_order_once_retried(private_database_url: str, tm
         ).json()
         campaign_id = campaign["campaign_id"]
         wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 30)
-        expected = _events_in_db(engine, tenant.id)
+        expected = _events_in_db(database, tenant.id)
         wait_for(lambda: len({e["event_id"] for e in receiver.accepted()}) == expected, 30)
         wait_for(lambda: len(completions.accepted()) == 1, 10)
         deliveries = http.get(f"/webhook-endpoint/{endpoint['id']}/deliveries?limit=500").json()
@@ -92,14 +92,14 @@ def test_every_event_arrives_in_order_once_retried(private_database_url: str, tm
     assert [d["status_code"] for d in reversed(attempts)][:3] == [500, 500, 500]
     assert sum(d["succeeded"] for d in attempts) == len(accepted)
     assert all(d["attempt"] >= 1 and d["type"] for d in attempts)
-    engine.dispose()
+    database.dispose()
 
 
 def test_cancellation_is_an_event_and_endpoints_are_per_account(
     private_database_url: str, tmp_path: Path
 ):
-    engine = migrated_engine(private_database_url)
-    tenant, other = make_account(engine), make_account(engine, "Other")
+    database = migrated_database(private_database_url)
+    tenant, other = make_account(database), make_account(database, "Other")
     with (
         receiving(Receiver()) as receiver,
         start_server(private_database_url, tmp_path) as server,
@@ -131,4 +131,4 @@ def test_cancellation_is_an_event_and_endpoints_are_per_account(
     assert event["type"] == "campaign.cancelled"
     assert event["data"]["campaign"]["status"] == "cancelled"
     assert event["data"]["campaign"]["counts"]["cancelled"] == 1
-    engine.dispose()
+    database.dispose()

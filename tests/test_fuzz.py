@@ -32,8 +32,8 @@ from schemathesis.specs.openapi.checks import (
 
 from outbound.api.app import create_app
 from outbound.config import Settings
-from outbound.workers.assembly import build_engine
-from tests.conftest import migrated_engine
+from outbound.workers.assembly import open_database
+from tests.conftest import migrated_database
 from tests.factories import make_account, phone
 from tests.servers import Server, start_server
 
@@ -93,9 +93,9 @@ def _is_uuid(value: object) -> bool:
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     workdir = tmp_path_factory.mktemp("fuzz")
     url = f"sqlite:///{workdir / 'outbound.db'}"
-    engine = migrated_engine(url)
-    tenant = make_account(engine)
-    engine.dispose()
+    database = migrated_database(url)
+    tenant = make_account(database)
+    database.dispose()
     with start_server(url, workdir, extra_env=ENV) as server, server.client(tenant.token) as http:
         campaign = http.post(
             "/campaign",
@@ -133,7 +133,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 def _document() -> dict[str, Any]:
     """The document ``outbound serve`` serves, built before any server runs (collection)."""
     settings = Settings(database_url="sqlite:///:memory:", telephony="simulator")
-    return create_app(settings, build_engine(settings)).openapi()
+    return create_app(settings, open_database(settings)).openapi()
 
 
 # schemathesis' lazy loader (``from_fixture``) does not work with pytest 9.2, so the schema is

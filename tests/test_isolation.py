@@ -16,11 +16,10 @@ import fastapi.routing
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine
 
 from outbound.api.app import create_app
 from outbound.services import accounts
-from outbound.store.database import create_database_engine
+from outbound.store.database import Database
 from tests.factories import Tenant, make_account
 from tests.servers import Server, run_cli
 
@@ -52,7 +51,7 @@ class Endpoint:
 
 def _declared_routes() -> Iterator[tuple[str, set[str], Any]]:
     """``(path, methods, route)`` of every route the app serves, as declared."""
-    app = create_app(engine=create_database_engine("sqlite://"))  # never connected
+    app = create_app(database=Database("sqlite://"))  # never connected
     # FastAPI versions that include routers lazily list them flat through iter_route_contexts.
     flatten = getattr(fastapi.routing, "iter_route_contexts", None)
     for route in flatten(app.routes) if flatten is not None else app.routes:
@@ -113,8 +112,8 @@ def _unique_phones(prefix: str, count: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def owned(server: Server, engine: Engine) -> Owned:
-    tenant = make_account(engine, name="Account A")
+def owned(server: Server, database: Database) -> Owned:
+    tenant = make_account(database, name="Account A")
     phones = _unique_phones("+3491231", 3)
     with server.client(tenant.token) as http:
         campaign_id = _create_a_campaign(http, tenant, phones[:2])
@@ -144,9 +143,9 @@ def owned(server: Server, engine: Engine) -> Owned:
 
 
 @pytest.fixture(scope="module")
-def other(server: Server, engine: Engine) -> Tenant:
+def other(server: Server, database: Database) -> Tenant:
     """Account B, with data of its own so that its lists are not trivially empty."""
-    tenant = make_account(engine, name="Account B")
+    tenant = make_account(database, name="Account B")
     with server.client(tenant.token) as http:
         phones = _unique_phones("+3491232", 3)
         _create_a_campaign(http, tenant, phones[:2])
@@ -273,9 +272,9 @@ def _refused(answer: httpx.Response) -> None:
 
 
 def test_a_revoked_token_is_refused_on_its_next_request(
-    server: Server, engine: Engine, database_url: str, owned: Owned
+    server: Server, database: Database, database_url: str, owned: Owned
 ):
-    doomed = accounts.create_token(engine, owned.tenant.id)
+    doomed = accounts.create_token(database, owned.tenant.id)
     with server.client(doomed) as http:
         assert http.get("/campaign").status_code == 200
         revoked = run_cli(database_url, "token", "revoke", "--token", doomed, "--json")

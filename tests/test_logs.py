@@ -19,7 +19,7 @@ from outbound.domain.phones import mask_phone
 from outbound.logs import MaskPhones
 from outbound.services import accounts
 from outbound.signing import SIGNATURE_HEADER, sign
-from tests.conftest import migrated_engine
+from tests.conftest import migrated_database
 from tests.factories import make_account
 from tests.receiver import Receiver, receiving
 from tests.servers import start_server, stop, wait_for
@@ -35,10 +35,10 @@ def _spellings(phone: str) -> list[str]:
 
 def test_no_token_secret_or_phone_reaches_the_log(tmp_path: Path):
     database_url = f"sqlite:///{tmp_path / 'outbound.db'}"
-    engine = migrated_engine(database_url)
-    tenant = make_account(engine)  # before the first start: no demo token is printed
-    spare_token = accounts.create_token(engine, tenant.id)
-    engine.dispose()
+    database = migrated_database(database_url)
+    tenant = make_account(database)  # before the first start: no demo token is printed
+    spare_token = accounts.create_token(database, tenant.id)
+    database.dispose()
     phones = [f"+3491233{n:04d}" for n in (0, 61, 85, 92, 140, 175)]
     suppressed, late, appended = phones[3], phones[4], phones[5]
     secrets = [tenant.token, spare_token, PROVIDER_SECRET, "ob_" + "w" * 43]

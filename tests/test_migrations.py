@@ -3,8 +3,8 @@
 from alembic import command
 from sqlalchemy import inspect
 
-from outbound.store.database import create_database_engine
-from outbound.store.migrate import alembic_config, upgrade
+from outbound.store.database import Database
+from outbound.store.migrate import alembic_config
 
 PARTIAL_INDEXES = {
     "ix_calls_due",
@@ -15,20 +15,20 @@ PARTIAL_INDEXES = {
 
 
 def test_the_last_migration_goes_down_and_up_again(private_database_url: str):
-    engine = create_database_engine(private_database_url)
+    database = Database(private_database_url)
     try:
-        upgrade(engine)
-        assert {i["name"] for i in inspect(engine).get_indexes("calls")} >= PARTIAL_INDEXES
+        database.upgrade()
+        assert {i["name"] for i in inspect(database.engine).get_indexes("calls")} >= PARTIAL_INDEXES
         config = alembic_config(private_database_url)
-        with engine.begin() as connection:
+        with database.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.downgrade(config, "0004")
-        indexes = {i["name"] for i in inspect(engine).get_indexes("calls")}
+        indexes = {i["name"] for i in inspect(database.engine).get_indexes("calls")}
         assert "ix_calls_status_next_attempt_at" in indexes
         assert not PARTIAL_INDEXES & indexes
-        assert inspect(engine).get_foreign_keys("calls")
-        upgrade(engine)
-        assert {i["name"] for i in inspect(engine).get_indexes("calls")} >= PARTIAL_INDEXES
-        assert not inspect(engine).get_foreign_keys("calls")
+        assert inspect(database.engine).get_foreign_keys("calls")
+        database.upgrade()
+        assert {i["name"] for i in inspect(database.engine).get_indexes("calls")} >= PARTIAL_INDEXES
+        assert not inspect(database.engine).get_foreign_keys("calls")
     finally:
-        engine.dispose()
+        database.dispose()

@@ -14,14 +14,14 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
 
 from outbound.signing import SIGNATURE_HEADER, sign
+from outbound.store.database import Database
 from tests.conftest import (
     _create_postgres_database,
     _drop_postgres_database,
-    migrated_engine,
+    migrated_database,
     postgres_url,
 )
 from tests.factories import Tenant, make_account, phone
@@ -226,11 +226,11 @@ def _probe_database_away(probe: Probes, server: Server, tenant: Tenant) -> None:
 
 
 @pytest.fixture(scope="module")
-def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine]]:
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('openapi') / 'outbound.db'}"
-    engine = migrated_engine(url)
-    yield url, engine
-    engine.dispose()
+    database = migrated_database(url)
+    yield url, database
+    database.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -246,23 +246,23 @@ def database_away_probed(postgres_available: bool) -> bool:
 
 @pytest.fixture(scope="module")
 def probes(
-    sqlite_engine: tuple[str, Engine],
+    sqlite_database: tuple[str, Database],
     postgres_available: bool,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Probes:
-    url, engine = sqlite_engine
+    url, database = sqlite_database
     probe = Probes()
     work = tmp_path_factory.mktemp("probes")
     env = {**PROVIDERS, "OUTBOUND_MAX_BODY_BYTES": str(MAX_BODY)}
     with start_server(url, work, extra_env=env) as server:
-        _probe_answers(probe, server, make_account(engine))
+        _probe_answers(probe, server, make_account(database))
     with start_server(url, work, extra_env=ONE_WRITE) as server:
         _probe_unconfigured_and_limited(probe, server)
     if postgres_available:
         name = _create_postgres_database()
         try:
             gone = postgres_url(name)
-            pg_engine = migrated_engine(gone)
+            pg_engine = migrated_database(gone)
             tenant = make_account(pg_engine)
             pg_engine.dispose()
             with start_server(gone, work, extra_env=PROVIDERS) as server:

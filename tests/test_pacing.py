@@ -6,38 +6,39 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from outbound.domain.records import Account
 from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store import tables
-from tests.conftest import migrated_engine
+from outbound.store.database import Database
+from tests.conftest import migrated_database
 from tests.factories import make_account
 from tests.servers import start_workers, wait_for
 
 
-def _campaign(engine: Engine, numbers: list[str], **limits: object) -> tuple[object, object]:
-    tenant = make_account(engine)
-    accounts.update_account(engine, tenant.id, **limits)  # type: ignore[arg-type]
+def _campaign(database: Database, numbers: list[str], **limits: object) -> tuple[object, object]:
+    tenant = make_account(database)
+    accounts.update_account(database, tenant.id, **limits)  # type: ignore[arg-type]
     created = campaigns.create_campaign(
-        engine,
+        database,
         Account(id=tenant.id, name="Acme", timezone="UTC"),
         NewCampaign(playbook_id=tenant.playbook_id, contacts=[RawContact(n) for n in numbers]),
     )
     return tenant.id, created.campaign.id
 
 
-def _finished(engine: Engine, *campaign_ids: object) -> bool:
-    with engine.connect() as conn:
+def _finished(database: Database, *campaign_ids: object) -> bool:
+    with database.engine.connect() as conn:
         statuses = conn.execute(
             select(tables.campaigns.c.status).where(tables.campaigns.c.id.in_(campaign_ids))
         ).scalars()
         return all(status == "completed" for status in statuses)
 
 
-def _started_times(engine: Engine, campaign_id: object) -> list[datetime]:
-    with engine.connect() as conn:
+def _started_times(database: Database, campaign_id: object) -> list[datetime]:
+    with database.engine.connect() as conn:
         return sorted(
             conn.execute(
                 select(tables.call_attempts.c.started_at)
@@ -53,15 +54,15 @@ RATED_CALLS = 100  # 20 s at 5 calls a second
 def test_concurrency_and_rate_limits_hold_across_two_workers(
     postgres_database_url: str, tmp_path: Path
 ):
-    engine = migrated_engine(postgres_database_url)
+    database = migrated_database(postgres_database_url)
     concurrent_account, concurrent_campaign = _campaign(
-        engine,
+        database,
         [f"+3491234{n:04d}" for n in range(30)],
         max_concurrent_calls=3,
         calls_per_second=0,
     )
     _, rated_campaign = _campaign(
-        engine,
+        database,
         [f"+3491235{n:04d}" for n in range(RATED_CALLS)],
         max_concurrent_calls=0,
         calls_per_second=5,
@@ -72,7 +73,7 @@ def test_concurrency_and_rate_limits_hold_across_two_workers(
     def sample() -> None:
         nonlocal peak
         while sampling:
-            with engine.connect() as conn:
+            with database.engine.connect() as conn:
                 in_progress = conn.execute(
                     select(func.count()).where(
                         tables.calls.c.account_id == concurrent_account,
@@ -87,13 +88,13 @@ def test_concurrency_and_rate_limits_hold_across_two_workers(
     with start_workers(postgres_database_url, tmp_path, 2, env):
         sampler.start()
         try:
-            wait_for(lambda: _finished(engine, concurrent_campaign, rated_campaign), 90, 0.5)
+            wait_for(lambda: _finished(database, concurrent_campaign, rated_campaign), 90, 0.5)
         finally:
             sampling = False
             sampler.join()
     assert peak == 3  # reached, never exceeded
 
-    started = _started_times(engine, rated_campaign)
+    started = _started_times(database, rated_campaign)
     assert len(started) == RATED_CALLS
     busiest = max(
         sum(1 for other in started[i:] if (other - first).total_seconds() < 1.0)
@@ -103,20 +104,20 @@ def test_concurrency_and_rate_limits_hold_across_two_workers(
     span = (started[-1] - started[0]).total_seconds()
     expected = (RATED_CALLS - 1) / 5  # seconds, at 5 a second
     assert expected * 0.9 <= span < expected * 1.5  # and not much slower either
-    engine.dispose()
+    database.dispose()
 
 
 def test_a_dead_workers_slots_are_freed_when_its_leases_expire(
     postgres_database_url: str, tmp_path: Path
 ):
-    engine = migrated_engine(postgres_database_url)
+    database = migrated_database(postgres_database_url)
     _, campaign_id = _campaign(
-        engine,
+        database,
         [f"+3491236{n:04d}" for n in range(6)],
         max_concurrent_calls=2,
         calls_per_second=0,
     )
-    with engine.begin() as conn:
+    with database.engine.begin() as conn:
         conn.execute(
             tables.calls.update()
             .where(tables.calls.c.campaign_id == campaign_id)
@@ -130,12 +131,12 @@ def test_a_dead_workers_slots_are_freed_when_its_leases_expire(
     doomed_dir = tmp_path / "doomed"
     doomed_dir.mkdir()
     with start_workers(postgres_database_url, doomed_dir, 1, env) as (doomed,):
-        wait_for(lambda: len(_started_times(engine, campaign_id)) == 2, 15, 0.05)
+        wait_for(lambda: len(_started_times(database, campaign_id)) == 2, 15, 0.05)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
     with start_workers(postgres_database_url, tmp_path, 1, env):
-        wait_for(lambda: _finished(engine, campaign_id), 60, 0.2)
-    with engine.connect() as conn:
+        wait_for(lambda: _finished(database, campaign_id), 60, 0.2)
+    with database.engine.connect() as conn:
         lost = (
             conn.execute(
                 select(tables.call_attempts.c.number)
@@ -149,5 +150,5 @@ def test_a_dead_workers_slots_are_freed_when_its_leases_expire(
             .all()
         )
     assert lost == [1, 1]  # the two calls in flight were closed by the lease rule, then retried
-    assert len(_started_times(engine, campaign_id)) == 8
-    engine.dispose()
+    assert len(_started_times(database, campaign_id)) == 8
+    database.dispose()

@@ -8,7 +8,7 @@ import pytest
 
 from outbound.domain.phones import InvalidPhone
 from outbound.workers import ingest_pool as phones
-from tests.conftest import migrated_engine
+from tests.conftest import migrated_database
 from tests.servers import start_server
 
 
@@ -57,7 +57,7 @@ def test_the_pool_goes_away_with_the_api(
     """`outbound api` starts its pool before answering; stopped, or killed without a word, it
     leaves no process behind."""
     url = postgres_database_url
-    migrated_engine(url).dispose()
+    migrated_database(url).dispose()
     with start_server(url, tmp_path, command="api") as server:
         pool = children_of(server.process.pid)
         assert len(pool) >= 2  # the processes, and multiprocessing's resource tracker

@@ -11,7 +11,7 @@ from outbound.domain.records import Account
 from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store import tables
-from tests.conftest import migrated_engine
+from tests.conftest import migrated_database
 from tests.factories import make_account
 from tests.servers import start_workers, wait_for
 
@@ -25,12 +25,12 @@ def _expected_attempts(number: str) -> int:
 def test_two_workers_place_every_due_attempt_exactly_once(
     postgres_database_url: str, tmp_path: Path
 ):
-    engine = migrated_engine(postgres_database_url)
-    tenant = make_account(engine)
-    accounts.update_account(engine, tenant.id, max_concurrent_calls=0, calls_per_second=0)
+    database = migrated_database(postgres_database_url)
+    tenant = make_account(database)
+    accounts.update_account(database, tenant.id, max_concurrent_calls=0, calls_per_second=0)
     numbers = [f"+3491234{n:04d}" for n in range(CALLS)]
     created = campaigns.create_campaign(
-        engine,
+        database,
         Account(id=tenant.id, name="Acme", timezone="UTC"),
         NewCampaign(
             playbook_id=tenant.playbook_id,
@@ -49,7 +49,7 @@ def test_two_workers_place_every_due_attempt_exactly_once(
     calls, attempts = tables.calls, tables.call_attempts
 
     def finished() -> bool:
-        with engine.connect() as conn:
+        with database.engine.connect() as conn:
             status = conn.execute(
                 select(tables.campaigns.c.status).where(tables.campaigns.c.id == campaign_id)
             ).scalar_one()
@@ -63,7 +63,7 @@ def test_two_workers_place_every_due_attempt_exactly_once(
         for worker in workers:
             assert worker.wait(max(0.1, deadline - time.monotonic())) == 0
 
-    with engine.connect() as conn:
+    with database.engine.connect() as conn:
         rows = conn.execute(
             select(calls.c.id, calls.c.phone, calls.c.status, calls.c.attempt_count).where(
                 calls.c.campaign_id == campaign_id
@@ -77,7 +77,7 @@ def test_two_workers_place_every_due_attempt_exactly_once(
                 .group_by(attempts.c.call_id)
             ).all()
         )
-    engine.dispose()
+    database.dispose()
 
     assert len(rows) == CALLS
     for row in rows:

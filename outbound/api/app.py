@@ -5,7 +5,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
 
 from outbound import __version__, logs, metrics
 from outbound.api import errors, openapi
@@ -26,12 +25,13 @@ from outbound.api.timing import RequestTiming
 from outbound.clock import utcnow
 from outbound.config import Settings
 from outbound.services import dispatch as dispatch_services
+from outbound.store.database import Database
 from outbound.workers import gc_tuning
 from outbound.workers import ingest_pool as phones
 from outbound.workers.assembly import (
     build_dispatcher,
-    build_engine,
     callback_receivers,
+    open_database,
     run_background,
 )
 
@@ -43,13 +43,13 @@ dashboard at `/` do not."""
 
 def create_app(
     settings: Settings | None = None,
-    engine: Engine | None = None,
+    database: Database | None = None,
     dispatch: bool = False,
     warm_up: bool = False,
 ) -> FastAPI:
     """The API; with ``dispatch`` it also runs the dispatcher (``outbound serve``)."""
     settings = settings or Settings()
-    engine = engine or build_engine(settings)
+    database = database or open_database(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,11 +67,11 @@ def create_app(
     async def _serving(app: FastAPI) -> AsyncIterator[None]:
         if not dispatch:
             yield
-            engine.dispose()
+            database.dispose()
             return
-        dispatcher = build_dispatcher(settings, engine)
+        dispatcher = build_dispatcher(settings, database)
         stopping = asyncio.Event()
-        task = asyncio.create_task(run_background(settings, engine, dispatcher, stopping))
+        task = asyncio.create_task(run_background(settings, database, dispatcher, stopping))
         app.state.notify_new_work = dispatcher.wake
         try:
             yield
@@ -79,14 +79,14 @@ def create_app(
             stopping.set()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, settings.shutdown_timeout_seconds + 5)
-            engine.dispose()
+            database.dispose()
 
     app = FastAPI(title="outbound", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.engine = engine
+    app.state.database = database
     app.state.settings = settings
     app.state.callback_receivers = callback_receivers(settings)
     app.state.notify_new_work = lambda: None
-    app.state.metrics = metrics.registry(lambda: dispatch_services.queue_counts(engine, utcnow()))
+    app.state.metrics = metrics.registry(lambda: dispatch_services.queue_counts(database, utcnow()))
     errors.install(app)
     app.add_middleware(RequestTiming)
     app.add_middleware(

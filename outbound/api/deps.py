@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
 
 from outbound.domain.records import Account
 from outbound.services import accounts
+from outbound.store.database import Database
 
 
 class Unauthorized(Exception):
@@ -17,21 +17,21 @@ class Unauthorized(Exception):
 bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer TOKEN`")
 
 
-def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def current_account(
-    engine: EngineDep,
+    database: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Account:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("missing bearer token")
-    account = accounts.authenticate(engine, credentials.credentials)
+    account = accounts.authenticate(database, credentials.credentials)
     if account is None:
         raise Unauthorized("invalid or revoked token")
     return account

@@ -1,12 +1,9 @@
 """Errors as HTTP: every error body is JSON ``{"detail": str, "errors": [...]}``."""
 
 import logging
-import sqlite3
 import uuid
 from typing import Any
 
-import psycopg
-import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,7 +11,13 @@ from starlette.exceptions import HTTPException
 
 from outbound.api.deps import Unauthorized
 from outbound.api.validation import error_items, invalid_fields, malformed_json
-from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
+from outbound.exceptions import (
+    Conflict,
+    DatabaseUnavailable,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+)
 from outbound.schemas.bodies import ErrorOut
 from outbound.services.idempotency import KeyReused
 
@@ -38,18 +41,6 @@ ERROR_DESCRIPTIONS = {
 
 def RESPONSES(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
-
-
-def database_away(exc: Exception) -> bool:
-    """Whether a database error means "not reachable right now" rather than a fault."""
-    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    original = getattr(exc, "orig", None)
-    if isinstance(original, psycopg.OperationalError):
-        return True
-    return isinstance(original, sqlite3.OperationalError) and (
-        "locked" in str(original) or "busy" in str(original)
-    )
 
 
 def parse_id(value: str) -> uuid.UUID:
@@ -109,13 +100,11 @@ def install(app: FastAPI) -> None:
     async def _on_http(_: Request, exc: HTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
 
-    @app.exception_handler(sqlalchemy.exc.OperationalError)
-    @app.exception_handler(sqlalchemy.exc.InterfaceError)
-    async def _on_database_away(request: Request, exc: Exception) -> JSONResponse:
-        if not database_away(exc):
-            log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
-            return error(500, "internal server error")
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    @app.exception_handler(DatabaseUnavailable)
+    async def _on_database_away(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, request.url.path, exc.__cause__
+        )
         response = error(503, "the database is unavailable; retry shortly")
         response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response

@@ -18,9 +18,9 @@ from outbound.cli.campaigns import campaign_app
 from outbound.config import Settings
 from outbound.exceptions import OutboundError
 from outbound.services import accounts
-from outbound.store import migrate
+from outbound.store.database import Database
 from outbound.workers import gc_tuning
-from outbound.workers.assembly import build_engine, run_worker
+from outbound.workers.assembly import open_database, run_worker
 
 app = typer.Typer(help="Outbound phone-call campaigns for AI voice agents.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -64,8 +64,9 @@ def _emit(as_json: bool, data: dict[str, Any], human: str) -> None:
         console.print(human)
 
 
-def _require_postgresql(settings: Settings, command: str) -> None:
-    if settings.is_sqlite():
+def _require_concurrent_writers(database: Database, command: str) -> None:
+    """``api`` and ``worker`` run as several processes that write at once: not on SQLite."""
+    if not database.concurrent_writers:
         raise fail(f"`outbound {command}` needs PostgreSQL; on SQLite run `outbound serve`")
 
 
@@ -76,9 +77,9 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
 
     logs.setup()
     settings = Settings()
-    engine = build_engine(settings)
-    migrate.upgrade(engine)
-    demo = accounts.ensure_demo(engine)
+    database = open_database(settings)
+    database.upgrade()
+    demo = accounts.ensure_demo(database)
     if demo is not None:
         base = f"http://{host}:{port}"
         body = json.dumps(
@@ -103,7 +104,7 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
             highlight=False,
         )
     config = uvicorn.Config(
-        create_app(settings, engine, dispatch=True),
+        create_app(settings, database, dispatch=True),
         host=host,
         port=port,
         log_config=logs.config(),
@@ -120,8 +121,10 @@ def api(
     """API only (PostgreSQL); run `outbound worker` to dial."""
     logs.setup()
     settings = Settings()
-    _require_postgresql(settings, "api")
-    migrate.upgrade(build_engine(settings))
+    database = open_database(settings)
+    _require_concurrent_writers(database, "api")
+    database.upgrade()
+    database.dispose()
     uvicorn.run(
         "outbound.api.app:create_api_app",
         factory=True,
@@ -137,7 +140,9 @@ def worker() -> None:
     """Dispatcher only (PostgreSQL); run as many as you like."""
     logs.setup()
     settings = Settings()
-    _require_postgresql(settings, "worker")
+    database = open_database(settings)
+    _require_concurrent_writers(database, "worker")
+    database.dispose()
 
     async def main() -> None:
         gc_tuning.tune()
@@ -153,7 +158,7 @@ def worker() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply migrations (idempotent)."""
-    migrate.upgrade(build_engine(Settings()))
+    open_database(Settings()).upgrade()
     err_console.print("database is up to date")
 
 
@@ -165,7 +170,7 @@ def account_create(
 ) -> None:
     """Create an account and its first API token."""
     try:
-        account, token = accounts.create_account(build_engine(Settings()), name, timezone)
+        account, token = accounts.create_account(open_database(Settings()), name, timezone)
     except OutboundError as exc:
         raise fail(exc.message) from exc
     _emit(
@@ -203,7 +208,7 @@ def account_update(
             raise fail(f"--calling-window is not JSON: {exc}") from exc
     try:
         updated = accounts.update_account(
-            build_engine(Settings()),
+            open_database(Settings()),
             _uuid(account, "--account"),
             timezone=timezone,
             max_concurrent_calls=max_concurrent_calls,
@@ -229,7 +234,7 @@ def token_create(
 ) -> None:
     """Create another API token for an account."""
     try:
-        token = accounts.create_token(build_engine(Settings()), _uuid(account, "--account"))
+        token = accounts.create_token(open_database(Settings()), _uuid(account, "--account"))
     except OutboundError as exc:
         raise fail(exc.message) from exc
     _emit(as_json, {"token": token}, f"token {token}  (shown once)")
@@ -241,7 +246,7 @@ def token_revoke(
     as_json: JsonFlag = False,
 ) -> None:
     """Revoke an API token: it is refused at once."""
-    if not accounts.revoke_token(build_engine(Settings()), token):
+    if not accounts.revoke_token(open_database(Settings()), token):
         raise fail("no such live token")
     _emit(as_json, {"revoked": True}, "token revoked")
 
@@ -260,7 +265,7 @@ def playbook_create(
     """Create a playbook (an assistant) for an account."""
     try:
         playbook = accounts.create_playbook(
-            build_engine(Settings()),
+            open_database(Settings()),
             _uuid(account, "--account"),
             name,
             first_message=first_message,

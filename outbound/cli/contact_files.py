@@ -76,31 +76,31 @@ def _column_key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
-    """The sniffed dialect, unless splitting the header another way is what finds ``phone``."""
+def _csv_format(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """The sniffed CSV format, unless splitting the header another way is what finds ``phone``."""
     first_line = text.split("\n", 1)[0]
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+        csv_format: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
             text[:SNIFF_SAMPLE], delimiters=CSV_DELIMITERS
         )
     except csv.Error:
-        dialect = csv.excel
+        csv_format = csv.excel
 
     def header_has_phone(candidate: type[csv.Dialect] | csv.Dialect) -> bool:
         header = next(csv.reader([first_line], candidate), [])
         return "phone" in {_column_key(name) for name in header}
 
-    if header_has_phone(dialect):
-        return dialect
+    if header_has_phone(csv_format):
+        return csv_format
     for delimiter in CSV_DELIMITERS:
         candidate = type("Guessed", (csv.excel,), {"delimiter": delimiter})
         if header_has_phone(candidate):
             return candidate
-    return dialect
+    return csv_format
 
 
 def _read_csv(text: str) -> ContactFile:
-    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
+    reader = csv.reader(io.StringIO(text, newline=""), _csv_format(text))
     try:
         header = next(reader)
     except StopIteration:

@@ -7,14 +7,13 @@ import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine
-
 from outbound.clock import utcnow
 from outbound.domain.personalization import InvalidTemplate, check_template
 from outbound.domain.records import Account, Playbook
 from outbound.domain.windows import InvalidWindow, parse_window
 from outbound.exceptions import InvalidRequest, NotFound
 from outbound.store import accounts as store
+from outbound.store.database import Database
 
 TOKEN_PREFIX = "ob_"
 UNCHANGED = object()
@@ -37,19 +36,19 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def create_account(engine: Engine, name: str, timezone: str = "UTC") -> tuple[Account, str]:
+def create_account(database: Database, name: str, timezone: str = "UTC") -> tuple[Account, str]:
     """A new account and its first API token (shown once; only its hash is kept)."""
     check_timezone(timezone)
     token = new_token()
     now = utcnow()
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         account = store.insert_account(conn, name, timezone, now)
         store.insert_token(conn, account.id, hash_token(token), now)
     return account, token
 
 
 def update_account(
-    engine: Engine,
+    database: Database,
     account_id: uuid.UUID,
     *,
     timezone: str | None = None,
@@ -75,7 +74,7 @@ def update_account(
         except InvalidWindow as exc:
             raise InvalidRequest(str(exc)) from exc
         changes["calling_window"] = window.to_json() if window else None
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         if changes and not store.update_account(conn, account_id, changes):
             raise NotFound(f"no account {account_id}")
         account = store.get_account(conn, account_id)
@@ -84,24 +83,24 @@ def update_account(
     return account
 
 
-def create_token(engine: Engine, account_id: uuid.UUID) -> str:
+def create_token(database: Database, account_id: uuid.UUID) -> str:
     token = new_token()
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         if store.get_account(conn, account_id) is None:
             raise NotFound(f"no account {account_id}")
         store.insert_token(conn, account_id, hash_token(token), utcnow())
     return token
 
 
-def revoke_token(engine: Engine, token: str) -> bool:
-    with engine.begin() as conn:
+def revoke_token(database: Database, token: str) -> bool:
+    with database.transaction() as conn:
         return store.revoke_token(conn, hash_token(token), utcnow())
 
 
-def authenticate(engine: Engine, token: str) -> Account | None:
+def authenticate(database: Database, token: str) -> Account | None:
     """The account of a live token, or None."""
     expected = hash_token(token)
-    with engine.connect() as conn:
+    with database.reading() as conn:
         found = store.find_token(conn, expected)
     if found is None:
         return None
@@ -110,7 +109,7 @@ def authenticate(engine: Engine, token: str) -> Account | None:
 
 
 def create_playbook(
-    engine: Engine,
+    database: Database,
     account_id: uuid.UUID,
     name: str,
     first_message: str | None = None,
@@ -135,7 +134,7 @@ def create_playbook(
         language=language,
         caller_id=caller_id,
     )
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         if store.get_account(conn, account_id) is None:
             raise NotFound(f"no account {account_id}")
         store.insert_playbook(conn, playbook, utcnow())
@@ -149,14 +148,14 @@ class DemoSetup:
     playbook: Playbook
 
 
-def ensure_demo(engine: Engine) -> DemoSetup | None:
+def ensure_demo(database: Database) -> DemoSetup | None:
     """On an empty database, a demo account with a token and a playbook; else None."""
-    with engine.connect() as conn:
+    with database.reading() as conn:
         if store.count_accounts(conn):
             return None
-    account, token = create_account(engine, "Demo")
+    account, token = create_account(database, "Demo")
     playbook = create_playbook(
-        engine,
+        database,
         account.id,
         "Demo playbook",
         first_message=DEMO_FIRST_MESSAGE,

@@ -1,17 +1,11 @@
 """Campaigns: create them, add contacts, pause, resume, cancel, and read them back."""
 
-import logging
-import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
-
-import sqlalchemy.exc
-from sqlalchemy import Connection, Engine
 
 from outbound.clock import utcnow
 from outbound.domain import paging
@@ -21,14 +15,13 @@ from outbound.domain.personalization import contact_variables, missing_variables
 from outbound.domain.phones import normalize_phone, zone_of_number
 from outbound.domain.records import Account, Call, Campaign, ContactInput, Playbook
 from outbound.domain.schedule import InvalidMoment, parse_launch_at
-from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
+from outbound.domain.statuses import CampaignStatus, Outcome
 from outbound.domain.windows import CallingWindow, next_opening
 from outbound.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
 from outbound.schemas.records import CampaignCreatedOut, ContactsAddedOut, full_counts
 from outbound.services import events
 from outbound.services import idempotency as idempotent
 from outbound.services.contact_lists import (
-    CONTACT_COLUMNS,
     Contacts,
     PreparedChunk,
     RawContact,
@@ -44,17 +37,11 @@ from outbound.services.idempotency import IdempotencyKey
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
-from outbound.store.contacts import Known
-from outbound.store.database import side_engine
-from outbound.store.notifications import announce_new_work
+from outbound.store.contacts import NewCalls
+from outbound.store.database import Database, Transaction
 
 MAX_CALLS_PAGE = 1000
-# Calls added at once from which PostgreSQL's statistics of ``calls`` are refreshed: without
-# them the claim's plan reads and sorts every pending call of a new campaign (23 ms a claim
-# instead of 2 ms on 50,000 calls) until autovacuum gets to it.
-STATISTICS_FROM = 10_000
 
-log = logging.getLogger(__name__)
 MAX_CAMPAIGNS_PAGE = 200
 
 
@@ -83,7 +70,7 @@ class CampaignReport:
 
 
 def _check_variables(
-    conn: Connection,
+    conn: Transaction,
     account: Account,
     playbook: Playbook,
     raw: Sequence[RawContact],
@@ -144,69 +131,8 @@ class CallsAdded(NamedTuple):
         return self.added + self.already_in_campaign
 
 
-def _add_calls(
-    conn: Connection,
-    account: Account,
-    campaign: Campaign,
-    contacts: Sequence[ContactInput],
-    caller_id: str | None,
-    first_due: datetime,
-    now: datetime,
-) -> CallsAdded:
-    """Upsert the contacts and give the campaign one call per contact it does not have yet
-    (SQLite's path; PostgreSQL takes ``_add_calls_in_bulk``)."""
-    stored = contact_store.upsert_contacts(conn, account.id, contacts, now)
-    known = store.contacts_in_campaign(conn, campaign.id, [cid for cid, _ in stored.values()])
-    position = store.last_position(conn, campaign.id)
-    window = campaign.calling_window
-    rows: list[dict[str, Any]] = []
-    for contact in contacts:
-        contact_id, stored_zone = stored[contact.phone]
-        if contact_id in known:
-            continue
-        position += 1
-        zone = (
-            _contact_zone(account, contact.phone, stored_zone, contact.number_zone)
-            if window
-            else None
-        )
-        due = next_opening(window, ZoneInfo(zone), first_due) if window and zone else first_due
-        rows.append(
-            {
-                "id": uuid.uuid4(),
-                "campaign_id": campaign.id,
-                "account_id": account.id,
-                "contact_id": contact_id,
-                "position": position,
-                "phone": contact.phone,
-                "status": CallStatus.PENDING.value,
-                "attempt_count": 0,
-                "recall": list(campaign.recall),
-                "next_attempt_at": due,
-                "timezone": zone,
-                "caller_id": caller_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    store.insert_calls(conn, rows)
-    skipped = (
-        store.skip_suppressed_calls(
-            conn,
-            account.id,
-            campaign.id,
-            DO_NOT_CALL_REASON,
-            now,
-            after_position=rows[0]["position"] - 1,
-        )
-        if rows
-        else []
-    )
-    return CallsAdded(len(rows), len(contacts) - len(rows), skipped)
-
-
 def _write_chunks(
-    conn: Connection,
+    conn: Transaction,
     account: Account,
     campaign: Campaign,
     chunks: Iterable[PreparedChunk],
@@ -214,14 +140,15 @@ def _write_chunks(
     first_due: datetime,
     now: datetime,
 ) -> CallsAdded:
-    """``_add_calls`` on PostgreSQL, chunk by chunk as the pool prepares them.
+    """Upsert the contacts and give the campaign one call per contact it does not have yet,
+    chunk by chunk as they are prepared, each one handed to the database's writer.
 
-    Each chunk's new contacts are COPied, its known ones updated and its calls added, so a
-    phone repeated in a later chunk updates the contact an earlier one wrote; the calls come
+    A phone repeated in a later chunk updates the contact an earlier one wrote; the calls come
     in the order each phone first appears. After a chunk with errors nothing more is written;
     the errors of every chunk are raised after the last one.
     """
-    contact_store.lock_account_contacts(conn, account.id)
+    writer = conn.contact_writer
+    writer.lock(account.id)
     start = after = store.last_position(conn, campaign.id)
     window = campaign.calling_window
     written: dict[str, str] = {}  # each phone of the list written so far: its contact's id
@@ -229,7 +156,7 @@ def _write_chunks(
     dues: dict[str, datetime] = {}  # the first due time in each zone
     invalid: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    for chunk, stored in _with_stored(conn, account.id, chunks):
+    for chunk, stored in writer.with_stored(account.id, chunks, _phones_to_look_up):
         invalid += chunk.invalid
         errors += chunk.errors
         if invalid or errors:
@@ -238,13 +165,7 @@ def _write_chunks(
         known = {
             chunk.phones[i]: stored[chunk.phones[i]] for i in fresh if chunk.phones[i] in stored
         }
-        contact_store.copy_contacts(
-            conn, CONTACT_COLUMNS, [chunk.lines[i] for i in fresh if chunk.phones[i] not in known]
-        )
         again = [i for i, phone in enumerate(chunk.phones) if phone in written or phone in known]
-        contact_store.update_contacts(
-            conn, account.id, CONTACT_COLUMNS, [chunk.lines[i] for i in again], now
-        )
         if window is not None:  # a timezone given again: the call an earlier chunk added
             rezoned.update(
                 (phone, zone)
@@ -259,26 +180,30 @@ def _write_chunks(
             if window is not None:
                 own_zone = chunk.timezones[i] or (contact.timezone if contact else None)
                 zones.append(_contact_zone(account, phone, own_zone, chunk.number_zones[i]))
-        after += store.add_calls(
-            conn,
-            campaign,
-            [chunk.call_ids[i] for i in fresh],
-            [written[chunk.phones[i]] for i in fresh],
-            [chunk.phones[i] for i in fresh],
-            zones if window else None,
-            [_first_due(window, zone, first_due, dues) for zone in zones] if window else None,
-            after,
-            caller_id,
-            first_due,
-            now,
-            skip_existing=start > 0,
+        after += writer.write_chunk(
+            [chunk.rows[i] for i in fresh if chunk.phones[i] not in known],
+            [chunk.rows[i] for i in again],
+            NewCalls(
+                campaign=campaign,
+                ids=[chunk.call_ids[i] for i in fresh],
+                contact_ids=[written[chunk.phones[i]] for i in fresh],
+                phones=[chunk.phones[i] for i in fresh],
+                zones=zones if window else None,
+                dues=[_first_due(window, zone, first_due, dues) for zone in zones]
+                if window
+                else None,
+                after=after,
+                caller_id=caller_id,
+                first_due=first_due,
+                now=now,
+                skip_existing=start > 0,
+            ),
         )
     if invalid:
         raise InvalidRequest.naming(invalid)
     raise_for(errors)
     if window is not None and rezoned:
-        store.rezone_calls(
-            conn,
+        writer.rezone_calls(
             campaign.id,
             start,
             list(rezoned),
@@ -295,37 +220,9 @@ def _write_chunks(
     return CallsAdded(after - start, len(written) - (after - start), skipped)
 
 
-def _with_stored(
-    conn: Connection, account_id: uuid.UUID, chunks: Iterable[PreparedChunk]
-) -> Iterator[tuple[PreparedChunk, dict[str, Known]]]:
-    """Each chunk with the account's stored contacts among its phones, read one chunk ahead on
-    a second connection while the caller writes the chunk before on ``conn`` (or on ``conn``
-    itself, in turn, when a second connection cannot be had).
-
-    The caller holds the account's contacts (``lock_account_contacts``): what is stored cannot
-    change meanwhile, but for what the caller itself writes, which it keeps track of.
-    """
-    chunks = iter(chunks)
-
-    def next_chunk(reading: Connection) -> tuple[PreparedChunk, dict[str, Known]] | None:
-        chunk = next(chunks, None)
-        if chunk is None:
-            return None
-        if chunk.invalid or chunk.errors:
-            return chunk, {}
-        return chunk, contact_store.known_contacts(reading, account_id, chunk.phones)
-
-    try:
-        reading = side_engine(conn.engine.url).connect()
-    except sqlalchemy.exc.OperationalError:  # e.g. the server's connections are all taken
-        while (item := next_chunk(conn)) is not None:
-            yield item
-        return
-    with reading, ThreadPoolExecutor(1, "stored-contacts") as reader:
-        ahead = reader.submit(next_chunk, reading)
-        while (item := ahead.result()) is not None:
-            ahead = reader.submit(next_chunk, reading)
-            yield item
+def _phones_to_look_up(chunk: PreparedChunk) -> list[str]:
+    """The phones whose stored contacts a chunk needs: none when it will not be written."""
+    return [] if chunk.invalid or chunk.errors else chunk.phones
 
 
 def _first_due(
@@ -348,7 +245,7 @@ class Prepared:
 
 
 def _add_contacts(
-    conn: Connection,
+    conn: Transaction,
     account: Account,
     campaign: Campaign,
     source: Contacts,
@@ -357,95 +254,79 @@ def _add_contacts(
     first_due: datetime,
     now: datetime,
 ) -> CallsAdded:
-    """The contacts prepared before the transaction, or on PostgreSQL (``prepared`` None) as
-    the pool prepares them, chunk by chunk, while the earlier chunks are written."""
-    if conn.dialect.name == "postgresql":
-        account_id, stamp = str(account.id), now.isoformat()
-        chunks = (
-            [chunk_of(prepared.contacts, account_id, stamp)]
-            if prepared is not None
-            else prepared_chunks(source, account_id, stamp, campaign.calling_window is not None)
-        )
-        return _write_chunks(conn, account, campaign, chunks, caller_id, first_due, now)
-    assert prepared is not None
-    return _add_calls(conn, account, campaign, prepared.contacts, caller_id, first_due, now)
+    """The contacts prepared before the transaction, or (``prepared`` None) as the pool
+    prepares them, chunk by chunk, while the earlier chunks are written."""
+    account_id, stamp = str(account.id), now.isoformat()
+    encode = conn.contact_writer.encode_contacts
+    chunks = (
+        [chunk_of(prepared.contacts, account_id, stamp, encode)]
+        if prepared is not None
+        else prepared_chunks(source, account_id, stamp, campaign.calling_window is not None, encode)
+    )
+    return _write_chunks(conn, account, campaign, chunks, caller_id, first_due, now)
 
 
-def _prepared_first(engine: Engine, contacts: Contacts, strict: bool) -> Prepared | None:
-    """The list prepared before the transaction starts, but on PostgreSQL, where it is
-    prepared as it is written (unless its variables are to be checked first)."""
-    if engine.dialect.name == "postgresql" and not strict:
+def _prepared_first(contacts: Contacts, strict: bool) -> Prepared | None:
+    """The list prepared before the transaction starts when its variables are to be checked
+    first; else it is prepared as it is written."""
+    if not strict:
         return None
     raw = checked(contacts)
     return Prepared(raw, prepare_contacts(raw))
 
 
-def _refresh_statistics_after(engine: Engine, added: int) -> None:
-    """After a large insert on PostgreSQL, refresh the statistics of ``calls`` in the
-    background: the request does not wait for it."""
-    if added >= STATISTICS_FROM and engine.dialect.name == "postgresql":
-        threading.Thread(target=_refresh_statistics, args=(engine,), daemon=True).start()
-
-
-def _refresh_statistics(engine: Engine) -> None:
-    try:
-        with engine.begin() as conn:
-            store.refresh_call_statistics(conn)
-    except Exception:  # the statistics only help the planner; autovacuum refreshes them too
-        log.exception("refreshing the statistics of calls failed")
-
-
 @dataclass(frozen=True)
-class Answer:
-    """What the API answers: fresh, or replayed for a repeated Idempotency-Key."""
+class Accepted:
+    """A write taken in, as its result's JSON form (``schemas.records``): the one stored with
+    its Idempotency-Key, given again (``replayed``) when the key comes back."""
 
-    status_code: int
-    body: Any
+    result: dict[str, Any]
     replayed: bool = False
 
 
 def create_campaign(
-    engine: Engine,
+    database: Database,
     account: Account,
     request: NewCampaign,
     clock: Callable[[], datetime] = utcnow,
 ) -> CampaignCreated:
     """Store the campaign, its contacts and its calls in one transaction."""
     launch_at = _launch_at(account, request)
-    contacts = _prepared_first(engine, request.contacts, request.strict_variables)
-    with engine.begin() as conn:
+    contacts = _prepared_first(request.contacts, request.strict_variables)
+    with database.transaction() as conn:
         created = _store_campaign(conn, account, request, contacts, launch_at, clock())
-    _refresh_statistics_after(engine, created.contact_count)
+    database.refresh_statistics_after(created.contact_count)
     return created
 
 
-def answer_create_campaign(
-    engine: Engine,
+def create_campaign_once(
+    database: Database,
     account: Account,
     request: NewCampaign,
     idempotency: IdempotencyKey | None,
     clock: Callable[[], datetime] = utcnow,
-) -> Answer:
-    """``create_campaign`` for the API: its 202 body, stored with the Idempotency-Key."""
+) -> Accepted:
+    """``create_campaign`` for a request that may come again: its result, stored with the
+    Idempotency-Key, or the one stored before."""
     launch_at = _launch_at(account, request)
-    contacts = _prepared_first(engine, request.contacts, request.strict_variables)
-    with engine.begin() as conn:
+    contacts = _prepared_first(request.contacts, request.strict_variables)
+    with database.transaction() as conn:
         now = clock()
         if idempotency is not None:
             replay = idempotent.begin(conn, account.id, idempotency, now)
             if replay is not None:
-                return Answer(replay.status_code, replay.body, replayed=True)
+                return Accepted(replay.result, replayed=True)
         created = _store_campaign(conn, account, request, contacts, launch_at, now)
-        body = CampaignCreatedOut(
+        result = CampaignCreatedOut(
             campaign_id=created.campaign.id,
             status=created.campaign.status.value,
             launch_at=created.campaign.launch_at,
             contacts=created.contact_count,
         ).model_dump(mode="json")
         if idempotency is not None:
-            idempotent.finish(conn, account.id, idempotency, 202, body)
-    _refresh_statistics_after(engine, created.contact_count)
-    return Answer(202, body)
+            idempotent.finish(conn, account.id, idempotency, result)
+    database.refresh_statistics_after(created.contact_count)
+    return Accepted(result)
 
 
 def _launch_at(account: Account, request: NewCampaign) -> datetime | None:
@@ -458,7 +339,7 @@ def _launch_at(account: Account, request: NewCampaign) -> datetime | None:
 
 
 def _store_campaign(
-    conn: Connection,
+    conn: Transaction,
     account: Account,
     request: NewCampaign,
     contacts: Prepared | None,
@@ -497,29 +378,29 @@ def _store_campaign(
     _skipped_events(outbox, added.skipped)
     outbox.completed_campaigns(store.complete_finished_campaigns(conn, [campaign.id], now))
     outbox.publish(now)
-    announce_new_work(conn)
+    conn.announce_new_work()
     return CampaignCreated(campaign=campaign, contact_count=added.contacts)
 
 
 def add_contacts(
-    engine: Engine,
+    database: Database,
     account: Account,
     campaign_id: uuid.UUID,
     raw: Contacts,
     clock: Callable[[], datetime] = utcnow,
     idempotency: IdempotencyKey | None = None,
-) -> Answer:
+) -> Accepted:
     """Append contacts to a campaign that is still to run; known phones are not called twice.
 
-    Answers the API's 202 body, stored with the Idempotency-Key when there is one.
+    The result is stored with the Idempotency-Key when there is one.
     """
-    contacts = _prepared_first(engine, raw, strict=False)
-    with engine.begin() as conn:
+    contacts: Prepared | None = None  # prepared as written, unless the campaign is strict
+    with database.transaction() as conn:
         now = clock()
         if idempotency is not None:
             replay = idempotent.begin(conn, account.id, idempotency, now)
             if replay is not None:
-                return Answer(replay.status_code, replay.body, replayed=True)
+                return Accepted(replay.result, replayed=True)
         campaign = store.get_campaign(conn, account.id, campaign_id, lock=True)
         if campaign is None:
             raise NotFound("campaign not found")
@@ -527,9 +408,8 @@ def add_contacts(
             raise Conflict(f"campaign is {campaign.status.value}: contacts can no longer be added")
         playbook = account_store.get_playbook(conn, campaign.playbook_id)
         if campaign.strict_variables and playbook is not None:
-            if contacts is None:  # the campaign's, not known before the transaction
-                valid = checked(raw)
-                contacts = Prepared(valid, prepare_contacts(valid))
+            valid = checked(raw)  # the campaign's rule, not known before the transaction
+            contacts = Prepared(valid, prepare_contacts(valid))
             _check_variables(conn, account, playbook, contacts.raw, contacts.contacts)
         first_due = max(campaign.launch_at or now, now)
         added = _add_contacts(
@@ -546,17 +426,17 @@ def add_contacts(
         _skipped_events(outbox, added.skipped)
         outbox.publish(now)
         if added.added:
-            announce_new_work(conn)
-        body = ContactsAddedOut(
+            conn.announce_new_work()
+        result = ContactsAddedOut(
             campaign_id=campaign.id,
             status=campaign.status.value,
             added=added.added,
             already_in_campaign=added.already_in_campaign,
         ).model_dump(mode="json")
         if idempotency is not None:
-            idempotent.finish(conn, account.id, idempotency, 202, body)
-    _refresh_statistics_after(engine, added.added)
-    return Answer(202, body)
+            idempotent.finish(conn, account.id, idempotency, result)
+    database.refresh_statistics_after(added.added)
+    return Accepted(result)
 
 
 _OPEN_FOR_CONTACTS = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
@@ -565,12 +445,12 @@ _CANCELLABLE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus
 
 
 def _transition(
-    engine: Engine,
+    database: Database,
     account: Account,
     campaign_id: uuid.UUID,
     verb: str,
     allowed: Sequence[CampaignStatus],
-    change: Callable[[Connection, Campaign, datetime], bool],
+    change: Callable[[Transaction, Campaign, datetime], bool],
     clock: Callable[[], datetime],
 ) -> CampaignReport:
     """Apply ``change`` if the campaign's status allows it, else 409.
@@ -578,33 +458,39 @@ def _transition(
     ``change`` takes locks in the dispatcher's order (calls, then the campaign) and returns
     False when the campaign moved on meanwhile.
     """
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         campaign = store.get_campaign(conn, account.id, campaign_id)
         if campaign is None:
             raise NotFound("campaign not found")
         if campaign.status not in allowed or not change(conn, campaign, clock()):
             names = " or ".join(s.value for s in allowed)
             raise Conflict(f"cannot {verb} a {campaign.status.value} campaign (only a {names} one)")
-    return get_campaign(engine, account, campaign_id)
+    return get_campaign(database, account, campaign_id)
 
 
 def pause_campaign(
-    engine: Engine, account: Account, campaign_id: uuid.UUID, clock: Callable[[], datetime] = utcnow
+    database: Database,
+    account: Account,
+    campaign_id: uuid.UUID,
+    clock: Callable[[], datetime] = utcnow,
 ) -> CampaignReport:
     """No new attempt starts until resumed; attempts in progress finish."""
 
-    def pause(conn: Connection, campaign: Campaign, now: datetime) -> bool:
+    def pause(conn: Transaction, campaign: Campaign, now: datetime) -> bool:
         return store.set_status(conn, campaign.id, _PAUSABLE, CampaignStatus.PAUSED, now)
 
-    return _transition(engine, account, campaign_id, "pause", _PAUSABLE, pause, clock)
+    return _transition(database, account, campaign_id, "pause", _PAUSABLE, pause, clock)
 
 
 def resume_campaign(
-    engine: Engine, account: Account, campaign_id: uuid.UUID, clock: Callable[[], datetime] = utcnow
+    database: Database,
+    account: Account,
+    campaign_id: uuid.UUID,
+    clock: Callable[[], datetime] = utcnow,
 ) -> CampaignReport:
     """Continue where it stopped; every call keeps its due time."""
 
-    def resume(conn: Connection, campaign: Campaign, now: datetime) -> bool:
+    def resume(conn: Transaction, campaign: Campaign, now: datetime) -> bool:
         waiting = campaign.launch_at is not None and campaign.launch_at > now
         status = CampaignStatus.SCHEDULED if waiting else CampaignStatus.RUNNING
         if not store.set_status(conn, campaign.id, (CampaignStatus.PAUSED,), status, now):
@@ -612,20 +498,23 @@ def resume_campaign(
         outbox = Outbox(conn)
         outbox.completed_campaigns(store.complete_finished_campaigns(conn, [campaign.id], now))
         outbox.publish(now)
-        announce_new_work(conn)
+        conn.announce_new_work()
         return True
 
     return _transition(
-        engine, account, campaign_id, "resume", (CampaignStatus.PAUSED,), resume, clock
+        database, account, campaign_id, "resume", (CampaignStatus.PAUSED,), resume, clock
     )
 
 
 def cancel_campaign(
-    engine: Engine, account: Account, campaign_id: uuid.UUID, clock: Callable[[], datetime] = utcnow
+    database: Database,
+    account: Account,
+    campaign_id: uuid.UUID,
+    clock: Callable[[], datetime] = utcnow,
 ) -> CampaignReport:
     """Every call not yet terminal is cancelled, and so is the campaign."""
 
-    def cancel(conn: Connection, campaign: Campaign, now: datetime) -> bool:
+    def cancel(conn: Transaction, campaign: Campaign, now: datetime) -> bool:
         store.cancel_calls(conn, campaign.id, now)
         if not store.set_status(conn, campaign.id, _CANCELLABLE, CampaignStatus.CANCELLED, now):
             return False
@@ -634,15 +523,15 @@ def cancel_campaign(
         outbox.publish(now)
         return True
 
-    return _transition(engine, account, campaign_id, "cancel", _CANCELLABLE, cancel, clock)
+    return _transition(database, account, campaign_id, "cancel", _CANCELLABLE, cancel, clock)
 
 
-def _report(conn: Connection, campaign: Campaign) -> CampaignReport:
+def _report(conn: Transaction, campaign: Campaign) -> CampaignReport:
     return CampaignReport(campaign, full_counts(store.count_calls_by_status(conn, campaign.id)))
 
 
-def get_campaign(engine: Engine, account: Account, campaign_id: uuid.UUID) -> CampaignReport:
-    with engine.connect() as conn:
+def get_campaign(database: Database, account: Account, campaign_id: uuid.UUID) -> CampaignReport:
+    with database.reading() as conn:
         campaign = store.get_campaign(conn, account.id, campaign_id)
         if campaign is None:
             raise NotFound("campaign not found")
@@ -650,12 +539,16 @@ def get_campaign(engine: Engine, account: Account, campaign_id: uuid.UUID) -> Ca
 
 
 def list_campaigns(
-    engine: Engine, account: Account, status: CampaignStatus | None, cursor: str | None, limit: int
+    database: Database,
+    account: Account,
+    status: CampaignStatus | None,
+    cursor: str | None,
+    limit: int,
 ) -> Page[CampaignReport]:
     """A page of the account's campaigns, newest first."""
     limit = paging.page_size(limit, MAX_CAMPAIGNS_PAGE)
     before = paging.CAMPAIGNS.decode(cursor)
-    with engine.connect() as conn:
+    with database.reading() as conn:
         rows = store.list_campaigns(
             conn, account.id, status.value if status else None, before, limit + 1
         )
@@ -664,20 +557,20 @@ def list_campaigns(
 
 
 def list_calls(
-    engine: Engine, account: Account, campaign_id: uuid.UUID, cursor: str | None, limit: int
+    database: Database, account: Account, campaign_id: uuid.UUID, cursor: str | None, limit: int
 ) -> Page[Call]:
     """A page of the campaign's calls, in the order the contacts were given."""
     limit = paging.page_size(limit, MAX_CALLS_PAGE)
     after = paging.CALLS.decode(cursor)
-    with engine.connect() as conn:
+    with database.reading() as conn:
         if store.get_campaign(conn, account.id, campaign_id) is None:
             raise NotFound("campaign not found")
         rows = store.list_calls(conn, campaign_id, after[0] if after else 0, limit + 1)
     return paging.CALLS.page(rows, limit, lambda row: (row[0],)).map(lambda row: row[1])
 
 
-def get_contact(engine: Engine, account: Account, contact_id: uuid.UUID) -> dict[str, Any]:
-    with engine.connect() as conn:
+def get_contact(database: Database, account: Account, contact_id: uuid.UUID) -> dict[str, Any]:
+    with database.reading() as conn:
         contact = contact_store.get_contact(conn, account.id, contact_id)
     if contact is None:
         raise NotFound("contact not found")

@@ -1,9 +1,10 @@
 """Contact lists: validated, their phones normalized to E.164 and their repeats merged.
 
-SQLite, and lists whose variables are checked first, take a list whole (``prepare_contacts``).
-PostgreSQL takes it in chunks (``prepared_chunks``): for a large list, the processes of
+A list is taken in chunks (``prepared_chunks``): for a large list, the processes of
 ``outbound.workers.ingest_pool`` validate each chunk, normalize its phones, merge its repeats and
-turn its contacts into COPY lines, while the API writes the chunks already prepared.
+encode its contacts as the database's writer takes them (the store's ``encode_contacts``:
+COPY lines on PostgreSQL), while the caller writes the chunks already prepared. Lists whose
+variables are checked first are prepared whole (``prepare_contacts``), then made one chunk.
 """
 
 import itertools
@@ -14,13 +15,11 @@ from functools import cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic_core import to_json
-
-from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.phones import InvalidPhone, Normalized, normalize_each
 from outbound.domain.records import ContactInput
 from outbound.exceptions import InvalidRequest
-from outbound.store.database import COPY_NULL, copy_line, needs_escape, time_ordered_ids
+from outbound.store.contacts import EncodeContacts
+from outbound.store.ids import time_ordered_ids
 from outbound.workers import ingest_pool as phone_pool
 
 
@@ -127,23 +126,12 @@ def raise_for(errors: list[dict[str, Any]]) -> None:
 PARALLEL_FROM = 2_000  # contacts; below this, one chunk prepared in the API's process
 CHUNK = 10_000  # contacts in a chunk, at most
 
-# The columns of a contact's COPY line, in order.
-CONTACT_COLUMNS = (
-    "id",
-    "account_id",
-    "phone",
-    *CONTACT_FIELDS,
-    "custom_fields",
-    "created_at",
-    "updated_at",
-)
-
 
 class PreparedChunk(NamedTuple):
     """A chunk of a list, ready to write: its distinct phones in the order they first come,
     and for each a new contact id and call id, its ``timezone`` field, its number's own zone
-    (when asked for) and its contact as a COPY line of ``CONTACT_COLUMNS``. Or what is wrong
-    with it."""
+    (when asked for) and its contact as the database's writer takes it (``encode_contacts``).
+    Or what is wrong with it."""
 
     invalid: list[dict[str, Any]]  # items that fail the schema
     errors: list[dict[str, Any]]  # phones and timezones at fault
@@ -152,14 +140,18 @@ class PreparedChunk(NamedTuple):
     call_ids: list[str]
     timezones: list[str | None]
     number_zones: list[str | None]
-    lines: list[str]
+    rows: list[Any]
 
 
 def chunk_of(
-    contacts: Sequence[ContactInput], account_id: str, stamp: str, offset: int = 0
+    contacts: Sequence[ContactInput],
+    account_id: str,
+    stamp: str,
+    encode: EncodeContacts,
+    offset: int = 0,
 ) -> PreparedChunk:
     """Contacts already merged, as a chunk whose first item is the list's item ``offset``
-    (``stamp``: their creation time, ISO 8601)."""
+    (``stamp``: their creation time, ISO 8601), encoded by ``encode``."""
     millis = int(datetime.fromisoformat(stamp).timestamp() * 1000)
     ids = time_ordered_ids(len(contacts), millis, offset)
     return PreparedChunk(
@@ -170,38 +162,8 @@ def chunk_of(
         time_ordered_ids(len(contacts), millis, offset),
         [contact.fields.get("timezone") for contact in contacts],
         [contact.number_zone for contact in contacts],
-        [
-            _contact_line(contact_id, account_id, contact, stamp)
-            for contact_id, contact in zip(ids, contacts, strict=True)
-        ],
+        encode(ids, account_id, contacts, stamp),
     )
-
-
-_FIELD_TABS = len(CONTACT_FIELDS) - 1  # in the fields of a line none of which holds a tab
-
-
-def _contact_line(contact_id: str, account_id: str, contact: ContactInput, stamp: str) -> str:
-    """The contact as a COPY line of ``CONTACT_COLUMNS``.
-
-    Only the fields and custom fields can hold characters COPY reads specially; the line is
-    made in one join, and again value by value only when they do (``copy_line``).
-    """
-    get = contact.fields.get
-    middle = "\t".join([get(name, COPY_NULL) for name in CONTACT_FIELDS])
-    custom = to_json(contact.custom_fields).decode()
-    if middle.count("\t") != _FIELD_TABS or needs_escape(middle) or needs_escape(custom):
-        return copy_line(
-            (
-                contact_id,
-                account_id,
-                contact.phone,
-                *map(get, CONTACT_FIELDS),
-                custom,
-                stamp,
-                stamp,
-            )
-        )
-    return f"{contact_id}\t{account_id}\t{contact.phone}\t{middle}\t{custom}\t{stamp}\t{stamp}\n"
 
 
 def prepare_chunk(
@@ -211,9 +173,10 @@ def prepare_chunk(
     account_id: str,
     stamp: str,
     with_zones: bool,
+    encode: EncodeContacts,
 ) -> PreparedChunk:
-    """Validate a chunk (``source`` as JSON, when ``validate`` is given), normalize its phones
-    and merge its repeats. Runs in the pool's processes for large lists."""
+    """Validate a chunk (``source`` as JSON, when ``validate`` is given), normalize its phones,
+    merge its repeats and encode its contacts. Runs in the pool's processes for large lists."""
     if validate is not None:
         assert isinstance(source, bytes)
         raw, invalid = validate(source, offset)
@@ -227,11 +190,11 @@ def prepare_chunk(
     merge(merged, raw, normalize_each(phones_of(raw), with_zones), offset, errors)
     if errors:
         return PreparedChunk([], errors, [], [], [], [], [], [])
-    return chunk_of(list(merged.values()), account_id, stamp, offset)
+    return chunk_of(list(merged.values()), account_id, stamp, encode, offset)
 
 
 def prepared_chunks(
-    contacts: Contacts, account_id: str, stamp: str, with_zones: bool
+    contacts: Contacts, account_id: str, stamp: str, with_zones: bool, encode: EncodeContacts
 ) -> Iterator[PreparedChunk]:
     """The list in chunks, in order: prepared by the pool while the caller writes the earlier
     ones when it has ``PARALLEL_FROM`` contacts or more, else in one chunk prepared here."""
@@ -242,7 +205,7 @@ def prepared_chunks(
         return
     if len(items) < PARALLEL_FROM:
         source = unchecked.encode(items) if unchecked else items
-        yield prepare_chunk(source, validate, 0, account_id, stamp, with_zones)
+        yield prepare_chunk(source, validate, 0, account_id, stamp, with_zones, encode)
         return
     bounds = list(chunk_bounds(len(items)))
     yield from phone_pool.pool().map(
@@ -253,6 +216,7 @@ def prepared_chunks(
         itertools.repeat(account_id),
         itertools.repeat(stamp),
         itertools.repeat(with_zones),
+        itertools.repeat(encode),
     )
 
 

@@ -1,14 +1,9 @@
 """The dispatcher's use cases: start campaigns, claim due calls, record how attempts ended."""
 
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import Any
-
-from sqlalchemy import Connection, Engine
 
 from outbound import metrics
 from outbound.domain import recall
@@ -17,7 +12,7 @@ from outbound.domain.pacing import AccountLimits, Pacer
 from outbound.domain.personalization import contact_variables, render
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import CallStatus, Outcome
-from outbound.domain.windows import CallingWindow, parse_window, zone_of
+from outbound.domain.windows import CallingWindow, zone_of
 from outbound.providers.base import CallRequest, PlaybookSnapshot
 from outbound.services import events
 from outbound.services.events import Outbox
@@ -26,6 +21,7 @@ from outbound.store import calls as store
 from outbound.store import campaigns as campaign_store
 from outbound.store import contacts as contact_store
 from outbound.store import metrics as metrics_store
+from outbound.store.database import Database, Transaction
 
 LOST_REASON = "lost"  # no outcome arrived before the attempt's lease ran out
 DO_NOT_CALL_REASON = "do_not_call"  # the phone is on the account's suppression list
@@ -41,18 +37,9 @@ class ClaimResult:
     paced: bool  # due calls were held back by a pacing limit
 
 
-def _window(raw: dict[str, Any] | None) -> CallingWindow | None:
-    return None if raw is None else _window_from_json(json.dumps(raw, sort_keys=True))
-
-
-@lru_cache(maxsize=256)
-def _window_from_json(text: str | None) -> CallingWindow | None:
-    return None if text is None else parse_window(json.loads(text))
-
-
-def start_due_campaigns(engine: Engine, now: datetime) -> list[uuid.UUID]:
+def start_due_campaigns(database: Database, now: datetime) -> list[uuid.UUID]:
     """Scheduled campaigns whose time has come start; one with nothing to call completes."""
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         outbox = Outbox(conn)
         started = campaign_store.start_due_campaigns(conn, now)
         for ref in started:
@@ -65,16 +52,16 @@ def start_due_campaigns(engine: Engine, now: datetime) -> list[uuid.UUID]:
 
 
 def claim(
-    engine: Engine, owner: str, limit: int, clock: Callable[[], datetime], lease: timedelta
+    database: Database, owner: str, limit: int, clock: Callable[[], datetime], lease: timedelta
 ) -> ClaimResult:
     """Take due calls within their pacing limits and calling windows, and record their
     attempts before anything is dialed. Suppressed phones are skipped here, at dialing time."""
     if limit <= 0:
         return ClaimResult([], paced=False)
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         now = clock()
         blocked_accounts, blocked_campaigns = store.pacer(conn, now).saturated()
-        due = store.select_due_calls(conn, limit, now, blocked_accounts, blocked_campaigns)
+        due = conn.queue.select_due_calls(limit, now, blocked_accounts, blocked_campaigns)
         if not due:
             return ClaimResult([], paced=bool(blocked_accounts or blocked_campaigns))
         due, limits, busy = _take_accounts(
@@ -90,11 +77,11 @@ def claim(
             pacer = store.pacer(conn, now, limits.keys(), campaign_limits)
         else:
             pacer = Pacer(accounts={}, campaign_limits={})  # nothing to count
-        windows = {call.campaign_id: _window_from_json(call.calling_window) for call in due}
+        windows = {call.campaign_id: call.calling_window for call in due}
         sort = sort_due_calls(due, windows, pacer, now)
         store.skip_calls(conn, [call.id for call in sort.skipped], DO_NOT_CALL_REASON, now)
         store.defer_calls(conn, sort.deferred, now)
-        claimed = store.start_attempts(conn, sort.starting, owner, now, lease)
+        claimed = conn.queue.start_attempts(sort.starting, owner, now, lease)
         if sort.skipped:
             outbox = Outbox(conn)
             for call in sort.skipped:
@@ -109,7 +96,7 @@ def claim(
 
 
 def _take_accounts(
-    conn: Connection,
+    conn: Transaction,
     due: list[store.DueCall],
     limit: int,
     now: datetime,
@@ -124,15 +111,15 @@ def _take_accounts(
     queue is read once more past them.
     """
     accounts = list(dict.fromkeys(call.account_id for call in due))
-    locks = store.lock_accounts(conn, accounts[:MAX_CLAIM_ACCOUNTS], _paced(due))
+    locks = conn.queue.lock_accounts(accounts[:MAX_CLAIM_ACCOUNTS], _paced(due))
     if len(locks.limits) == len(accounts):
         return due, locks.limits, False  # every account taken: the usual case
     busy = set(accounts[:MAX_CLAIM_ACCOUNTS]) - locks.limits.keys()
     if busy:
-        due = store.select_due_calls(conn, limit, now, skip_accounts | busy, skip_campaigns)
+        due = conn.queue.select_due_calls(limit, now, skip_accounts | busy, skip_campaigns)
         fresh = [a for a in dict.fromkeys(call.account_id for call in due) if a not in locks.limits]
-        more = store.lock_accounts(
-            conn, fresh[: max(0, MAX_CLAIM_ACCOUNTS - len(locks.limits))], _paced(due)
+        more = conn.queue.lock_accounts(
+            fresh[: max(0, MAX_CLAIM_ACCOUNTS - len(locks.limits))], _paced(due)
         )
         locks.limits.update(more.limits)
         locks.alone.update(more.alone)
@@ -152,7 +139,7 @@ def _paced(due: Sequence[store.DueCall]) -> set[uuid.UUID]:
 
 
 def build_requests(
-    engine: Engine, claimed: Sequence[ClaimedAttempt], with_content: bool = True
+    database: Database, claimed: Sequence[ClaimedAttempt], with_content: bool = True
 ) -> list[CallRequest]:
     """What the provider needs for each attempt: the playbook rendered for the contact.
 
@@ -169,7 +156,7 @@ def build_requests(
             )
             for item in claimed
         ]
-    with engine.connect() as conn:
+    with database.reading() as conn:
         contacts = contact_store.get_many(conn, {item.contact_id for item in claimed})
         playbooks = account_store.get_playbooks(conn, {item.playbook_id for item in claimed})
     requests = []
@@ -197,7 +184,7 @@ def build_requests(
 
 
 def release_unplaced(
-    engine: Engine,
+    database: Database,
     unplaced: Sequence[tuple[ClaimedAttempt, str]],
     now: datetime,
     backoff: Callable[[int], timedelta],
@@ -206,22 +193,22 @@ def release_unplaced(
     show the provider's error."""
     if not unplaced:
         return
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         campaign_ids = store.release_unplaced(
             conn, [(item.call_id, item.attempt_number) for item, _ in unplaced], now, backoff
         )
         campaign_store.record_provider_error(conn, campaign_ids, unplaced[-1][1], now)
 
 
-def record_placed(engine: Engine, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
+def record_placed(database: Database, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
     if placed:
-        with engine.begin() as conn:
-            store.record_provider_ids(conn, placed)
+        with database.transaction() as conn:
+            conn.queue.record_provider_ids(placed)
 
 
-def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datetime) -> list[str]:
+def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: datetime) -> list[str]:
     """Apply the recall rule to each result that matches its call's open attempt."""
-    in_flight = store.lock_in_flight(conn, [r.call_id for r in results])
+    in_flight = conn.queue.lock_in_flight([r.call_id for r in results])
     transitions: list[store.CallTransition] = []
     finished_campaigns: set[uuid.UUID] = set()
     rules: dict[uuid.UUID, _CampaignRules] = {}  # read once per campaign of the batch
@@ -261,7 +248,7 @@ def apply_results(conn: Connection, results: Sequence[AttemptResult], now: datet
                 provider_call_id=result.provider_call_id,
             )
         )
-    store.apply_transitions(conn, transitions, now)
+    conn.queue.apply_transitions(transitions, now)
     outbox.completed_campaigns(
         campaign_store.complete_finished_campaigns(conn, finished_campaigns, now)
     )
@@ -281,23 +268,23 @@ class _CampaignRules:
         recall_on = call.recall_on
         return cls(
             None if recall_on is None else frozenset(Outcome(o) for o in recall_on),
-            _window(call.calling_window),
+            call.calling_window,
         )
 
 
-def record_results(engine: Engine, results: Sequence[AttemptResult], now: datetime) -> int:
+def record_results(database: Database, results: Sequence[AttemptResult], now: datetime) -> int:
     """Close the attempts in ``results``; return how many were applied."""
     if not results:
         return 0
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         outcomes = apply_results(conn, results, now)
     metrics.count_outcomes(outcomes)
     return len(outcomes)
 
 
-def expire_leases(engine: Engine, now: datetime) -> int:
+def expire_leases(database: Database, now: datetime) -> int:
     """End as ``failed``/lost every attempt whose lease ran out without an outcome."""
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         expired = store.expired_leases(conn, now, LEASE_EXPIRY_BATCH)
         results = [
             AttemptResult(
@@ -314,12 +301,12 @@ def expire_leases(engine: Engine, now: datetime) -> int:
     return len(outcomes)
 
 
-def queue_counts(engine: Engine, now: datetime) -> dict[str, int]:
+def queue_counts(database: Database, now: datetime) -> dict[str, int]:
     """Calls due now (the queue's depth) and calls in progress."""
-    with engine.connect() as conn:
+    with database.reading() as conn:
         return metrics_store.queue_counts(conn, now)
 
 
-def next_due_at(engine: Engine) -> datetime | None:
-    with engine.connect() as conn:
+def next_due_at(database: Database) -> datetime | None:
+    with database.reading() as conn:
         return store.next_due_at(conn)

@@ -3,8 +3,6 @@
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine
-
 from outbound.clock import utcnow
 from outbound.domain import paging
 from outbound.domain.paging import Page
@@ -16,6 +14,7 @@ from outbound.services.dispatch import DO_NOT_CALL_REASON
 from outbound.services.events import Outbox
 from outbound.store import campaigns as campaign_store
 from outbound.store import do_not_call as store
+from outbound.store.database import Database
 
 MAX_PAGE = 1000
 
@@ -34,7 +33,7 @@ def _normalize_all(phones: Sequence[object]) -> list[str]:
 
 
 def suppress(
-    engine: Engine,
+    database: Database,
     account: Account,
     phones: Sequence[object],
     clock: Callable[[], datetime] = utcnow,
@@ -42,7 +41,7 @@ def suppress(
     """Add phones to the list; their pending calls become skipped before any further attempt."""
     normalized = _normalize_all(phones)
     now = clock()
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         store.add(conn, account.id, normalized, now)
         skipped = campaign_store.skip_suppressed_calls(
             conn, account.id, None, DO_NOT_CALL_REASON, now
@@ -57,22 +56,22 @@ def suppress(
     return normalized
 
 
-def unsuppress(engine: Engine, account: Account, phone: str) -> None:
+def unsuppress(database: Database, account: Account, phone: str) -> None:
     try:
         normalized = normalize_phone(phone)
     except InvalidPhone as exc:
         raise NotFound("phone not on the do-not-call list") from exc
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         if not store.remove(conn, account.id, normalized):
             raise NotFound("phone not on the do-not-call list")
 
 
 def list_suppressed(
-    engine: Engine, account: Account, cursor: str | None, limit: int
+    database: Database, account: Account, cursor: str | None, limit: int
 ) -> Page[tuple[str, datetime]]:
     """A page of the list's phones and when each was added, in the phones' text order."""
     limit = paging.page_size(limit, MAX_PAGE)
     after = paging.DO_NOT_CALL.decode(cursor)
-    with engine.connect() as conn:
+    with database.reading() as conn:
         rows = store.page(conn, account.id, after[0] if after else None, limit + 1)
     return paging.DO_NOT_CALL.page(rows, limit, lambda row: (row[0],))

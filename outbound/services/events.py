@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from outbound.schemas.records import call_view, campaign_view, full_counts
 from outbound.store import campaigns as campaign_store
 from outbound.store import events as store
+from outbound.store.database import Transaction
 
 CAMPAIGN_STARTED = "campaign.started"
 CAMPAIGN_COMPLETED = "campaign.completed"
@@ -47,7 +46,7 @@ class _Pending:
 class Outbox:
     """The events of one transaction."""
 
-    conn: Connection
+    conn: Transaction
     pending: list[_Pending] = field(default_factory=list)
 
     def campaign(self, type_: str, account_id: uuid.UUID, campaign_id: uuid.UUID) -> None:

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from outbound.exceptions import OutboundError
 from outbound.store import idempotency as store
+from outbound.store.database import Transaction
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -37,16 +36,15 @@ class IdempotencyKey:
 
 @dataclass(frozen=True)
 class Replay:
-    """The answer first given to this key."""
+    """The result first given for this key (its JSON form)."""
 
-    status_code: int
-    body: Any
+    result: Any
 
 
 def begin(
-    conn: Connection, account_id: uuid.UUID, idempotency: IdempotencyKey, now: datetime
+    conn: Transaction, account_id: uuid.UUID, idempotency: IdempotencyKey, now: datetime
 ) -> Replay | None:
-    """Take the key for this transaction, or return the answer recorded for it."""
+    """Take the key for this transaction, or return the result recorded for it."""
     if store.take(
         conn, account_id, idempotency.key, idempotency.fingerprint, now, now - KEY_LIFETIME
     ):
@@ -54,19 +52,19 @@ def begin(
     found = store.recorded(conn, account_id, idempotency.key)
     if found is None:  # expired and taken over by another transaction meanwhile
         raise KeyReused("this Idempotency-Key is being used by another request; retry")
-    fingerprint, status_code, body = found
+    fingerprint, result = found
     if fingerprint != idempotency.fingerprint:
         raise KeyReused(
             "this Idempotency-Key was already used with a different request body or route"
         )
-    return Replay(status_code=status_code, body=body)
+    return Replay(result)
 
 
 def finish(
-    conn: Connection,
+    conn: Transaction,
     account_id: uuid.UUID,
     idempotency: IdempotencyKey,
-    status_code: int,
-    body: Any,
+    result: Any,
 ) -> None:
-    store.remember(conn, account_id, idempotency.key, status_code, body)
+    """Record the result of the work done under the key, in the same transaction."""
+    store.remember(conn, account_id, idempotency.key, result)

@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-
 from outbound import metrics
 from outbound.clock import utcnow
 from outbound.domain.outcomes import resolve_outcome
@@ -21,6 +19,7 @@ from outbound.providers.callbacks import ProviderEvent
 from outbound.services.dispatch import apply_results
 from outbound.signing import TOLERANCE_SECONDS
 from outbound.store import provider_events as store
+from outbound.store.database import Database
 
 UNKNOWN_CALL_GRACE_SECONDS = 5.0  # how long an unknown provider call id is looked for
 UNKNOWN_CALL_POLL_SECONDS = 0.1
@@ -30,13 +29,13 @@ class UnknownProviderCall(NotFound):
     """No attempt was placed with that provider call id."""
 
 
-def record_event(engine: Engine, event: ProviderEvent, now: datetime) -> bool:
+def record_event(database: Database, event: ProviderEvent, now: datetime) -> bool:
     """Record a provider's event; the same event twice is recorded once (returns False).
 
     ``ended`` closes the attempt and applies the recall rule, like any other outcome.
     """
     ended: list[str] = []
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         attempt = store.find_attempt(conn, event.provider_call_id)
         if attempt is None:
             raise UnknownProviderCall(f"unknown provider call id {event.provider_call_id!r}")
@@ -75,7 +74,7 @@ def record_event(engine: Engine, event: ProviderEvent, now: datetime) -> bool:
 
 
 def record_when_known(
-    engine: Engine, event: ProviderEvent, clock: Callable[[], datetime] = utcnow
+    database: Database, event: ProviderEvent, clock: Callable[[], datetime] = utcnow
 ) -> bool:
     """Record ``event``, waiting a little for a call id the dispatcher is about to store.
 
@@ -86,20 +85,20 @@ def record_when_known(
     deadline = time.monotonic() + UNKNOWN_CALL_GRACE_SECONDS
     while True:
         try:
-            return record_event(engine, event, clock())
+            return record_event(database, event, clock())
         except UnknownProviderCall:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(UNKNOWN_CALL_POLL_SECONDS)
 
 
-def accept_signature(engine: Engine, signature: str, now: datetime) -> bool:
+def accept_signature(database: Database, signature: str, now: datetime) -> bool:
     """Remember a verified signature; False when it was already used (a replay).
 
     A signature is remembered twice as long as a timestamped one stays valid
     (``signing.TOLERANCE_SECONDS``), then forgotten: by then its timestamp refuses it.
     """
     digest = hashlib.sha256(signature.encode()).hexdigest()
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         store.forget_signatures_before(conn, now - timedelta(seconds=2 * TOLERANCE_SECONDS))
         return store.remember_signature(conn, digest, now)

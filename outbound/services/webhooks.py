@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-
 from outbound.clock import utcnow
 from outbound.domain import paging
 from outbound.domain.paging import Page
@@ -17,6 +15,7 @@ from outbound.exceptions import InvalidRequest, NotFound
 from outbound.services.events import EVENT_TYPES
 from outbound.store import events as event_store
 from outbound.store import webhooks as store
+from outbound.store.database import Database
 from outbound.store.webhooks import Endpoint
 
 SECRET_PREFIX = "whsec_"
@@ -38,7 +37,7 @@ class Delivery:
 
 
 def create_endpoint(
-    engine: Engine,
+    database: Database,
     account: Account,
     url: str,
     event_types: Sequence[str] | None,
@@ -55,7 +54,7 @@ def create_endpoint(
                 ],
             )
     now = clock()
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         if len(store.list_endpoints(conn, account.id)) >= MAX_ENDPOINTS:
             raise InvalidRequest(f"an account has at most {MAX_ENDPOINTS} webhook endpoints")
         endpoint = Endpoint(
@@ -72,43 +71,43 @@ def create_endpoint(
     return endpoint
 
 
-def list_endpoints(engine: Engine, account: Account) -> list[Endpoint]:
-    with engine.connect() as conn:
+def list_endpoints(database: Database, account: Account) -> list[Endpoint]:
+    with database.reading() as conn:
         return store.list_endpoints(conn, account.id)
 
 
-def delete_endpoint(engine: Engine, account: Account, endpoint_id: uuid.UUID) -> None:
-    with engine.begin() as conn:
+def delete_endpoint(database: Database, account: Account, endpoint_id: uuid.UUID) -> None:
+    with database.transaction() as conn:
         if store.get_endpoint(conn, account.id, endpoint_id) is None:
             raise NotFound("webhook endpoint not found")
         store.delete_endpoint(conn, endpoint_id)
 
 
 def list_deliveries(
-    engine: Engine, account: Account, endpoint_id: uuid.UUID, cursor: str | None, limit: int
+    database: Database, account: Account, endpoint_id: uuid.UUID, cursor: str | None, limit: int
 ) -> Page[dict[str, Any]]:
     """A page of the endpoint's delivery attempts, newest first."""
     limit = paging.page_size(limit, MAX_DELIVERIES_PAGE)
     before = paging.DELIVERIES.decode(cursor)
-    with engine.connect() as conn:
+    with database.reading() as conn:
         if store.get_endpoint(conn, account.id, endpoint_id) is None:
             raise NotFound("webhook endpoint not found")
         rows = store.list_deliveries(conn, endpoint_id, before, limit + 1)
     return paging.DELIVERIES.page(rows, limit, lambda row: (row["attempted_at"], row["id"]))
 
 
-def claim_endpoint(engine: Engine, now: datetime, lease: timedelta) -> Endpoint | None:
-    with engine.begin() as conn:
+def claim_endpoint(database: Database, now: datetime, lease: timedelta) -> Endpoint | None:
+    with database.transaction() as conn:
         return store.claim_endpoint(conn, now, now + lease)
 
 
-def events_after(engine: Engine, endpoint: Endpoint, limit: int) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
+def events_after(database: Database, endpoint: Endpoint, limit: int) -> list[dict[str, Any]]:
+    with database.reading() as conn:
         return event_store.after(conn, endpoint.account_id, endpoint.delivered_sequence, limit)
 
 
 def finish_round(
-    engine: Engine,
+    database: Database,
     endpoint: Endpoint,
     delivered_sequence: int,
     failures: int,
@@ -116,7 +115,7 @@ def finish_round(
     deliveries: Sequence[Delivery],
 ) -> None:
     """Record a round of deliveries and move the endpoint's cursor; releases its lease."""
-    with engine.begin() as conn:
+    with database.transaction() as conn:
         store.insert_deliveries(
             conn,
             [

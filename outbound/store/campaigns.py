@@ -1,6 +1,5 @@
 """Campaigns and the calls they hold."""
 
-import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
@@ -17,7 +16,6 @@ from outbound.domain.statuses import (
 )
 from outbound.domain.windows import parse_window
 from outbound.store.calls import status_literal
-from outbound.store.database import array_literal
 from outbound.store.tables import call_attempts, calls, campaigns, do_not_call
 
 
@@ -76,115 +74,13 @@ def insert_campaign(conn: Connection, campaign: Campaign) -> None:
     )
 
 
-def insert_calls(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk insert of new calls (SQLite's path; PostgreSQL uses ``add_calls``)."""
-    if rows:
-        conn.execute(insert(calls), list(rows))
-
-
-_ADD_CALLS = """
-INSERT INTO calls (id, campaign_id, account_id, contact_id, position, phone, status,
-                   attempt_count, recall, next_attempt_at, timezone, caller_id, created_at,
-                   updated_at, provider_failures)
-SELECT p.id, %(campaign_id)s, %(account_id)s, p.contact_id,
-       %(after)s + row_number() OVER (ORDER BY p.ordinal), p.phone, 'pending', 0,
-       %(recall)s::jsonb, COALESCE(p.due, %(first_due)s), p.zone, %(caller_id)s, %(now)s, %(now)s, 0
-FROM unnest(%(ids)s::uuid[], %(contact_ids)s::uuid[], %(phones)s::text[], %(zones)s::text[],
-            %(dues)s::timestamptz[]) WITH ORDINALITY AS p(id, contact_id, phone, zone, due, ordinal)
-"""
-_NOT_IN_CAMPAIGN = """
-WHERE NOT EXISTS (
-  SELECT 1 FROM calls k WHERE k.campaign_id = %(campaign_id)s AND k.contact_id = p.contact_id
-)
-"""
-
-
-def add_calls(
-    conn: Connection,
-    campaign: Campaign,
-    ids: Sequence[str],
-    contact_ids: Sequence[str],
-    phones: Sequence[str],
-    zones: Sequence[str | None] | None,
-    dues: Sequence[datetime | None] | None,
-    after: int,
-    caller_id: str | None,
-    first_due: datetime,
-    now: datetime,
-    skip_existing: bool,
-) -> int:
-    """PostgreSQL: a call for each contact, in order, at positions after ``after``, with the
-    ids given (time-ordered ones keep the primary key's index compact).
-
-    ``zones`` and ``dues`` give each call's zone and first due time when a calling window
-    applies; without them every call is due at ``first_due``. With ``skip_existing``, contacts
-    the campaign already has a call for are left out. Returns the number of calls added.
-    """
-    if not contact_ids:
-        return 0
-    result = conn.exec_driver_sql(
-        _ADD_CALLS + (_NOT_IN_CAMPAIGN if skip_existing else ""),
-        {
-            "campaign_id": campaign.id,
-            "account_id": campaign.account_id,
-            "after": after,
-            "recall": json.dumps(list(campaign.recall)),
-            "first_due": first_due,
-            "caller_id": caller_id,
-            "now": now,
-            "ids": array_literal(ids),
-            "contact_ids": array_literal(contact_ids),
-            "phones": array_literal(phones),
-            "zones": array_literal(zones) if zones is not None else None,  # unnest pads nulls
-            "dues": array_literal([due.isoformat() if due else None for due in dues])
-            if dues is not None
-            else None,
-        },
-    )
-    return result.rowcount
-
-
-def rezone_calls(
-    conn: Connection,
-    campaign_id: uuid.UUID,
-    after: int,
-    phones: Sequence[str],
-    zones: Sequence[str],
-    dues: Sequence[datetime | None],
-) -> None:
-    """PostgreSQL: give the calls added after position ``after`` to ``phones`` a new zone and
-    first due time (a later chunk of the list changed the contact's timezone)."""
-    conn.exec_driver_sql(
-        """
-        UPDATE calls SET timezone = p.zone, next_attempt_at = p.due
-        FROM unnest(%(phones)s::text[], %(zones)s::text[], %(dues)s::timestamptz[])
-          AS p(phone, zone, due)
-        WHERE calls.campaign_id = %(campaign_id)s AND calls.position > %(after)s
-          AND calls.phone = p.phone
-        """,
-        {
-            "campaign_id": campaign_id,
-            "after": after,
-            "phones": list(phones),
-            "zones": list(zones),
-            "dues": list(dues),
-        },
-    )
-
-
-def refresh_call_statistics(conn: Connection) -> None:
-    """PostgreSQL: sample ``calls`` again, so that the claim's plan knows the new calls, and
-    ``campaigns``, which autovacuum leaves alone while it is small."""
-    conn.exec_driver_sql("ANALYZE calls, campaigns")
-
-
 def get_campaign(
     conn: Connection, account_id: uuid.UUID, campaign_id: uuid.UUID, lock: bool = False
 ) -> Campaign | None:
     query = select(campaigns).where(
         campaigns.c.id == campaign_id, campaigns.c.account_id == account_id
     )
-    if lock and conn.dialect.name == "postgresql":
+    if lock:  # (SQLite has one writer: it needs no row lock and renders none)
         query = query.with_for_update()
     row = conn.execute(query).first()
     return _campaign(row) if row else None
@@ -408,16 +304,15 @@ def complete_finished_campaigns(
     ids = sorted(set(campaign_ids))
     if not ids:
         return []
-    if conn.dialect.name == "postgresql":
-        # Wait for transactions adding calls (they hold the campaign's row) and look at their
-        # calls with the next statement's snapshot: otherwise a campaign could complete while
-        # a call is being appended to it.
-        conn.execute(
-            select(campaigns.c.id)
-            .where(campaigns.c.id.in_(ids), campaigns.c.status == CampaignStatus.RUNNING.value)
-            .order_by(campaigns.c.id)
-            .with_for_update()
-        ).all()
+    # Wait for transactions adding calls (they hold the campaign's row) and look at their
+    # calls with the next statement's snapshot: otherwise a campaign could complete while a
+    # call is being appended to it. (SQLite has one writer: it waits for nothing.)
+    conn.execute(
+        select(campaigns.c.id)
+        .where(campaigns.c.id.in_(ids), campaigns.c.status == CampaignStatus.RUNNING.value)
+        .order_by(campaigns.c.id)
+        .with_for_update()
+    ).all()
     active = exists().where(
         and_(
             calls.c.campaign_id == campaigns.c.id,

@@ -1,58 +1,103 @@
-"""Contacts, unique per account and E.164 phone."""
+"""Contacts, unique per account and E.164 phone, and the writer of contact lists.
+
+A contact list is written chunk by chunk in one transaction, with the campaign's calls
+(``ContactWriter``, each database's own: ``store.postgres.contacts``, ``store.sqlite.contacts``,
+reached as ``transaction.contact_writer``). Each chunk's contacts come encoded by the writer's
+``encode_contacts``, which the ingest pool's processes run as they prepare the chunks.
+"""
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import JSON, Connection, func, select
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, select
 
-from outbound.domain.contacts import CONTACT_FIELDS
-from outbound.domain.records import ContactInput
-from outbound.store.database import array_literal, copy_text
+from outbound.domain.records import Campaign, ContactInput
 from outbound.store.tables import contacts
 
+# Each contact, with its id, as the database's writer takes it: ``(ids, account_id, contacts,
+# stamp)``, the account's id and the creation time (ISO 8601) as text. A module-level function,
+# so that the ingest pool's processes can run it.
+EncodeContacts = Callable[[Sequence[str], str, Sequence[ContactInput], str], list[Any]]
 
-def upsert_contacts(
-    conn: Connection, account_id: uuid.UUID, inputs: Sequence[ContactInput], now: datetime
-) -> dict[str, tuple[uuid.UUID, str | None]]:
-    """Insert new contacts, update the given fields of known ones (SQLite's path; PostgreSQL
-    takes ``known_contacts``, ``copy_contacts`` and ``update_contacts``).
+Chunk = TypeVar("Chunk")
 
-    Returns each phone's contact id and stored timezone.
 
-    Fields not given keep their stored value; custom fields are merged key by key.
-    Phones must be distinct.
+class Known(NamedTuple):
+    """A contact the account already has: its id and its stored timezone."""
+
+    id: str
+    timezone: str | None
+
+
+@dataclass(frozen=True)
+class NewCalls:
+    """A chunk's calls, one per contact in order, at the campaign's positions after ``after``,
+    with the ids given (time-ordered ones keep the primary key's index compact).
+
+    ``zones`` and ``dues`` give each call's zone and first due time when a calling window
+    applies; without them every call is due at ``first_due``. With ``skip_existing``, contacts
+    the campaign already has a call for are left out.
     """
-    if not inputs:
-        return {}
-    upsert = sqlite.insert(contacts)
-    excluded = upsert.excluded
-    updates: dict[str, Any] = {
-        name: func.coalesce(excluded[name], contacts.c[name]) for name in CONTACT_FIELDS
-    }
-    updates["custom_fields"] = func.json_patch(
-        contacts.c.custom_fields, excluded.custom_fields, type_=JSON
-    )
-    updates["updated_at"] = excluded.updated_at
-    statement = upsert.on_conflict_do_update(
-        index_elements=[contacts.c.account_id, contacts.c.phone], set_=updates
-    ).returning(contacts.c.id, contacts.c.phone, contacts.c.timezone)
-    rows = [
-        {
-            "id": uuid.uuid4(),
-            "account_id": account_id,
-            "phone": item.phone,
-            **{name: item.fields.get(name) for name in CONTACT_FIELDS},
-            "custom_fields": item.custom_fields,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for item in inputs
-    ]
-    result = conn.execute(statement, rows)
-    return {row.phone: (row.id, row.timezone) for row in result}
+
+    campaign: Campaign
+    ids: Sequence[str]
+    contact_ids: Sequence[str]
+    phones: Sequence[str]
+    zones: Sequence[str | None] | None
+    dues: Sequence[datetime | None] | None
+    after: int
+    caller_id: str | None
+    first_due: datetime
+    now: datetime
+    skip_existing: bool
+
+
+class ContactWriter(Protocol):
+    """Writes a contact list into an account, and the calls of a campaign to its contacts,
+    chunk by chunk, in one transaction."""
+
+    @property
+    def encode_contacts(self) -> EncodeContacts:
+        """How this writer takes a chunk's contacts (run where the chunks are prepared)."""
+        ...
+
+    def lock(self, account_id: uuid.UUID) -> None:
+        """Hold the account's contacts until the transaction ends (writers queue)."""
+        ...
+
+    def with_stored(
+        self,
+        account_id: uuid.UUID,
+        chunks: Iterable[Chunk],
+        phones: Callable[[Chunk], Sequence[str]],
+    ) -> Iterator[tuple[Chunk, dict[str, Known]]]:
+        """Each chunk with the account's stored contacts among its ``phones``, by phone (read
+        before the chunk is written; the account's contacts held by ``lock``)."""
+        ...
+
+    def write_chunk(
+        self, new_contacts: Sequence[Any], known_contacts: Sequence[Any], calls: NewCalls
+    ) -> int:
+        """Write a chunk into the campaign's account: its new contacts, its known ones (the
+        fields given replace the stored ones, custom fields merge by key; ``updated_at``
+        becomes ``calls.now``), both encoded by ``encode_contacts``, and its calls. Returns
+        the number of calls added."""
+        ...
+
+    def rezone_calls(
+        self,
+        campaign_id: uuid.UUID,
+        after: int,
+        phones: Sequence[str],
+        zones: Sequence[str],
+        dues: Sequence[datetime | None],
+    ) -> None:
+        """Give the calls added after position ``after`` to ``phones`` a new zone and first due
+        time (a later chunk of the list changed the contact's timezone)."""
+        ...
 
 
 def get_contact(
@@ -86,73 +131,3 @@ def get_by_phones(
         )
         found.update((row.phone, dict(row._mapping)) for row in rows)
     return found
-
-
-# PostgreSQL's path for large lists. The account's contacts are locked for the transaction
-# (an advisory lock of their own, so that dialing is not held up); the phones it already has
-# are read in one statement per chunk; the new contacts are COPied
-# straight into ``contacts`` and the known ones are updated from a staging table. An upsert of
-# every row from a staging table costs three times the COPY.
-
-_KNOWN = """
-SELECT c.phone, c.id::text, c.timezone FROM contacts c
-WHERE c.account_id = %s AND c.phone = ANY(%s::text[])
-"""
-_UPDATE_FROM_STAGING = f"""
-UPDATE contacts SET
-  {", ".join(f"{name} = COALESCE(s.{name}, contacts.{name})" for name in CONTACT_FIELDS)},
-  custom_fields = contacts.custom_fields || s.custom_fields::jsonb,
-  updated_at = %s
-FROM contacts_staging s
-WHERE contacts.account_id = %s AND contacts.phone = s.phone
-"""
-
-
-class Known(NamedTuple):
-    """A contact the account already has: its id and its stored timezone."""
-
-    id: str
-    timezone: str | None
-
-
-def lock_account_contacts(conn: Connection, account_id: uuid.UUID) -> None:
-    """PostgreSQL: hold the account's contacts until the transaction ends (writers queue)."""
-    conn.exec_driver_sql(
-        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"contacts:{account_id}",)
-    )
-
-
-def known_contacts(
-    conn: Connection, account_id: uuid.UUID, phones: Sequence[str]
-) -> dict[str, Known]:
-    """PostgreSQL: the account's contacts among ``phones``, by phone."""
-    if not phones:
-        return {}
-    rows = conn.exec_driver_sql(_KNOWN, (account_id, array_literal(phones)))
-    return {phone: Known(contact_id, zone) for phone, contact_id, zone in rows}
-
-
-def copy_contacts(conn: Connection, columns: Sequence[str], lines: Sequence[str]) -> None:
-    """PostgreSQL: COPY new contacts, given as COPY lines of ``columns``."""
-    copy_text(conn, "contacts", columns, lines)
-
-
-def update_contacts(
-    conn: Connection,
-    account_id: uuid.UUID,
-    columns: Sequence[str],
-    lines: Sequence[str],
-    now: datetime,
-) -> None:
-    """PostgreSQL: update known contacts from COPY lines of ``columns`` (as ``copy_contacts``
-    takes them): the fields given replace the stored ones, custom fields merge by key."""
-    if not lines:
-        return
-    conn.exec_driver_sql(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS contacts_staging ("
-        + ", ".join(f"{name} text" for name in columns)
-        + ") ON COMMIT DELETE ROWS"
-    )
-    conn.exec_driver_sql("TRUNCATE contacts_staging")  # an earlier chunk of this transaction's
-    copy_text(conn, "contacts_staging", columns, lines)
-    conn.exec_driver_sql(_UPDATE_FROM_STAGING, (now, account_id))

@@ -1,14 +1,28 @@
-"""Engines and transactions for PostgreSQL (psycopg 3) and SQLite (WAL, one writer)."""
+"""The database handle, its engines and transactions: PostgreSQL (psycopg 3) or SQLite (WAL,
+one writer).
+
+``Database`` is opened once from the URL and knows its ``Dialect``; services get their
+transactions from it (``transaction()``, ``reading()``) and hand them to the store's functions.
+Driver errors that mean the database is away leave it as ``DatabaseUnavailable``.
+"""
 
 import os
-import re
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, Literal
 
-import psycopg
-from sqlalchemy import URL, Connection, Engine, NullPool, create_engine, event
+from sqlalchemy import URL, Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+
+from outbound.exceptions import DatabaseUnavailable
+from outbound.store import migrate
+from outbound.store.calls import CallQueue
+from outbound.store.contacts import ContactWriter
+from outbound.store.dialect import Dialect, UpsertInsert
+from outbound.store.postgres.dialect import POSTGRESQL
+from outbound.store.sqlite.dialect import SQLITE
 
 SQLITE_BUSY_TIMEOUT = 30_000  # milliseconds a writer waits for the lock
 POOL_SIZE = 10  # PostgreSQL connections kept per process
@@ -43,6 +57,104 @@ def driver_url(url: str) -> str:
     elif parsed.drivername not in ("postgresql+psycopg", "sqlite", "sqlite+pysqlite"):
         raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
     return parsed.render_as_string(hide_password=False)
+
+
+class Transaction(Connection):
+    """A connection in one transaction, carrying its database's ``Dialect``: what services
+    hand to the store's functions (which take it as a SQLAlchemy ``Connection``)."""
+
+    def __init__(self, engine: Engine, dialect: Dialect) -> None:
+        super().__init__(engine)
+        self._outbound_dialect = dialect
+
+    @cached_property
+    def queue(self) -> CallQueue:
+        """The call queue's statements that are the database's own, on this transaction."""
+        return self._outbound_dialect.call_queue(self)
+
+    @cached_property
+    def contact_writer(self) -> ContactWriter:
+        """The writer of contact lists that is the database's own, on this transaction."""
+        return self._outbound_dialect.contact_writer(self)
+
+    def insert(self, table: Table) -> UpsertInsert:
+        """An INSERT into ``table`` that can say what to do ON CONFLICT (the dialect's own)."""
+        return self._outbound_dialect.insert(table)
+
+    def announce_new_work(self) -> None:
+        """Wake every listening worker when this transaction commits (calls became due)."""
+        self._outbound_dialect.announce_new_work(self)
+
+
+class Database:
+    """The database outbound runs on: opened once from its URL, it knows its dialect and what
+    that dialect can do."""
+
+    def __init__(self, url: str, sessions: Sessions = "api") -> None:
+        self.engine = create_database_engine(url, sessions)
+        self._sessions: Sessions = sessions
+        self._dialect: Dialect = SQLITE if self.engine.dialect.name == "sqlite" else POSTGRESQL
+
+    @property
+    def concurrent_writers(self) -> bool:
+        """Whether several transactions may write at once (not on SQLite: one writer)."""
+        return self._dialect.concurrent_writers
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A transaction that commits when the block ends, and rolls back if it raises."""
+        with self._unavailable_as_ours():
+            conn = self._connect()
+            with conn, conn.begin():
+                yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A transaction for reads; whatever it wrote would be rolled back."""
+        with self._unavailable_as_ours():
+            conn = self._connect()
+            with conn:
+                yield conn
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest revision (idempotent)."""
+        migrate.upgrade(self.engine)
+
+    def schema_is_current(self) -> bool:
+        """Whether every migration is applied; ``DatabaseUnavailable`` if the database does not
+        answer (naming the driver's error)."""
+        try:
+            return migrate.is_current(self.engine)
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(type(exc).__name__) from exc
+
+    def refresh_statistics_after(self, calls: int) -> None:
+        """``calls`` calls were just added: the planner's statistics are refreshed in the
+        background where the database needs it."""
+        self._dialect.refresh_statistics_after(self.engine, calls)
+
+    async def listen_for_new_work(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever a transaction of another process announces new work, until
+        cancelled; return at once where one process does all the work (SQLite)."""
+        await self._dialect.listen_for_new_work(
+            self.engine, session_options(self.engine.url, self._sessions), wake
+        )
+
+    def dispose(self) -> None:
+        """Close the pooled connections (the process is stopping)."""
+        self.engine.dispose()
+
+    def _connect(self) -> Transaction:
+        return Transaction(self.engine, self._dialect)
+
+    @contextmanager
+    def _unavailable_as_ours(self) -> Iterator[None]:
+        try:
+            yield
+        except (OperationalError, InterfaceError) as exc:
+            if self._dialect.is_unavailable(exc):
+                raise DatabaseUnavailable() from exc
+            raise
 
 
 def create_database_engine(url: str, sessions: Sessions = "api", **kwargs: Any) -> Engine:
@@ -89,14 +201,6 @@ def session_options(url: URL, sessions: Sessions) -> dict[str, Any]:
     }
 
 
-@cache
-def side_engine(url: URL) -> Engine:
-    """An engine whose connections are opened on demand and closed after use, outside the
-    pool of the engine for ``url``: a request that holds a pooled connection can open a second
-    one without waiting for the pool, which other requests like it may have emptied."""
-    return create_engine(url, poolclass=NullPool)
-
-
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
 
@@ -118,79 +222,3 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
-
-
-def copy_text(conn: Connection, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
-    """COPY lines already in COPY's text format (``copy_line``) into ``table``."""
-    if not lines:
-        return
-    driver = conn.connection.dbapi_connection
-    assert isinstance(driver, psycopg.Connection)
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.write("".join(lines))
-
-
-COPY_NULL = "\\N"
-_COPY_SPECIAL = re.compile(r"[\\\n\r]")  # with the tab, what COPY's text format escapes
-needs_escape = _COPY_SPECIAL.search  # whether tab-free text must be escaped for COPY
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_line(values: Sequence[str | None]) -> str:
-    """One row in COPY's text format: tab-separated, ``\\N`` for null, ending in a newline.
-
-    Built in one join; values are escaped one by one only when the line holds a character
-    that needs it (a text field with a tab, a newline or a backslash).
-    """
-    line = "\t".join([COPY_NULL if value is None else value for value in values])
-    if line.count("\t") != len(values) - 1 or _COPY_SPECIAL.search(line):
-        line = "\t".join(
-            [COPY_NULL if value is None else value.translate(_COPY_ESCAPES) for value in values]
-        )
-    return line + "\n"
-
-
-def time_ordered_ids(count: int, millis: int, first: int = 0) -> list[str]:
-    """UUIDs of version 7 (RFC 9562) for the items ``first`` to ``first + count - 1`` of a
-    batch made at ``millis`` (milliseconds since the epoch), in increasing order.
-
-    They start with the time, so that rows inserted one after the other sit side by side in
-    their primary key's index instead of all over it. The item's number goes into the 12 bits
-    after the version (4,096 a millisecond, the next ones in the following milliseconds): a
-    batch prepared in chunks by several processes is in order all the same. The last 62 bits
-    are random.
-    """
-    randoms = os.urandom(8 * count).hex()
-    ids = []
-    head = ""
-    for index in range(count):
-        number = first + index
-        if not head or not number & 0xFFF:  # a new millisecond
-            stamp = f"{millis + (number >> 12):012x}"
-            head = f"{stamp[:8]}-{stamp[8:]}-7"
-        tail = randoms[16 * index : 16 * index + 16]
-        ids.append(f"{head}{number & 0xFFF:03x}-{_VARIANT[tail[0]]}{tail[1:4]}-{tail[4:]}")
-    return ids
-
-
-# A random hex digit as the first digit of an RFC 9562 variant: 8, 9, a or b.
-_VARIANT = {digit: f"{int(digit, 16) & 3 | 8:x}" for digit in "0123456789abcdef"}
-
-
-def array_literal(values: Sequence[str | None]) -> str:
-    """A PostgreSQL array literal of the texts ``values`` (null for None), to pass as one
-    string where psycopg would dump a list item by item (a microsecond each): cast it in the
-    statement, ``%s::text[]``.
-    """
-    if None not in values:
-        joined = '","'.join(values)  # type: ignore[arg-type]  # no None, checked above
-        if '"' not in joined and "\\" not in joined:
-            return '{"' + joined + '"}' if values else "{}"
-    return "{" + ",".join(_array_item(value) for value in values) + "}"
-
-
-def _array_item(value: str | None) -> str:
-    if value is None:
-        return "NULL"
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -5,17 +5,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from outbound.store.database import Transaction
 from outbound.store.tables import do_not_call
 
 
-def add(conn: Connection, account_id: uuid.UUID, phones: Sequence[str], now: datetime) -> None:
+def add(conn: Transaction, account_id: uuid.UUID, phones: Sequence[str], now: datetime) -> None:
     if not phones:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(
-        dialect.insert(do_not_call).on_conflict_do_nothing(),
+        conn.insert(do_not_call).on_conflict_do_nothing(),
         [{"account_id": account_id, "phone": phone, "created_at": now} for phone in phones],
     )
 

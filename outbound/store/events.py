@@ -5,8 +5,8 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from outbound.store.database import Transaction
 from outbound.store.tables import event_counters, events, webhook_endpoints
 
 
@@ -27,15 +27,14 @@ def subscriptions(
     return found
 
 
-def reserve_sequences(conn: Connection, account_id: uuid.UUID, count: int) -> int:
+def reserve_sequences(conn: Transaction, account_id: uuid.UUID, count: int) -> int:
     """Take ``count`` sequence numbers for the account; returns the last one.
 
     Locks the account's counter until commit, which orders the account's events by commit:
     the caller must take no other lock after this.
     """
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(event_counters).values(account_id=account_id, last_sequence=count)
-    statement = statement.on_conflict_do_update(
+    upsert = conn.insert(event_counters).values(account_id=account_id, last_sequence=count)
+    statement = upsert.on_conflict_do_update(
         index_elements=[event_counters.c.account_id],
         set_={"last_sequence": event_counters.c.last_sequence + count},
     ).returning(event_counters.c.last_sequence)

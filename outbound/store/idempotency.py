@@ -5,13 +5,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from outbound.store.database import Transaction
 from outbound.store.tables import idempotency_keys
 
 
 def take(
-    conn: Connection,
+    conn: Transaction,
     account_id: uuid.UUID,
     key: str,
     fingerprint: str,
@@ -22,15 +22,14 @@ def take(
 
     On PostgreSQL a concurrent transaction holding the same key makes this wait until it ends.
     """
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(idempotency_keys).values(
+    upsert = conn.insert(idempotency_keys).values(
         account_id=account_id, key=key, fingerprint=fingerprint, created_at=now
     )
-    statement = statement.on_conflict_do_update(
+    statement = upsert.on_conflict_do_update(
         index_elements=[idempotency_keys.c.account_id, idempotency_keys.c.key],
         set_={
-            "fingerprint": statement.excluded.fingerprint,
-            "created_at": statement.excluded.created_at,
+            "fingerprint": upsert.excluded.fingerprint,
+            "created_at": upsert.excluded.created_at,
             "status_code": None,
             "body": None,
         },
@@ -39,20 +38,19 @@ def take(
     return conn.execute(statement).first() is not None
 
 
-def recorded(conn: Connection, account_id: uuid.UUID, key: str) -> tuple[str, int, Any] | None:
+def recorded(conn: Connection, account_id: uuid.UUID, key: str) -> tuple[str, Any] | None:
+    """The key's fingerprint and the result recorded with it."""
     row = conn.execute(
-        select(
-            idempotency_keys.c.fingerprint, idempotency_keys.c.status_code, idempotency_keys.c.body
-        ).where(idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)
+        select(idempotency_keys.c.fingerprint, idempotency_keys.c.body).where(
+            idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key
+        )
     ).first()
-    return (row.fingerprint, row.status_code, row.body) if row else None
+    return (row.fingerprint, row.body) if row else None
 
 
-def remember(
-    conn: Connection, account_id: uuid.UUID, key: str, status_code: int, body: Any
-) -> None:
+def remember(conn: Connection, account_id: uuid.UUID, key: str, result: Any) -> None:
     conn.execute(
         update(idempotency_keys)
         .where(idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)
-        .values(status_code=status_code, body=body)
+        .values(body=result)
     )

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from outbound.store.database import Transaction
 from outbound.store.tables import call_attempts, provider_events, seen_signatures
 
 
@@ -17,11 +17,6 @@ class PlacedAttempt:
     number: int
     answered_by: str | None
     open: bool  # no outcome yet
-
-
-def _insert(conn: Connection, table: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 def find_attempt(conn: Connection, provider_call_id: str) -> PlacedAttempt | None:
@@ -39,11 +34,11 @@ def find_attempt(conn: Connection, provider_call_id: str) -> PlacedAttempt | Non
 
 
 def remember_event(
-    conn: Connection, provider: str, provider_call_id: str, event: str, now: datetime
+    conn: Transaction, provider: str, provider_call_id: str, event: str, now: datetime
 ) -> bool:
     """Record that ``event`` was received for the call; False if it already was."""
     inserted = conn.execute(
-        _insert(conn, provider_events)
+        conn.insert(provider_events)
         .values(provider=provider, provider_call_id=provider_call_id, event=event, received_at=now)
         .on_conflict_do_nothing()
         .returning(provider_events.c.event)
@@ -59,10 +54,10 @@ def annotate_attempt(conn: Connection, provider_call_id: str, values: dict[str, 
     )
 
 
-def remember_signature(conn: Connection, digest: str, now: datetime) -> bool:
+def remember_signature(conn: Transaction, digest: str, now: datetime) -> bool:
     """Record a signature digest; False if it was seen before (a replay)."""
     inserted = conn.execute(
-        _insert(conn, seen_signatures)
+        conn.insert(seen_signatures)
         .values(digest=digest, seen_at=now)
         .on_conflict_do_nothing()
         .returning(seen_signatures.c.digest)

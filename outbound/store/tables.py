@@ -235,7 +235,7 @@ webhook_deliveries = Table(
     Column("event_id", Uuid, ForeignKey("events.id"), nullable=False),
     Column("sequence", BigInteger, nullable=False),
     Column("attempt", Integer, nullable=False),
-    Column("status_code", Integer),
+    Column("status_code", Integer),  # unused: results are recorded alone (``body``)
     Column("error", Text),
     Column("succeeded", Boolean, nullable=False),
     Column("attempted_at", UTCDateTime, nullable=False),
@@ -249,7 +249,7 @@ idempotency_keys = Table(
     Column("account_id", Uuid, ForeignKey("accounts.id"), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("fingerprint", String(64), nullable=False),  # the request's route and body
-    Column("status_code", Integer),
+    Column("status_code", Integer),  # unused: results are recorded alone (``body``)
     Column("body", JSONDocument),
     Column("created_at", UTCDateTime, nullable=False),
 )

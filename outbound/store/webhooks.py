@@ -98,8 +98,7 @@ def claim_endpoint(conn: Connection, now: datetime, lease_until: datetime) -> En
         .order_by(webhook_endpoints.c.next_attempt_at)
         .limit(1)
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=webhook_endpoints, skip_locked=True)
+    query = query.with_for_update(of=webhook_endpoints, skip_locked=True)  # (none on SQLite)
     row = conn.execute(query).first()
     if row is None:
         return None

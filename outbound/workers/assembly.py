@@ -1,4 +1,4 @@
-"""Assembly: settings in, engine, provider, callback receivers and dispatcher out."""
+"""Assembly: settings in, database, provider, callback receivers and dispatcher out."""
 
 import asyncio
 import contextlib
@@ -6,7 +6,6 @@ import logging
 from functools import partial
 
 from prometheus_client import start_http_server
-from sqlalchemy import Engine
 
 from outbound import metrics
 from outbound.clock import utcnow
@@ -14,16 +13,15 @@ from outbound.config import Settings
 from outbound.providers import registry
 from outbound.providers.callbacks import CallbackReceiver
 from outbound.services import dispatch
-from outbound.store.database import Sessions, create_database_engine
-from outbound.store.notifications import listen_for_new_work
+from outbound.store.database import Database, Sessions
 from outbound.workers.delivery import Deliverer
 from outbound.workers.dispatcher import Dispatcher, ProviderFactory
 
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings, sessions: Sessions = "api") -> Engine:
-    return create_database_engine(settings.database_url, sessions)
+def open_database(settings: Settings, sessions: Sessions = "api") -> Database:
+    return Database(settings.database_url, sessions)
 
 
 def provider_factory(settings: Settings) -> ProviderFactory:
@@ -44,20 +42,20 @@ def callback_receivers(settings: Settings) -> dict[str, CallbackReceiver]:
     return {receiver.name: receiver for receiver in receivers if receiver is not None}
 
 
-def build_dispatcher(settings: Settings, engine: Engine) -> Dispatcher:
-    return Dispatcher(engine, provider_factory(settings), settings)
+def build_dispatcher(settings: Settings, database: Database) -> Dispatcher:
+    return Dispatcher(database, provider_factory(settings), settings)
 
 
 async def run_background(
-    settings: Settings, engine: Engine, dispatcher: Dispatcher, stopping: asyncio.Event
+    settings: Settings, database: Database, dispatcher: Dispatcher, stopping: asyncio.Event
 ) -> None:
     """What a worker does: dial due calls and deliver events, until ``stopping`` is set.
 
     New work announced by any process (PostgreSQL) wakes the dispatcher at once.
     """
-    listener = asyncio.create_task(listen_for_new_work(engine, dispatcher.wake))
+    listener = asyncio.create_task(database.listen_for_new_work(dispatcher.wake))
     try:
-        await asyncio.gather(dispatcher.run(stopping), Deliverer(engine, settings).run(stopping))
+        await asyncio.gather(dispatcher.run(stopping), Deliverer(database, settings).run(stopping))
     finally:
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -65,13 +63,13 @@ async def run_background(
 
 
 async def run_worker(settings: Settings, stopping: asyncio.Event) -> None:
-    engine = build_engine(settings, "worker")
+    database = open_database(settings, "worker")
     if settings.metrics_port:
         start_http_server(
             settings.metrics_port,
-            registry=metrics.registry(lambda: dispatch.queue_counts(engine, utcnow())),
+            registry=metrics.registry(lambda: dispatch.queue_counts(database, utcnow())),
         )
     try:
-        await run_background(settings, engine, build_dispatcher(settings, engine), stopping)
+        await run_background(settings, database, build_dispatcher(settings, database), stopping)
     finally:
-        engine.dispose()
+        database.dispose()

@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
 
 from outbound.clock import SYSTEM_CLOCK, Clock
 from outbound.config import Settings
@@ -23,6 +22,7 @@ from outbound.domain.backoff import event_backoff, event_given_up
 from outbound.services import webhooks
 from outbound.services.webhooks import Delivery
 from outbound.signing import SIGNATURE_HEADER, sign
+from outbound.store.database import Database
 from outbound.store.webhooks import Endpoint
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,13 @@ def body_of(event: dict[str, Any]) -> bytes:
 class Deliverer:
     def __init__(
         self,
-        engine: Engine,
+        database: Database,
         settings: Settings,
         clock: Clock = SYSTEM_CLOCK,
         transport: httpx.AsyncBaseTransport | None = None,
         poll_interval_seconds: float = POLL_INTERVAL_SECONDS,
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._settings = settings
         self._clock = clock
         self._transport = transport
@@ -73,7 +73,7 @@ class Deliverer:
                     try:
                         endpoint = await asyncio.to_thread(
                             webhooks.claim_endpoint,
-                            self._engine,
+                            self._database,
                             self._clock.now(),
                             timedelta(seconds=LEASE_SECONDS),
                         )
@@ -99,7 +99,7 @@ class Deliverer:
 
     async def _round(self, client: httpx.AsyncClient, endpoint: Endpoint) -> None:
         pending = await asyncio.to_thread(
-            webhooks.events_after, self._engine, endpoint, EVENTS_PER_ROUND
+            webhooks.events_after, self._database, endpoint, EVENTS_PER_ROUND
         )
         cursor, failures = endpoint.delivered_sequence, endpoint.failures
         next_attempt_at = self._clock.now()
@@ -124,7 +124,7 @@ class Deliverer:
             break
         await asyncio.to_thread(
             webhooks.finish_round,
-            self._engine,
+            self._database,
             endpoint,
             cursor,
             failures,

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine
-
 from outbound import metrics
 from outbound.clock import SYSTEM_CLOCK, Clock
 from outbound.config import Settings
@@ -33,6 +31,7 @@ from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallRequest, Provider, ReportResult
 from outbound.providers.errors import CallRejected, ProviderUnavailable
 from outbound.services import dispatch
+from outbound.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +56,12 @@ class _GaveUp(Exception):
 class Dispatcher:
     def __init__(
         self,
-        engine: Engine,
+        database: Database,
         provider_factory: ProviderFactory,
         settings: Settings,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._provider_factory = provider_factory
         self._settings = settings
         self._clock = clock
@@ -88,7 +87,7 @@ class Dispatcher:
         self._stop = stopping
         provider = self._provider_factory(self._report)
         recorder = asyncio.create_task(self._record_results())
-        claims = 1 if self._settings.is_sqlite() else self._settings.dispatch_claims
+        claims = self._settings.dispatch_claims if self._database.concurrent_writers else 1
         log.info("dispatcher %s started", self.owner)
         try:
             await asyncio.gather(*(self._claim_loop(provider, stopping) for _ in range(claims)))
@@ -124,10 +123,10 @@ class Dispatcher:
         elapsed = self._clock.monotonic()
         if not busy or elapsed >= self._next_launch_check:
             self._next_launch_check = elapsed + self._settings.poll_interval_seconds
-            await asyncio.to_thread(dispatch.start_due_campaigns, self._engine, now)
+            await asyncio.to_thread(dispatch.start_due_campaigns, self._database, now)
         if elapsed >= self._next_lease_check:
             self._next_lease_check = elapsed + self._settings.lease_check_interval_seconds
-            await asyncio.to_thread(dispatch.expire_leases, self._engine, now)
+            await asyncio.to_thread(dispatch.expire_leases, self._database, now)
         room = min(
             self._settings.dispatch_batch_size, self._settings.max_in_flight - self._in_flight
         )
@@ -138,7 +137,7 @@ class Dispatcher:
         self._idle.clear()
         try:
             result = await asyncio.to_thread(
-                dispatch.claim, self._engine, self.owner, room, self._clock.now, lease
+                dispatch.claim, self._database, self.owner, room, self._clock.now, lease
             )
         except BaseException:
             self._settle(room)
@@ -153,7 +152,7 @@ class Dispatcher:
                 metrics.DISPATCH_LAG.observe((item.started_at - item.due_at).total_seconds())
         try:
             requests = await asyncio.to_thread(
-                dispatch.build_requests, self._engine, claimed, provider.needs_call_content
+                dispatch.build_requests, self._database, claimed, provider.needs_call_content
             )
         except BaseException:
             self._settle(len(claimed))  # nothing placed: the attempts stay leased, then lost
@@ -181,7 +180,7 @@ class Dispatcher:
             try:
                 await self._persist(
                     f"storing {len(placed)} provider call ids",
-                    lambda: dispatch.record_placed(self._engine, placed),
+                    lambda: dispatch.record_placed(self._database, placed),
                 )
             finally:
                 self._settle(len(placed))
@@ -190,7 +189,7 @@ class Dispatcher:
                 await self._persist(
                     f"releasing {len(unplaced)} attempts the provider did not take",
                     lambda: dispatch.release_unplaced(
-                        self._engine, unplaced, self._clock.now(), self._backoff
+                        self._database, unplaced, self._clock.now(), self._backoff
                     ),
                 )
             finally:
@@ -280,7 +279,7 @@ class Dispatcher:
         try:
             await self._persist(
                 f"recording {len(batch)} outcomes",
-                lambda: dispatch.record_results(self._engine, batch, self._clock.now()),
+                lambda: dispatch.record_results(self._database, batch, self._clock.now()),
             )
         except _GaveUp:
             pass  # logged; the attempts stay leased
@@ -312,7 +311,7 @@ class Dispatcher:
         if self._paced:
             delay = PACING_RETRY_SECONDS  # a rate window will free up soon
         elif self._in_flight < self._settings.max_in_flight:  # else: woken as attempts end
-            due = await asyncio.to_thread(dispatch.next_due_at, self._engine)
+            due = await asyncio.to_thread(dispatch.next_due_at, self._database)
             if due is not None:
                 delay = min(delay, (due - self._clock.now()).total_seconds())
         delay = max(delay, MIN_SLEEP_SECONDS)

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import Engine
 
 from outbound.domain.windows import DAY_NAMES
 from outbound.services import accounts
+from outbound.store.database import Database
 from tests.factories import Tenant, phone
 from tests.servers import Server, wait_for
 
@@ -84,10 +84,10 @@ def test_bad_windows_and_zones_are_400(server: Server, account: Tenant):
         ]
 
 
-def test_the_accounts_default_window_applies(server: Server, account: Tenant, engine: Engine):
+def test_the_accounts_default_window_applies(server: Server, account: Tenant, database: Database):
     target = _day_after_tomorrow().date()
     default = {"start": "10:00", "end": "12:00", "days": [DAY_NAMES[target.weekday()]]}
-    accounts.update_account(engine, account.id, calling_window=default)
+    accounts.update_account(database, account.id, calling_window=default)
     with server.client(account.token) as http:
         response = _create(http, account, contacts=[{"phone": phone(16), "timezone": "UTC"}])
         campaign_id = response.json()["campaign_id"]
@@ -131,10 +131,10 @@ def test_every_attempt_of_a_call_has_the_same_caller_id(server: Server, account:
     assert {a["caller_id"] for a in attempts} == {"+14155550123"}
 
 
-def test_strict_variables_rejects_contacts_lacking_a_variable(server: Server, engine: Engine):
-    account, token = accounts.create_account(engine, "Strict")
+def test_strict_variables_rejects_contacts_lacking_a_variable(server: Server, database: Database):
+    account, token = accounts.create_account(database, "Strict")
     playbook = accounts.create_playbook(
-        engine, account.id, "P", first_message="Hi {{first_name}} from {{custom.company_size}}"
+        database, account.id, "P", first_message="Hi {{first_name}} from {{custom.company_size}}"
     )
     body = {
         "playbook_id": str(playbook.id),

@@ -5,17 +5,18 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from outbound.services import accounts
 from outbound.store import tables
+from outbound.store.database import Database
 from tests.factories import make_account, phone
 from tests.servers import start_server, wait_for
 
 
-def test_a_campaigns_concurrency_limit_holds(engine: Engine, database_url: str, tmp_path: Path):
-    tenant = make_account(engine)
-    accounts.update_account(engine, tenant.id, max_concurrent_calls=0, calls_per_second=0)
+def test_a_campaigns_concurrency_limit_holds(database: Database, database_url: str, tmp_path: Path):
+    tenant = make_account(database)
+    accounts.update_account(database, tenant.id, max_concurrent_calls=0, calls_per_second=0)
     env = {"OUTBOUND_SIMULATOR_RING_SECONDS": "0.2", "OUTBOUND_SIMULATOR_TALK_SECONDS": "0.1"}
     peak, sampling = 0, True
     campaign_id: uuid.UUID | None = None
@@ -24,7 +25,7 @@ def test_a_campaigns_concurrency_limit_holds(engine: Engine, database_url: str, 
         nonlocal peak
         while sampling:
             if campaign_id is not None:
-                with engine.connect() as conn:
+                with database.engine.connect() as conn:
                     count = conn.execute(
                         select(func.count()).where(
                             tables.calls.c.campaign_id == campaign_id,

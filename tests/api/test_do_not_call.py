@@ -4,9 +4,10 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import Engine, insert
+from sqlalchemy import insert
 
 from outbound.store import tables
+from outbound.store.database import Database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server, wait_for
 
@@ -78,7 +79,7 @@ def test_suppressing_later_skips_the_pending_call_before_its_next_attempt(
 
 
 def test_the_list_is_checked_again_inside_the_claim(
-    server: Server, account: Tenant, engine: Engine
+    server: Server, account: Tenant, database: Database
 ):
     number = phone(43)
     with server.client(account.token) as http:
@@ -90,7 +91,7 @@ def test_the_list_is_checked_again_inside_the_claim(
         )
         campaign_id = created["campaign_id"]
         # Suppressed behind the API's back: only the claim can notice it.
-        with engine.begin() as conn:
+        with database.engine.begin() as conn:
             conn.execute(
                 insert(tables.do_not_call).values(
                     account_id=account.id, phone=number, created_at=datetime.now(UTC)
@@ -110,8 +111,8 @@ def test_the_list_is_checked_again_inside_the_claim(
     assert call["status"] == "skipped" and call["attempts"] == []
 
 
-def test_each_account_has_its_own_list(server: Server, account: Tenant, engine: Engine):
-    other = make_account(engine, "Other")
+def test_each_account_has_its_own_list(server: Server, account: Tenant, database: Database):
+    other = make_account(database, "Other")
     number = phone(44)
     with server.client(other.token) as http:
         http.post("/dnc", json={"phones": [number]})

@@ -3,10 +3,11 @@
 import uuid
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import func, select, text
 
 from outbound.services import accounts
 from outbound.store import tables
+from outbound.store.database import Database
 from tests.factories import Tenant, make_account
 from tests.servers import Server
 
@@ -70,7 +71,7 @@ def test_400_lists_every_bad_contact_by_index(server: Server, account: Tenant):
 
 
 def test_a_large_list_names_its_bad_contacts_from_every_chunk(
-    server: Server, account: Tenant, engine: Engine
+    server: Server, account: Tenant, database: Database
 ):
     """Above 2,000 contacts the list is validated by the pool, chunk by chunk."""
     contacts: list[dict[str, object]] = [
@@ -90,7 +91,7 @@ def test_a_large_list_names_its_bad_contacts_from_every_chunk(
     [error] = response.json()["errors"]  # schema errors come first, alone
     assert (error["field"], error["index"]) == ("contacts[2499].email", 2499)
     assert "320" in error["reason"]
-    with engine.connect() as conn:
+    with database.engine.connect() as conn:
         stored = conn.execute(
             select(func.count())
             .select_from(tables.contacts)
@@ -128,10 +129,10 @@ def test_400_for_a_body_that_is_not_an_object(server: Server, account: Tenant):
     assert response.status_code == 400
 
 
-def test_a_rejected_request_stores_nothing(server: Server, account: Tenant, engine: Engine):
+def test_a_rejected_request_stores_nothing(server: Server, account: Tenant, database: Database):
     contacts = [{"phone": "+14155550177"}, {"phone": "bad"}]
     assert _post(server, account.token, _valid(account, contacts=contacts)).status_code == 400
-    with engine.connect() as conn:
+    with database.engine.connect() as conn:
         for table in (tables.contacts, tables.campaigns, tables.calls):
             count = conn.execute(
                 select(func.count()).select_from(table).where(table.c.account_id == account.id)
@@ -147,13 +148,13 @@ def test_401_without_a_valid_token(server: Server, account: Tenant, token: str |
     assert response.json()["detail"]
 
 
-def test_401_with_a_revoked_token(server: Server, account: Tenant, engine: Engine):
-    assert accounts.revoke_token(engine, account.token)
+def test_401_with_a_revoked_token(server: Server, account: Tenant, database: Database):
+    assert accounts.revoke_token(database, account.token)
     assert _post(server, account.token, _valid(account)).status_code == 401
 
 
-def test_403_for_a_playbook_of_another_account(server: Server, account: Tenant, engine: Engine):
-    other = make_account(engine, "Globex")
+def test_403_for_a_playbook_of_another_account(server: Server, account: Tenant, database: Database):
+    other = make_account(database, "Globex")
     response = _post(server, account.token, _valid(account, playbook_id=str(other.playbook_id)))
     assert response.status_code == 403
     assert "playbook" in response.json()["detail"]
@@ -164,16 +165,16 @@ def test_403_for_an_unknown_playbook(server: Server, account: Tenant):
     assert response.status_code == 403
 
 
-def test_500_has_no_trace_in_the_body(server: Server, account: Tenant, engine: Engine):
+def test_500_has_no_trace_in_the_body(server: Server, account: Tenant, database: Database):
     with server.client(account.token) as http:
         created = http.post("/campaign", json=_valid(account, launch_at="2099-01-01T00:00:00"))
         assert created.status_code == 202
-        with engine.begin() as conn:
+        with database.engine.begin() as conn:
             conn.execute(text("ALTER TABLE call_attempts RENAME TO call_attempts_gone"))
         try:
             response = http.get(f"/campaign/{created.json()['campaign_id']}/calls")
         finally:
-            with engine.begin() as conn:
+            with database.engine.begin() as conn:
                 conn.execute(text("ALTER TABLE call_attempts_gone RENAME TO call_attempts"))
     assert response.status_code == 500
     assert response.json() == {"detail": "internal server error", "errors": []}

@@ -4,11 +4,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine
 
 from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.services.idempotency import IdempotencyKey
+from outbound.store.database import Database
 from tests.factories import Tenant, phone
 from tests.servers import Server
 
@@ -84,19 +84,19 @@ def test_fifty_concurrent_requests_with_one_key_create_one_campaign(
         assert _campaign_count(http) == 1
 
 
-def test_a_key_older_than_a_day_can_be_used_again(engine: Engine, account: Tenant):
-    owner = accounts.authenticate(engine, account.token)
+def test_a_key_older_than_a_day_can_be_used_again(database: Database, account: Tenant):
+    owner = accounts.authenticate(database, account.token)
     assert owner is not None
     request = NewCampaign(playbook_id=account.playbook_id, contacts=[RawContact(phone(40))])
     key = IdempotencyKey.of("daily", "POST /campaign", b"{}")
     now = datetime.now(UTC)
-    first = campaigns.answer_create_campaign(engine, owner, request, key, clock=lambda: now)
-    same_day = campaigns.answer_create_campaign(
-        engine, owner, request, key, clock=lambda: now + timedelta(hours=23)
+    first = campaigns.create_campaign_once(database, owner, request, key, clock=lambda: now)
+    same_day = campaigns.create_campaign_once(
+        database, owner, request, key, clock=lambda: now + timedelta(hours=23)
     )
-    next_day = campaigns.answer_create_campaign(
-        engine, owner, request, key, clock=lambda: now + timedelta(hours=25)
+    next_day = campaigns.create_campaign_once(
+        database, owner, request, key, clock=lambda: now + timedelta(hours=25)
     )
-    assert same_day.replayed and same_day.body == first.body
+    assert same_day.replayed and same_day.result == first.result
     assert not next_day.replayed
-    assert next_day.body["campaign_id"] != first.body["campaign_id"]
+    assert next_day.result["campaign_id"] != first.result["campaign_id"]

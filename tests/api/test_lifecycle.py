@@ -4,8 +4,8 @@ import time
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import Engine
 
+from outbound.store.database import Database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server, wait_for
 
@@ -139,13 +139,13 @@ def test_appended_contacts_of_a_running_campaign_are_called(server: Server, acco
 
 
 def test_lifecycle_routes_of_another_account_are_404(
-    server: Server, account: Tenant, engine: Engine
+    server: Server, account: Tenant, database: Database
 ):
     with server.client(account.token) as http:
         campaign_id = _create(http, account, contacts=[{"phone": phone(38)}], launch_at=LATER)[
             "campaign_id"
         ]
-    intruder = make_account(engine, "Intruder")
+    intruder = make_account(database, "Intruder")
     with server.client(intruder.token) as http:
         for verb in ("pause", "resume", "cancel"):
             assert http.post(f"/campaign/{campaign_id}/{verb}").status_code == 404

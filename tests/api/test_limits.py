@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import Engine
 
 from outbound.config import Settings
 from outbound.domain.contacts import CONTACT_FIELDS
@@ -29,7 +28,8 @@ from outbound.schemas.limits import (
     MAX_PHONE_LENGTH,
     MAX_RECALL,
 )
-from tests.conftest import migrated_engine
+from outbound.store.database import Database
+from tests.conftest import migrated_database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server, start_server
 
@@ -38,16 +38,16 @@ NOTES_FRAME = '{"notes":""}'  # custom_fields with one key, as compact JSON, les
 
 
 @pytest.fixture(scope="module")
-def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine]]:
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('limits') / 'outbound.db'}"
-    engine = migrated_engine(url)
-    yield url, engine
-    engine.dispose()
+    database = migrated_database(url)
+    yield url, database
+    database.dispose()
 
 
 @pytest.fixture(scope="module")
 def small_server(
-    sqlite_engine: tuple[str, Engine], tmp_path_factory: pytest.TempPathFactory
+    sqlite_engine: tuple[str, Database], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     env = {"OUTBOUND_MAX_BODY_BYTES": str(MAX_BODY)}
     with start_server(sqlite_engine[0], tmp_path_factory.mktemp("server"), extra_env=env) as up:
@@ -55,7 +55,7 @@ def small_server(
 
 
 @pytest.fixture
-def tenant(sqlite_engine: tuple[str, Engine]) -> Tenant:
+def tenant(sqlite_engine: tuple[str, Database]) -> Tenant:
     return make_account(sqlite_engine[1])
 
 

@@ -8,7 +8,7 @@ import httpx
 from outbound.domain.records import Account
 from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
-from tests.conftest import migrated_engine
+from tests.conftest import migrated_database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server, free_port, start_workers, wait_for
 
@@ -49,11 +49,11 @@ def test_metrics_count_outcomes_lag_queue_and_latency(server: Server, account: T
 
 
 def test_a_worker_serves_its_metrics(postgres_database_url: str, tmp_path: Path):
-    engine = migrated_engine(postgres_database_url)
-    tenant = make_account(engine)
-    accounts.update_account(engine, tenant.id, max_concurrent_calls=0, calls_per_second=0)
+    database = migrated_database(postgres_database_url)
+    tenant = make_account(database)
+    accounts.update_account(database, tenant.id, max_concurrent_calls=0, calls_per_second=0)
     campaigns.create_campaign(
-        engine,
+        database,
         Account(id=tenant.id, name="Acme", timezone="UTC"),
         NewCampaign(
             playbook_id=tenant.playbook_id, contacts=[RawContact(phone(n)) for n in range(5)]
@@ -70,4 +70,4 @@ def test_a_worker_serves_its_metrics(postgres_database_url: str, tmp_path: Path)
             return 'outbound_attempts_ended_total{outcome="answered"} 5.0' in text
 
         wait_for(placed, 30, 0.2)
-    engine.dispose()
+    database.dispose()

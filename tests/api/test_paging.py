@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import insert
 
 from outbound.store import tables
+from outbound.store.database import Database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server
 
@@ -42,7 +43,7 @@ class Listing:
         return (item["event_id"], item["attempt"])
 
 
-def _deliveries(engine: Engine, account: Tenant) -> tuple[str, list[tuple[str, int]]]:
+def _deliveries(database: Database, account: Tenant) -> tuple[str, list[tuple[str, int]]]:
     """An endpoint with ITEMS delivery attempts, four of them at the same moment (the order
     falls back to their ids), that the delivery worker never claims (not due before 2099)."""
     endpoint_id = uuid.uuid4()
@@ -67,7 +68,7 @@ def _deliveries(engine: Engine, account: Tenant) -> tuple[str, list[tuple[str, i
         }
         for n, moment in enumerate(moments)
     ]
-    with engine.begin() as conn:
+    with database.engine.begin() as conn:
         conn.execute(
             insert(tables.events),
             [
@@ -101,10 +102,10 @@ def _deliveries(engine: Engine, account: Tenant) -> tuple[str, list[tuple[str, i
 
 
 @pytest.fixture(scope="module")
-def lists(server: Server, engine: Engine) -> Iterator[tuple[Tenant, dict[str, Listing]]]:
+def lists(server: Server, database: Database) -> Iterator[tuple[Tenant, dict[str, Listing]]]:
     """An account with ITEMS campaigns (the last of ITEMS calls), phones on its do-not-call
     list, and delivery attempts to an endpoint."""
-    account = make_account(engine)
+    account = make_account(database)
     phones = [phone(n) for n in range(ITEMS)]
     suppressed = [phone(n, prefix="+3491234") for n in range(ITEMS)]
     with server.client(account.token) as http:
@@ -122,7 +123,7 @@ def lists(server: Server, engine: Engine) -> Iterator[tuple[Tenant, dict[str, Li
             assert created.status_code == 202, created.text
             campaign_ids.append(created.json()["campaign_id"])
         assert http.post("/dnc", json={"phones": suppressed}).status_code == 200
-    endpoint_id, deliveries = _deliveries(engine, account)
+    endpoint_id, deliveries = _deliveries(database, account)
     yield (
         account,
         {

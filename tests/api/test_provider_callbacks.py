@@ -12,7 +12,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
 
 from outbound.api.app import create_app
@@ -27,7 +26,8 @@ from outbound.providers.callbacks import (
 from outbound.providers.errors import InvalidCallback, MalformedCallback
 from outbound.services import provider_events
 from outbound.signing import SIGNATURE_HEADER, sign
-from tests.conftest import migrated_engine
+from outbound.store.database import Database
+from tests.conftest import migrated_database
 
 PUBLIC_URL = "https://outbound.example.com/"
 TWILIO_TOKEN = "twilio-auth-token"
@@ -78,11 +78,11 @@ class FakeCallbacks(CallbackReceiver):
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine]]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('callbacks') / 'outbound.db'}"
-    engine = migrated_engine(url)
-    yield url, engine
-    engine.dispose()
+    database = migrated_database(url)
+    yield url, database
+    database.dispose()
 
 
 class Client:
@@ -106,13 +106,13 @@ class Client:
         return self.request("GET", path, **kwargs)
 
 
-def _app(database: tuple[str, Engine], **settings: str) -> FastAPI:
-    url, engine = database
-    return create_app(Settings(database_url=url, public_url=PUBLIC_URL, **settings), engine)
+def _app(database: tuple[str, Database], **settings: str) -> FastAPI:
+    url, database = database
+    return create_app(Settings(database_url=url, public_url=PUBLIC_URL, **settings), database)
 
 
 @pytest.fixture
-def fake(database: tuple[str, Engine]) -> tuple[Client, FakeCallbacks]:
+def fake(database: tuple[str, Database]) -> tuple[Client, FakeCallbacks]:
     app = _app(database)
     app.include_router(callback_router([FakeCallbacks]))
     receiver = FakeCallbacks()

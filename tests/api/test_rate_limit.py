@@ -3,24 +3,26 @@
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
 
 from outbound.api.ratelimit import TokenBuckets
+from outbound.store.database import Database
 from tests.factories import make_account, phone
 from tests.servers import Server, start_server
 
 
 @pytest.fixture(scope="module")
 def limited_server(
-    engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     env = {"OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "2", "OUTBOUND_RATE_LIMIT_BURST": "3"}
     with start_server(database_url, tmp_path_factory.mktemp("limited"), extra_env=env) as server:
         yield server
 
 
-def test_writes_beyond_the_limit_get_429_with_retry_after(limited_server: Server, engine: Engine):
-    tenant, other = make_account(engine), make_account(engine, "Other")
+def test_writes_beyond_the_limit_get_429_with_retry_after(
+    limited_server: Server, database: Database
+):
+    tenant, other = make_account(database), make_account(database, "Other")
     with limited_server.client(tenant.token) as http:
         answers = [http.post("/dnc", json={"phones": [phone(n)]}) for n in range(6)]
         codes = [a.status_code for a in answers]

@@ -7,7 +7,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from outbound.store.migrate import MIGRATIONS
-from tests.conftest import _drop_postgres_database, migrated_engine
+from tests.conftest import _drop_postgres_database, migrated_database
 from tests.servers import Server, start_server
 
 
@@ -24,10 +24,10 @@ def test_ready_without_a_token(server: Server):
 
 
 def test_not_ready_while_migrations_are_behind(private_database_url: str, tmp_path: Path):
-    engine = migrated_engine(private_database_url)
+    database = migrated_database(private_database_url)
     try:
         with start_server(private_database_url, tmp_path) as server:
-            with engine.begin() as conn:
+            with database.engine.begin() as conn:
                 conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
             behind = httpx.get(f"{server.url}/readyz")
             assert behind.status_code == 503
@@ -39,11 +39,11 @@ def test_not_ready_while_migrations_are_behind(private_database_url: str, tmp_pa
             ]
             assert httpx.get(f"{server.url}/healthz").status_code == 200
 
-            with engine.begin() as conn:
+            with database.engine.begin() as conn:
                 conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": _head()})
             assert httpx.get(f"{server.url}/readyz").status_code == 200
     finally:
-        engine.dispose()
+        database.dispose()
 
 
 def test_not_ready_when_the_database_is_gone(postgres_database_url: str, tmp_path: Path):

@@ -2,8 +2,7 @@
 
 import uuid
 
-from sqlalchemy import Engine
-
+from outbound.store.database import Database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server
 
@@ -85,12 +84,12 @@ def test_upsert_updates_given_fields_and_keeps_the_rest(server: Server, account:
     assert contact["custom_fields"] == {"tier": "gold", "seats": 5}
 
 
-def test_another_accounts_resources_are_404(server: Server, account: Tenant, engine: Engine):
+def test_another_accounts_resources_are_404(server: Server, account: Tenant, database: Database):
     created = _create(server, account, [{"phone": phone(20)}], launch_at="2099-01-01T00:00:00Z")
     campaign_id = created["campaign_id"]
     with server.client(account.token) as http:
         contact_id = http.get(f"/campaign/{campaign_id}/calls").json()["calls"][0]["contact_id"]
-    intruder = make_account(engine, "Intruder")
+    intruder = make_account(database, "Intruder")
     with server.client(intruder.token) as http:
         for path in (
             f"/campaign/{campaign_id}",

@@ -10,15 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from outbound.providers.base import CallHandle, CallRequest, PlaybookSnapshot
 from outbound.providers.errors import CallRejected, ProviderUnavailable
 from outbound.providers.twilio import TwilioProvider
+from outbound.store.database import Database
 from outbound.store.tables import call_attempts, provider_events
 from tests import servers
-from tests.conftest import migrated_engine
+from tests.conftest import migrated_database
 from tests.factories import make_account
 from tests.providers.twilio_api import ApiRequest, TwilioApi, running, twilio_error
 from tests.servers import Server, start_server, wait_for
@@ -138,8 +139,8 @@ def test_twilio_too_slow_is_unavailable(api):
 @pytest.fixture
 def twilio_and_server(
     private_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[TwilioApi, Server, Engine]]:
-    engine = migrated_engine(private_database_url)
+) -> Iterator[tuple[TwilioApi, Server, Database]]:
+    database = migrated_database(private_database_url)
     # OUTBOUND_PUBLIC_URL must name the server's own port, chosen before it starts.
     port = servers.free_port()
     monkeypatch.setattr(servers, "free_port", lambda: port)
@@ -154,8 +155,8 @@ def twilio_and_server(
             "OUTBOUND_SHUTDOWN_TIMEOUT_SECONDS": "1",
         }
         with start_server(private_database_url, tmp_path, extra_env=env) as server:
-            yield api, server, engine
-    engine.dispose()
+            yield api, server, database
+    database.dispose()
 
 
 class TwilioCallbacks:
@@ -199,15 +200,15 @@ class TwilioCallbacks:
         return httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)
 
 
-def _attempt(engine: Engine, sid: str | None) -> Any:
-    with engine.connect() as conn:
+def _attempt(database: Database, sid: str | None) -> Any:
+    with database.engine.connect() as conn:
         return conn.execute(
             select(call_attempts).where(call_attempts.c.provider_call_id == sid)
         ).one()
 
 
-def _events(engine: Engine, sid: str | None) -> list[str]:
-    with engine.connect() as conn:
+def _events(database: Database, sid: str | None) -> list[str]:
+    with database.engine.connect() as conn:
         rows = conn.execute(
             select(provider_events.c.event).where(provider_events.c.provider_call_id == sid)
         )
@@ -215,8 +216,8 @@ def _events(engine: Engine, sid: str | None) -> list[str]:
 
 
 def test_a_campaign_through_twilio(twilio_and_server):
-    api, server, engine = twilio_and_server
-    tenant = make_account(engine)
+    api, server, database = twilio_and_server
+    tenant = make_account(database)
     retried, machine = "+14155550170", "+14155550185"
     status_url = f"{server.url}/provider/twilio/status"
     with server.client(tenant.token) as http:
@@ -272,7 +273,7 @@ def test_a_campaign_through_twilio(twilio_and_server):
         tampered = {**ended, "AnsweredBy": "human"}
         signed = RequestValidator(AUTH_TOKEN).compute_signature(status_url, ended)
         assert callbacks.post(status_url, tampered, signature=signed).status_code == 401
-        assert "ended" not in _events(engine, voicemail.sid)
+        assert "ended" not in _events(database, voicemail.sid)
         assert http.get(f"/campaign/{campaign_id}").json()["counts"]["in_progress"] == 1
         unknown = {**ended, "CallSid": f"CA{uuid.uuid4().hex}"}
         missing = callbacks.post(status_url, unknown)
@@ -289,9 +290,9 @@ def test_a_campaign_through_twilio(twilio_and_server):
     assert calls[machine]["status"] == "failed"  # voicemail is not retried here
     assert len(api.calls) == 3
 
-    answered = _attempt(engine, second.sid)
+    answered = _attempt(database, second.sid)
     assert answered.answered_by == "human" and answered.duration_s == 42.0
     assert answered.ringing_at is not None and answered.answered_at is not None
-    assert _attempt(engine, voicemail.sid).answered_by == "machine_end_beep"
-    assert _events(engine, first.sid) == ["ended", "ringing"]
-    assert _events(engine, voicemail.sid) == ["answered", "ended", "machine_detection"]
+    assert _attempt(database, voicemail.sid).answered_by == "machine_end_beep"
+    assert _events(database, first.sid) == ["ended", "ringing"]
+    assert _events(database, voicemail.sid) == ["answered", "ended", "machine_detection"]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
 
 from outbound.services import accounts
 from outbound.signing import SIGNATURE_HEADER, sign
-from tests.conftest import migrated_engine
+from outbound.store.database import Database
+from tests.conftest import migrated_database
 from tests.factories import Tenant
 from tests.providers.agent_runtime import AgentRuntime, running
 from tests.servers import Server, start_server, wait_for
@@ -22,8 +22,8 @@ SECRET = "runtime-secret"
 @pytest.fixture
 def runtime_and_server(
     private_database_url: str, tmp_path: Path
-) -> Iterator[tuple[AgentRuntime, Server, Engine]]:
-    engine = migrated_engine(private_database_url)
+) -> Iterator[tuple[AgentRuntime, Server, Database]]:
+    database = migrated_database(private_database_url)
     with running(AgentRuntime(secret=SECRET)) as runtime:
         env = {
             "OUTBOUND_TELEPHONY": "webhook",
@@ -33,14 +33,14 @@ def runtime_and_server(
         }
         with start_server(private_database_url, tmp_path, extra_env=env) as server:
             runtime.outbound_url = server.url
-            yield runtime, server, engine
-    engine.dispose()
+            yield runtime, server, database
+    database.dispose()
 
 
-def _tenant(engine: Engine) -> Tenant:
-    account, token = accounts.create_account(engine, "Acme")
+def _tenant(database: Database) -> Tenant:
+    account, token = accounts.create_account(database, "Acme")
     playbook = accounts.create_playbook(
-        engine,
+        database,
         account.id,
         "Renewals",
         first_message="Hi {{first_name}}, about your {{custom.plan}} plan at {{company}}",
@@ -55,8 +55,8 @@ def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict[str, object]]
 
 
 def test_campaign_to_runtime_and_back_with_a_recall(runtime_and_server):
-    runtime, server, engine = runtime_and_server
-    tenant = _tenant(engine)
+    runtime, server, database = runtime_and_server
+    tenant = _tenant(database)
     retried, answered = "+14155550170", "+14155550110"
     runtime.scripts = {
         retried: [[("ringing", None), ("ended", "no_answer")],
@@ -105,8 +105,8 @@ def test_campaign_to_runtime_and_back_with_a_recall(runtime_and_server):
 
 
 def test_bad_stale_replayed_and_unknown_events(runtime_and_server):
-    runtime, server, engine = runtime_and_server
-    tenant = _tenant(engine)
+    runtime, server, database = runtime_and_server
+    tenant = _tenant(database)
     number = "+14155550111"
     runtime.scripts = {number: [[("ringing", None)]]}  # the test reports the end itself
     with server.client(tenant.token) as http:
@@ -149,8 +149,8 @@ def test_bad_stale_replayed_and_unknown_events(runtime_and_server):
 
 
 def test_a_provider_that_is_down_does_not_spend_the_attempt(runtime_and_server):
-    runtime, server, engine = runtime_and_server
-    tenant = _tenant(engine)
+    runtime, server, database = runtime_and_server
+    tenant = _tenant(database)
     number = "+14155550112"
     runtime.unavailable = 2
     runtime.scripts = {number: [[("ended", "answered")]]}

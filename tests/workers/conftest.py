@@ -1,6 +1,6 @@
 """Fixtures of the in-process tier: the loops on a fake clock, against SQLite and PostgreSQL.
 
-Tests of a module share its database (``engine``); each makes its own account, and what it
+Tests of a module share its database (``database``); each makes its own account, and what it
 leaves due (running campaigns, webhook endpoints) is cancelled or deleted afterwards so that
 the next test's loops do not pick it up.
 """
@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine
 
 from outbound.config import Settings
 from outbound.domain.records import Account
 from outbound.domain.statuses import CampaignStatus
 from outbound.exceptions import Conflict
 from outbound.services import accounts, campaigns, webhooks
+from outbound.store.database import Database
 from tests.factories import Tenant
 from tests.workers.loops import FakeClock
 
@@ -50,14 +50,14 @@ class Customer:
 
 
 @pytest.fixture
-def customer(engine: Engine, account: Tenant, clock: FakeClock) -> Iterator[Customer]:
-    found = accounts.authenticate(engine, account.token)
+def customer(database: Database, account: Tenant, clock: FakeClock) -> Iterator[Customer]:
+    found = accounts.authenticate(database, account.token)
     assert found is not None
     yield Customer(found, account.playbook_id)
-    for endpoint in webhooks.list_endpoints(engine, found):
-        webhooks.delete_endpoint(engine, found, endpoint.id)
-    reports = campaigns.list_campaigns(engine, found, None, None, 200).items
+    for endpoint in webhooks.list_endpoints(database, found):
+        webhooks.delete_endpoint(database, found, endpoint.id)
+    reports = campaigns.list_campaigns(database, found, None, None, 200).items
     for report in reports:
         if report.campaign.status not in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
             with contextlib.suppress(Conflict):  # it ended meanwhile
-                campaigns.cancel_campaign(engine, found, report.campaign.id, clock.now)
+                campaigns.cancel_campaign(database, found, report.campaign.id, clock.now)

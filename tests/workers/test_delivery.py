@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
 
 from outbound.config import Settings
 from outbound.domain.backoff import EVENT_MAX_ATTEMPTS, event_backoff
 from outbound.services import campaigns, webhooks
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.signing import SIGNATURE_HEADER, verify
+from outbound.store.database import Database
 from outbound.workers.delivery import Deliverer
 from tests.factories import phone
 from tests.workers.conftest import START, Customer
@@ -55,44 +55,44 @@ class Endpoint:
         return [post.event for post in self.posts if post.accepted]
 
 
-def _events(engine: Engine, customer: Customer, clock: FakeClock) -> None:
+def _events(database: Database, customer: Customer, clock: FakeClock) -> None:
     """Three events: a campaign started, then cancelled; another one started."""
     for cancel in (True, False):
         created = campaigns.create_campaign(
-            engine,
+            database,
             customer.account,
             NewCampaign(playbook_id=customer.playbook_id, contacts=[RawContact(phone(5))]),
             clock=clock.now,
         )
         if cancel:
-            campaigns.cancel_campaign(engine, customer.account, created.campaign.id, clock.now)
+            campaigns.cancel_campaign(database, customer.account, created.campaign.id, clock.now)
 
 
-def _recorded(engine: Engine, customer: Customer, endpoint_id: uuid.UUID, count: int) -> bool:
+def _recorded(database: Database, customer: Customer, endpoint_id: uuid.UUID, count: int) -> bool:
     """The endpoint's round that made the ``count``-th post is over (its backoff is set)."""
-    rows = webhooks.list_deliveries(engine, customer.account, endpoint_id, None, 100).items
+    rows = webhooks.list_deliveries(database, customer.account, endpoint_id, None, 100).items
     return len(rows) == count
 
 
-def _deliverer(engine: Engine, settings: Settings, clock: FakeClock, endpoint: Endpoint):
+def _deliverer(database: Database, settings: Settings, clock: FakeClock, endpoint: Endpoint):
     transport = httpx.MockTransport(endpoint.handle)
-    return Deliverer(engine, settings, clock, transport, poll_interval_seconds=0.005)
+    return Deliverer(database, settings, clock, transport, poll_interval_seconds=0.005)
 
 
 def test_events_arrive_in_sequence_order_once_retried_with_backoff(
-    engine: Engine, customer: Customer, clock: FakeClock, settings: Settings
+    database: Database, customer: Customer, clock: FakeClock, settings: Settings
 ):
     """The first three posts fail: the first event is retried 5, 10, then 20 s later (not a
     second earlier), and the later events wait behind it."""
-    created = webhooks.create_endpoint(engine, customer.account, URL, None, clock.now)
-    _events(engine, customer, clock)
+    created = webhooks.create_endpoint(database, customer.account, URL, None, clock.now)
+    _events(database, customer, clock)
     endpoint = Endpoint(clock, lambda event, post: post <= 3)
 
     async def scenario() -> None:
-        async with running(_deliverer(engine, settings, clock, endpoint).run):
+        async with running(_deliverer(database, settings, clock, endpoint).run):
             for posts, wait in enumerate((5, 10, 20), start=1):
                 await until(
-                    lambda n=posts: _recorded(engine, customer, created.id, n), f"post {posts}"
+                    lambda n=posts: _recorded(database, customer, created.id, n), f"post {posts}"
                 )
                 clock.advance(timedelta(seconds=wait - 1))
                 await looked_at_the_time(clock)
@@ -119,7 +119,7 @@ def test_events_arrive_in_sequence_order_once_retried_with_backoff(
         assert signed_at == int(post.at.timestamp())  # signed at the fake clock's time
         assert post.headers["X-Outbound-Event-Id"] == post.event["event_id"]
 
-    rows = webhooks.list_deliveries(engine, customer.account, created.id, None, 100).items
+    rows = webhooks.list_deliveries(database, customer.account, created.id, None, 100).items
     history = sorted((row["sequence"], row["attempt"], row["succeeded"]) for row in rows)
     first = sequences[0]
     assert history == [
@@ -133,10 +133,10 @@ def test_events_arrive_in_sequence_order_once_retried_with_backoff(
 
 
 def test_an_event_refused_40_times_is_given_up_and_the_next_ones_follow(
-    engine: Engine, customer: Customer, clock: FakeClock, settings: Settings
+    database: Database, customer: Customer, clock: FakeClock, settings: Settings
 ):
-    created = webhooks.create_endpoint(engine, customer.account, URL, None, clock.now)
-    _events(engine, customer, clock)
+    created = webhooks.create_endpoint(database, customer.account, URL, None, clock.now)
+    _events(database, customer, clock)
     first: list[int] = []
 
     def refuse(event: dict[str, Any], post: int) -> bool:
@@ -146,10 +146,10 @@ def test_an_event_refused_40_times_is_given_up_and_the_next_ones_follow(
     endpoint = Endpoint(clock, refuse)
 
     async def scenario() -> None:
-        async with running(_deliverer(engine, settings, clock, endpoint).run):
+        async with running(_deliverer(database, settings, clock, endpoint).run):
             for failures in range(1, EVENT_MAX_ATTEMPTS):
                 await until(
-                    lambda n=failures: _recorded(engine, customer, created.id, n),
+                    lambda n=failures: _recorded(database, customer, created.id, n),
                     f"post {failures}",
                 )
                 clock.advance(event_backoff(failures, settings.event_retry_seconds))
@@ -166,6 +166,6 @@ def test_an_event_refused_40_times_is_given_up_and_the_next_ones_follow(
     assert refused[-1].at - START > timedelta(hours=24)
     assert [event["sequence"] for event in endpoint.accepted()] == [first[0] + 1, first[0] + 2]
 
-    rows = webhooks.list_deliveries(engine, customer.account, created.id, None, 100).items
+    rows = webhooks.list_deliveries(database, customer.account, created.id, None, 100).items
     attempts = sorted((row["sequence"], row["attempt"]) for row in rows if not row["succeeded"])
     assert attempts == [(first[0], n) for n in range(1, EVENT_MAX_ATTEMPTS + 1)]

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import inspect, text
 
 from outbound.config import Settings
 from outbound.domain.records import Call
@@ -23,6 +23,7 @@ from outbound.providers.simulator import SimulatorProvider
 from outbound.providers.webhook import WebhookProvider
 from outbound.services import campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
+from outbound.store.database import Database
 from outbound.workers.dispatcher import Dispatcher
 from tests.factories import phone
 from tests.workers.conftest import START, Customer
@@ -37,10 +38,10 @@ def _simulator(clock: FakeClock) -> Callable[[ReportResult], Provider]:
 
 
 def _campaign(
-    engine: Engine, customer: Customer, clock: FakeClock, phones: list[str], **rules: object
+    database: Database, customer: Customer, clock: FakeClock, phones: list[str], **rules: object
 ) -> uuid.UUID:
     created = campaigns.create_campaign(
-        engine,
+        database,
         customer.account,
         NewCampaign(
             playbook_id=customer.playbook_id,
@@ -52,28 +53,28 @@ def _campaign(
     return created.campaign.id
 
 
-def _calls(engine: Engine, customer: Customer, campaign_id: uuid.UUID) -> dict[str, Call]:
-    page = campaigns.list_calls(engine, customer.account, campaign_id, None, 1000).items
+def _calls(database: Database, customer: Customer, campaign_id: uuid.UUID) -> dict[str, Call]:
+    page = campaigns.list_calls(database, customer.account, campaign_id, None, 1000).items
     return {call.phone: call for call in page}
 
 
-def _call(engine: Engine, customer: Customer, campaign_id: uuid.UUID, number: str) -> Call:
-    return _calls(engine, customer, campaign_id)[number]
+def _call(database: Database, customer: Customer, campaign_id: uuid.UUID, number: str) -> Call:
+    return _calls(database, customer, campaign_id)[number]
 
 
 def test_a_due_call_is_placed_and_its_outcome_recorded(
-    engine: Engine, customer: Customer, clock: FakeClock, settings: Settings
+    database: Database, customer: Customer, clock: FakeClock, settings: Settings
 ):
     answered, unanswered = phone(ANSWERED), phone(NO_ANSWER)
-    campaign_id = _campaign(engine, customer, clock, [answered, unanswered])
-    dispatcher = Dispatcher(engine, _simulator(clock), settings, clock)
+    campaign_id = _campaign(database, customer, clock, [answered, unanswered])
+    dispatcher = Dispatcher(database, _simulator(clock), settings, clock)
 
     async def scenario() -> None:
         async with running(dispatcher.run):
             await until(
                 lambda: (
                     campaigns.get_campaign(
-                        engine, customer.account, campaign_id
+                        database, customer.account, campaign_id
                     ).campaign.status.value
                     == "completed"
                 ),
@@ -81,7 +82,7 @@ def test_a_due_call_is_placed_and_its_outcome_recorded(
             )
 
     asyncio.run(scenario())
-    calls = _calls(engine, customer, campaign_id)
+    calls = _calls(database, customer, campaign_id)
     assert calls[answered].status is CallStatus.COMPLETED
     assert calls[unanswered].status is CallStatus.FAILED
     for number, outcome in ((answered, Outcome.ANSWERED), (unanswered, Outcome.NO_ANSWER)):
@@ -92,22 +93,22 @@ def test_a_due_call_is_placed_and_its_outcome_recorded(
 
 
 def test_recalls_follow_the_rule_on_the_fake_clock(
-    engine: Engine, customer: Customer, clock: FakeClock, settings: Settings
+    database: Database, customer: Customer, clock: FakeClock, settings: Settings
 ):
     """Attempt k + 1 starts recall[k - 1] minutes after the first, not a moment earlier."""
     number = phone(NO_ANSWER)
-    campaign_id = _campaign(engine, customer, clock, [number], recall=(30.0, 120.0))
-    dispatcher = Dispatcher(engine, _simulator(clock), settings, clock)
+    campaign_id = _campaign(database, customer, clock, [number], recall=(30.0, 120.0))
+    dispatcher = Dispatcher(database, _simulator(clock), settings, clock)
 
     def ended(count: int) -> bool:
         """The call's ``count``-th attempt ended, and was the last one to start."""
-        attempts = _call(engine, customer, campaign_id, number).attempts
+        attempts = _call(database, customer, campaign_id, number).attempts
         return len(attempts) == count and attempts[-1].outcome is not None
 
     async def scenario() -> None:
         async with running(dispatcher.run):
             await until(lambda: ended(1), "the first attempt ends")
-            call = _call(engine, customer, campaign_id, number)
+            call = _call(database, customer, campaign_id, number)
             assert call.status is CallStatus.PENDING
             assert call.next_attempt_at == START + timedelta(minutes=30)
 
@@ -124,7 +125,7 @@ def test_recalls_follow_the_rule_on_the_fake_clock(
             await until(lambda: ended(3), "the third attempt ends")
 
     asyncio.run(scenario())
-    call = _call(engine, customer, campaign_id, number)
+    call = _call(database, customer, campaign_id, number)
     assert call.status is CallStatus.FAILED and call.next_attempt_at is None
     assert [a.started_at - START for a in call.attempts] == [
         timedelta(0),
@@ -168,7 +169,7 @@ def _down() -> httpx.Response:
 
 
 def test_a_provider_that_raises_spends_no_attempt_and_is_logged_with_its_traceback(
-    engine: Engine,
+    database: Database,
     customer: Customer,
     clock: FakeClock,
     settings: Settings,
@@ -177,12 +178,12 @@ def test_a_provider_that_raises_spends_no_attempt_and_is_logged_with_its_traceba
     """An unexpected exception is treated as the provider being down: the call is retried
     with the provider's backoff (5 s, then 10 s after a 503), and placed on the third try."""
     number = phone(ANSWERED)
-    campaign_id = _campaign(engine, customer, clock, [number])
+    campaign_id = _campaign(database, customer, clock, [number])
     runtime = AgentRuntime(_bug, _down)
-    dispatcher = Dispatcher(engine, runtime.provider, settings, clock)
+    dispatcher = Dispatcher(database, runtime.provider, settings, clock)
 
     def call() -> Call:
-        return _call(engine, customer, campaign_id, number)
+        return _call(database, customer, campaign_id, number)
 
     async def scenario() -> None:
         async with running(dispatcher.run):
@@ -201,7 +202,7 @@ def test_a_provider_that_raises_spends_no_attempt_and_is_logged_with_its_traceba
     (attempt,) = call().attempts
     assert attempt.number == 1 and attempt.outcome is None  # the first real attempt, open
     assert [r["attempt"] for r in runtime.requests] == [1, 1, 1]
-    report = campaigns.get_campaign(engine, customer.account, campaign_id)
+    report = campaigns.get_campaign(database, customer.account, campaign_id)
     assert report.campaign.provider_error == "agent runtime answered 503"  # the last error
     (failure,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert failure.name == DISPATCHER_LOG and "unexpectedly" in failure.getMessage()
@@ -209,18 +210,18 @@ def test_a_provider_that_raises_spends_no_attempt_and_is_logged_with_its_traceba
     assert number not in failure.getMessage()
 
 
-def _rename(engine: Engine, table: str, to: str) -> None:
-    with engine.begin() as conn:
+def _rename(database: Database, table: str, to: str) -> None:
+    with database.engine.begin() as conn:
         conn.execute(text(f"ALTER TABLE {table} RENAME TO {to}"))
 
 
-def _put_back(engine: Engine) -> None:
-    if not inspect(engine).has_table("webhook_endpoints"):
-        _rename(engine, "webhook_endpoints_away", "webhook_endpoints")
+def _put_back(database: Database) -> None:
+    if not inspect(database).has_table("webhook_endpoints"):
+        _rename(database, "webhook_endpoints_away", "webhook_endpoints")
 
 
 def test_outcomes_that_fail_to_record_are_retried_until_the_database_takes_them(
-    engine: Engine,
+    database: Database,
     customer: Customer,
     clock: FakeClock,
     settings: Settings,
@@ -229,8 +230,8 @@ def test_outcomes_that_fail_to_record_are_retried_until_the_database_takes_them(
     """The database refuses the outcomes' transaction (a table it writes is away, for real):
     the batch is retried, and recorded once the table is back."""
     numbers = [phone(ANSWERED), phone(NO_ANSWER)]
-    campaign_id = _campaign(engine, customer, clock, numbers)
-    dispatcher = Dispatcher(engine, _simulator(clock), settings, clock)
+    campaign_id = _campaign(database, customer, clock, numbers)
+    dispatcher = Dispatcher(database, _simulator(clock), settings, clock)
 
     def refused() -> bool:
         return any("outcomes failed; retrying" in r.getMessage() for r in caplog.records)
@@ -238,32 +239,32 @@ def test_outcomes_that_fail_to_record_are_retried_until_the_database_takes_them(
     async def scenario() -> None:
         async with running(dispatcher.run):
             await until(refused, "recording the outcomes fails")
-            calls = _calls(engine, customer, campaign_id).values()
+            calls = _calls(database, customer, campaign_id).values()
             assert all(c.status is CallStatus.IN_PROGRESS for c in calls)
-            _rename(engine, "webhook_endpoints_away", "webhook_endpoints")
+            _rename(database, "webhook_endpoints_away", "webhook_endpoints")
             await until(
                 lambda: all(
-                    c.status.is_terminal for c in _calls(engine, customer, campaign_id).values()
+                    c.status.is_terminal for c in _calls(database, customer, campaign_id).values()
                 ),
                 "the outcomes are recorded",
             )
 
     # Every outcome's transaction reads the account's webhook endpoints (to write its events).
-    _rename(engine, "webhook_endpoints", "webhook_endpoints_away")
+    _rename(database, "webhook_endpoints", "webhook_endpoints_away")
     try:
         with caplog.at_level(logging.ERROR, logger=DISPATCHER_LOG):
             asyncio.run(scenario())
     finally:
-        _put_back(engine)
+        _put_back(database)
 
-    calls = _calls(engine, customer, campaign_id)
+    calls = _calls(database, customer, campaign_id)
     assert calls[numbers[0]].status is CallStatus.COMPLETED
     assert calls[numbers[1]].status is CallStatus.FAILED
     assert all(len(call.attempts) == 1 for call in calls.values())
 
 
 def test_a_dispatcher_stopping_while_outcomes_cannot_be_recorded_ends_in_bounded_time(
-    engine: Engine,
+    database: Database,
     customer: Customer,
     clock: FakeClock,
     settings: Settings,
@@ -272,9 +273,9 @@ def test_a_dispatcher_stopping_while_outcomes_cannot_be_recorded_ends_in_bounded
     """It gives up after the shutdown timeout, loudly; the attempt stays leased (the lease
     rule will close it), never recorded as something it was not."""
     number = phone(ANSWERED)
-    campaign_id = _campaign(engine, customer, clock, [number])
+    campaign_id = _campaign(database, customer, clock, [number])
     quick = settings.model_copy(update={"shutdown_timeout_seconds": 0.0})
-    dispatcher = Dispatcher(engine, _simulator(clock), quick, clock)
+    dispatcher = Dispatcher(database, _simulator(clock), quick, clock)
 
     def refused() -> bool:
         return any("outcomes failed" in r.getMessage() for r in caplog.records)
@@ -283,15 +284,15 @@ def test_a_dispatcher_stopping_while_outcomes_cannot_be_recorded_ends_in_bounded
         async with running(dispatcher.run, stop_within=5.0):
             await until(refused, "recording the outcome fails")
 
-    _rename(engine, "webhook_endpoints", "webhook_endpoints_away")
+    _rename(database, "webhook_endpoints", "webhook_endpoints_away")
     try:
         with caplog.at_level(logging.ERROR, logger=DISPATCHER_LOG):
             asyncio.run(scenario())
     finally:
-        _put_back(engine)
+        _put_back(database)
 
     assert any("giving up" in r.getMessage() for r in caplog.records)
-    call = _call(engine, customer, campaign_id, number)
+    call = _call(database, customer, campaign_id, number)
     assert call.status is CallStatus.IN_PROGRESS
     (attempt,) = call.attempts
     assert attempt.outcome is None

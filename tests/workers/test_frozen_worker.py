@@ -11,15 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from outbound.clock import utcnow
 from outbound.domain.records import Account
 from outbound.services import accounts, campaigns, dispatch
 from outbound.services.campaigns import NewCampaign, RawContact
-from outbound.store import calls as call_store
 from outbound.store import tables
-from tests.conftest import migrated_engine
+from outbound.store.database import Database
+from tests.conftest import migrated_database
 from tests.factories import make_account
 from tests.servers import start_workers, wait_for
 
@@ -43,18 +43,18 @@ WHERE a.application_name = %s AND l.locktype = 'advisory' AND l.mode = 'Exclusiv
 
 
 def _account_with_calls(
-    engine: Engine, prefix: str, calls: int, max_concurrent_calls: int, calls_per_second: int
+    database: Database, prefix: str, calls: int, max_concurrent_calls: int, calls_per_second: int
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """An account with these limits and a running campaign of ``calls`` calls: their ids."""
-    tenant = make_account(engine)
+    tenant = make_account(database)
     accounts.update_account(
-        engine,
+        database,
         tenant.id,
         max_concurrent_calls=max_concurrent_calls,
         calls_per_second=calls_per_second,
     )
     created = campaigns.create_campaign(
-        engine,
+        database,
         Account(id=tenant.id, name="Acme", timezone="UTC"),
         NewCampaign(
             playbook_id=tenant.playbook_id,
@@ -65,43 +65,43 @@ def _account_with_calls(
 
 
 def test_a_claim_skips_the_accounts_whose_lock_another_claim_holds(postgres_database_url: str):
-    engine = migrated_engine(postgres_database_url)
+    database = migrated_database(postgres_database_url)
     held, _ = _account_with_calls(
-        engine, "+3491234", 20, max_concurrent_calls=3, calls_per_second=0
+        database, "+3491234", 20, max_concurrent_calls=3, calls_per_second=0
     )
     limited, _ = _account_with_calls(
-        engine, "+3491235", 20, max_concurrent_calls=3, calls_per_second=0
+        database, "+3491235", 20, max_concurrent_calls=3, calls_per_second=0
     )
     unlimited, _ = _account_with_calls(
-        engine, "+3491236", 20, max_concurrent_calls=0, calls_per_second=0
+        database, "+3491236", 20, max_concurrent_calls=0, calls_per_second=0
     )
-    with engine.connect() as holder, holder.begin(), ThreadPoolExecutor(1) as pool:
+    with database.transaction() as holder, ThreadPoolExecutor(1) as pool:
         # A claim under way (or frozen): the limited account alone, the unlimited one shared.
-        locks = call_store.lock_accounts(holder, {held, unlimited})
+        locks = holder.queue.lock_accounts({held, unlimited})
         assert locks.alone == {held} and locks.limits.keys() == {held, unlimited}
         # The held account's calls come first: the claim looks past them, without waiting.
         result = pool.submit(
-            dispatch.claim, engine, "test", 60, utcnow, timedelta(minutes=1)
+            dispatch.claim, database, "test", 60, utcnow, timedelta(minutes=1)
         ).result(timeout=10)
     by_account = {account: 0 for account in (held, limited, unlimited)}
     for item in result.claimed:
         by_account[item.account_id] += 1
     assert by_account == {held: 0, limited: 3, unlimited: 20}
     assert result.paced  # the held account's calls are looked at again soon
-    engine.dispose()
+    database.dispose()
 
 
 def test_a_claim_takes_the_calls_of_a_bounded_number_of_accounts(postgres_database_url: str):
-    engine = migrated_engine(postgres_database_url)
+    database = migrated_database(postgres_database_url)
     for n in range(dispatch.MAX_CLAIM_ACCOUNTS + 6):
         _account_with_calls(
-            engine, f"+3491{n:03d}", 1, max_concurrent_calls=n % 2, calls_per_second=0
+            database, f"+3491{n:03d}", 1, max_concurrent_calls=n % 2, calls_per_second=0
         )
-    claimed = dispatch.claim(engine, "test", 500, utcnow, timedelta(minutes=1)).claimed
+    claimed = dispatch.claim(database, "test", 500, utcnow, timedelta(minutes=1)).claimed
     assert len({item.account_id for item in claimed}) == dispatch.MAX_CLAIM_ACCOUNTS
-    again = dispatch.claim(engine, "test", 500, utcnow, timedelta(minutes=1)).claimed
+    again = dispatch.claim(database, "test", 500, utcnow, timedelta(minutes=1)).claimed
     assert len({item.account_id for item in again}) == 6
-    engine.dispose()
+    database.dispose()
 
 
 def _dialed_by(log: Path, pid: int) -> int:
@@ -129,8 +129,8 @@ def _freeze_holding_the_lock(url: str, worker: subprocess.Popen[bytes]) -> None:
     raise TimeoutError("never caught the worker holding the claim lock")
 
 
-def _max_started_in_a_second(engine: Engine, campaign_id: object) -> int:
-    with engine.connect() as conn:
+def _max_started_in_a_second(database: Database, campaign_id: object) -> int:
+    with database.engine.connect() as conn:
         started = sorted(
             conn.execute(
                 select(tables.call_attempts.c.started_at)
@@ -147,9 +147,9 @@ def _max_started_in_a_second(engine: Engine, campaign_id: object) -> int:
 def test_a_frozen_worker_holding_the_claim_lock_stalls_no_one(
     postgres_database_url: str, tmp_path: Path
 ):
-    engine = migrated_engine(postgres_database_url)
+    database = migrated_database(postgres_database_url)
     account_id, campaign_id = _account_with_calls(  # 40 s of calls at 5 a second
-        engine, "+3491234", 200, max_concurrent_calls=MAX_CONCURRENT, calls_per_second=PER_SECOND
+        database, "+3491234", 200, max_concurrent_calls=MAX_CONCURRENT, calls_per_second=PER_SECOND
     )
     peak = 0
     sampling = True
@@ -157,7 +157,7 @@ def test_a_frozen_worker_holding_the_claim_lock_stalls_no_one(
     def sample() -> None:
         nonlocal peak
         while sampling:
-            with engine.connect() as conn:
+            with database.engine.connect() as conn:
                 in_progress = conn.execute(
                     select(func.count()).where(
                         tables.calls.c.account_id == account_id,
@@ -188,7 +188,7 @@ def test_a_frozen_worker_holding_the_claim_lock_stalls_no_one(
             sampler.join()
     print(f"the other worker dialed again {stalled:.2f} s after the freeze")
     assert peak == MAX_CONCURRENT  # reached, never exceeded
-    assert _max_started_in_a_second(engine, campaign_id) <= PER_SECOND
+    assert _max_started_in_a_second(database, campaign_id) <= PER_SECOND
     placed = [tuple(line.split()[:2]) for line in log.read_text().splitlines()]
     assert len(placed) == len(set(placed)), "an attempt was placed twice"
-    engine.dispose()
+    database.dispose()

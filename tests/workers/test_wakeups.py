@@ -9,14 +9,15 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from outbound.domain.records import Account
 from outbound.services import campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store import tables
-from outbound.store.notifications import CHANNEL, announce_new_work, listen_for_new_work
-from tests.conftest import migrated_engine
+from outbound.store.database import Database
+from outbound.store.postgres.notifications import CHANNEL
+from tests.conftest import migrated_database
 from tests.factories import make_account
 from tests.servers import spawn_worker, start_server, stop, wait_for
 
@@ -30,10 +31,10 @@ def _listening(url: str) -> set[int]:
         return {pid for (pid,) in conn.execute(LISTENERS + " AND datname = current_database()")}
 
 
-def _create_campaign(engine: Engine) -> None:
-    tenant = make_account(engine)
+def _create_campaign(database: Database) -> None:
+    tenant = make_account(database)
     campaigns.create_campaign(
-        engine,
+        database,
         Account(id=tenant.id, name="Acme", timezone="UTC"),
         NewCampaign(playbook_id=tenant.playbook_id, contacts=[RawContact("+34912340000")]),
     )
@@ -44,15 +45,15 @@ async def _woken(events: list[asyncio.Event]) -> None:
 
 
 def test_a_new_campaign_wakes_every_listener(postgres_database_url: str):
-    engine = migrated_engine(postgres_database_url)
+    database = migrated_database(postgres_database_url)
 
     async def scenario() -> None:
         woken = [asyncio.Event(), asyncio.Event()]
-        listeners = [asyncio.create_task(listen_for_new_work(engine, e.set)) for e in woken]
+        listeners = [asyncio.create_task(database.listen_for_new_work(e.set)) for e in woken]
         await _woken(woken)  # each wakes once as it starts listening
         for event in woken:
             event.clear()
-        await asyncio.to_thread(_create_campaign, engine)
+        await asyncio.to_thread(_create_campaign, database)
         await _woken(woken)
         for listener in listeners:
             listener.cancel()
@@ -60,15 +61,15 @@ def test_a_new_campaign_wakes_every_listener(postgres_database_url: str):
 
     asyncio.run(scenario())
     wait_for(lambda: not _listening(postgres_database_url), 5)  # cancelled listeners hang up
-    engine.dispose()
+    database.dispose()
 
 
 def test_a_listener_whose_connection_is_killed_listens_again(postgres_database_url: str):
-    engine = migrated_engine(postgres_database_url)
+    database = migrated_database(postgres_database_url)
 
     async def scenario() -> None:
         woken = asyncio.Event()
-        listener = asyncio.create_task(listen_for_new_work(engine, woken.set))
+        listener = asyncio.create_task(database.listen_for_new_work(woken.set))
         await _woken([woken])
         (backend,) = await asyncio.to_thread(_listening, postgres_database_url)
         woken.clear()
@@ -77,18 +78,18 @@ def test_a_listener_whose_connection_is_killed_listens_again(postgres_database_u
         await _woken([woken])  # listening again: it wakes, for what it may have missed
         wait_for(lambda: _listening(postgres_database_url) - {backend} != set(), 5)
         woken.clear()
-        with engine.begin() as conn:
-            announce_new_work(conn)
+        with database.transaction() as conn:
+            conn.announce_new_work()
         await _woken([woken])
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
 
     asyncio.run(scenario())
-    engine.dispose()
+    database.dispose()
 
 
 def _first_attempt_after_202(
-    engine: Engine, client: httpx.Client, body: dict[str, object]
+    database: Database, client: httpx.Client, body: dict[str, object]
 ) -> float:
     """Seconds from the 202 of ``POST /campaign`` to the start of its first attempt."""
     response = client.post("/campaign", content=json.dumps(body))
@@ -102,7 +103,7 @@ def _first_attempt_after_202(
     started: list[datetime] = []
 
     def attempted() -> bool:
-        with engine.connect() as conn:
+        with database.engine.connect() as conn:
             started.extend(conn.execute(query).scalars())
         return bool(started)
 
@@ -113,8 +114,8 @@ def _first_attempt_after_202(
 def test_a_worker_dials_a_campaign_created_by_another_process_at_once(
     postgres_database_url: str, tmp_path: Path
 ):
-    engine = migrated_engine(postgres_database_url)
-    tenant = make_account(engine)
+    database = migrated_database(postgres_database_url)
+    tenant = make_account(database)
     log = tmp_path / "worker.log"
     # The worker polls every 30 s: only a wake-up makes it dial within the second.
     worker = spawn_worker(postgres_database_url, log, {"OUTBOUND_POLL_INTERVAL_SECONDS": "30"})
@@ -128,9 +129,9 @@ def test_a_worker_dials_a_campaign_created_by_another_process_at_once(
             for number in ("+34912340000", "+34912340001", "+34912340002"):
                 time.sleep(0.3)  # the worker is asleep again
                 body = {"playbook_id": str(tenant.playbook_id), "contacts": [{"phone": number}]}
-                lags.append(_first_attempt_after_202(engine, client, body))
+                lags.append(_first_attempt_after_202(database, client, body))
     finally:
         stop(worker)
     print("first attempts started after the 202: " + ", ".join(f"{x * 1000:.0f} ms" for x in lags))
     assert max(lags) < 1.0
-    engine.dispose()
+    database.dispose()

@@ -6,11 +6,10 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from outbound.api.bodies import CampaignHead, ContactsHead, read_head, request_body, unchecked
-from outbound.api.deps import CurrentAccount, EngineDep
+from outbound.api.deps import CurrentAccount, DatabaseDep
 from outbound.api.errors import RESPONSES, parse_id
 from outbound.domain.records import Account
 from outbound.domain.statuses import CampaignStatus, Outcome
@@ -26,8 +25,9 @@ from outbound.schemas.bodies import (
 )
 from outbound.schemas.records import call_view, campaign_view
 from outbound.services import campaigns
-from outbound.services.campaigns import Answer, CampaignReport, NewCampaign
+from outbound.services.campaigns import Accepted, CampaignReport, NewCampaign
 from outbound.services.idempotency import MAX_KEY_LENGTH, IdempotencyKey
+from outbound.store.database import Database
 
 router = APIRouter(tags=["campaigns"])
 log = structlog.get_logger(__name__)
@@ -43,9 +43,10 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def _answer(answer: Answer) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+def _accepted(accepted: Accepted) -> JSONResponse:
+    """202, the first time and for a repeated Idempotency-Key alike."""
+    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
+    return JSONResponse(accepted.result, status_code=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 def _campaign_out(report: CampaignReport) -> CampaignOut:
@@ -62,28 +63,28 @@ def _campaign_out(report: CampaignReport) -> CampaignOut:
 )
 async def create_campaign(
     account: CurrentAccount,
-    engine: EngineDep,
+    database: DatabaseDep,
     request: Request,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     body = await request.body()  # read here, not by FastAPI: see ``outbound.api.bodies``
-    answer = await run_in_threadpool(_create_campaign, engine, account, body, idempotency_key)
+    accepted = await run_in_threadpool(_create_campaign, database, account, body, idempotency_key)
     request.app.state.notify_new_work()
-    if not answer.replayed:
+    if not accepted.replayed:
         log.info(
             "campaign created",
-            campaign_id=answer.body["campaign_id"],
-            contacts=answer.body["contacts"],
+            campaign_id=accepted.result["campaign_id"],
+            contacts=accepted.result["contacts"],
         )
-    return _answer(answer)
+    return _accepted(accepted)
 
 
 def _create_campaign(
-    engine: Engine, account: Account, body: bytes, idempotency_key: str | None
-) -> Answer:
+    database: Database, account: Account, body: bytes, idempotency_key: str | None
+) -> Accepted:
     head = read_head(body, CampaignHead)
-    return campaigns.answer_create_campaign(
-        engine,
+    return campaigns.create_campaign_once(
+        database,
         account,
         NewCampaign(
             playbook_id=head.playbook_id,
@@ -110,39 +111,39 @@ def _idempotency(key: str | None, route: str, body: bytes) -> IdempotencyKey | N
 @router.get("/campaign", response_model=CampaignsPage, responses=RESPONSES(400, 401))
 def list_campaigns(
     account: CurrentAccount,
-    engine: EngineDep,
+    database: DatabaseDep,
     status: CampaignStatus | None = None,
     limit: int = Query(50, ge=1, le=campaigns.MAX_CAMPAIGNS_PAGE),
     cursor: str | None = None,
 ) -> CampaignsPage:
     """The account's campaigns, newest first."""
-    page = campaigns.list_campaigns(engine, account, status, cursor, limit)
+    page = campaigns.list_campaigns(database, account, status, cursor, limit)
     return CampaignsPage(
         campaigns=[_campaign_out(r) for r in page.items], next_cursor=page.next_cursor
     )
 
 
 @router.get("/campaign/{campaign_id}", response_model=CampaignOut, responses=RESPONSES(401, 404))
-def get_campaign(campaign_id: str, account: CurrentAccount, engine: EngineDep) -> CampaignOut:
-    return _campaign_out(campaigns.get_campaign(engine, account, parse_id(campaign_id)))
+def get_campaign(campaign_id: str, account: CurrentAccount, database: DatabaseDep) -> CampaignOut:
+    return _campaign_out(campaigns.get_campaign(database, account, parse_id(campaign_id)))
 
 
 @router.post(
     "/campaign/{campaign_id}/pause", response_model=CampaignOut, responses=RESPONSES(401, 404, 409)
 )
-def pause_campaign(campaign_id: str, account: CurrentAccount, engine: EngineDep) -> CampaignOut:
+def pause_campaign(campaign_id: str, account: CurrentAccount, database: DatabaseDep) -> CampaignOut:
     """Stop new attempts at once; attempts in progress finish."""
-    return _campaign_out(campaigns.pause_campaign(engine, account, parse_id(campaign_id)))
+    return _campaign_out(campaigns.pause_campaign(database, account, parse_id(campaign_id)))
 
 
 @router.post(
     "/campaign/{campaign_id}/resume", response_model=CampaignOut, responses=RESPONSES(401, 404, 409)
 )
 def resume_campaign(
-    campaign_id: str, account: CurrentAccount, engine: EngineDep, request: Request
+    campaign_id: str, account: CurrentAccount, database: DatabaseDep, request: Request
 ) -> CampaignOut:
     """Continue a paused campaign; each call keeps its due time."""
-    report = campaigns.resume_campaign(engine, account, parse_id(campaign_id))
+    report = campaigns.resume_campaign(database, account, parse_id(campaign_id))
     request.app.state.notify_new_work()
     return _campaign_out(report)
 
@@ -150,9 +151,11 @@ def resume_campaign(
 @router.post(
     "/campaign/{campaign_id}/cancel", response_model=CampaignOut, responses=RESPONSES(401, 404, 409)
 )
-def cancel_campaign(campaign_id: str, account: CurrentAccount, engine: EngineDep) -> CampaignOut:
+def cancel_campaign(
+    campaign_id: str, account: CurrentAccount, database: DatabaseDep
+) -> CampaignOut:
     """Cancel every call not yet finished, and the campaign."""
-    return _campaign_out(campaigns.cancel_campaign(engine, account, parse_id(campaign_id)))
+    return _campaign_out(campaigns.cancel_campaign(database, account, parse_id(campaign_id)))
 
 
 @router.post(
@@ -165,28 +168,28 @@ def cancel_campaign(campaign_id: str, account: CurrentAccount, engine: EngineDep
 async def add_contacts(
     campaign_id: str,
     account: CurrentAccount,
-    engine: EngineDep,
+    database: DatabaseDep,
     request: Request,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Append contacts to a scheduled, running or paused campaign."""
     key = parse_id(campaign_id)
     body = await request.body()
-    answer = await run_in_threadpool(_add_contacts, engine, account, key, body, idempotency_key)
+    accepted = await run_in_threadpool(_add_contacts, database, account, key, body, idempotency_key)
     request.app.state.notify_new_work()
-    return _answer(answer)
+    return _accepted(accepted)
 
 
 def _add_contacts(
-    engine: Engine,
+    database: Database,
     account: Account,
     campaign_id: uuid.UUID,
     body: bytes,
     idempotency_key: str | None,
-) -> Answer:
+) -> Accepted:
     head = read_head(body, ContactsHead)
     return campaigns.add_contacts(
-        engine,
+        database,
         account,
         campaign_id,
         unchecked(head.contacts),
@@ -200,10 +203,10 @@ def _add_contacts(
 def list_calls(
     campaign_id: str,
     account: CurrentAccount,
-    engine: EngineDep,
+    database: DatabaseDep,
     limit: int = Query(100, ge=1, le=campaigns.MAX_CALLS_PAGE),
     cursor: str | None = None,
 ) -> CallsPage:
     """The campaign's calls, in the order the contacts were given."""
-    page = campaigns.list_calls(engine, account, parse_id(campaign_id), cursor, limit)
+    page = campaigns.list_calls(database, account, parse_id(campaign_id), cursor, limit)
     return CallsPage(calls=[call_view(call) for call in page.items], next_cursor=page.next_cursor)

@@ -1,18 +1,15 @@
 """Liveness (the process serves) and readiness (its database answers, its schema is current)."""
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
 
-from outbound.api.deps import EngineDep
-from outbound.store import migrate
+from outbound.api.deps import DatabaseDep
+from outbound.services.health import readiness
 
 router = APIRouter(tags=["operations"])
-log = logging.getLogger(__name__)
 
 
 class NotReadyOut(BaseModel):
@@ -35,20 +32,13 @@ def healthz() -> dict[str, str]:
         503: {"model": NotReadyOut, "description": "The database does not answer or is behind"},
     },
 )
-def readyz(engine: EngineDep) -> dict[str, str] | JSONResponse:
+def readyz(database: DatabaseDep) -> dict[str, str] | JSONResponse:
     """Ready for traffic: the database answers and its migrations are current (no token needed)."""
-    try:
-        current = migrate.is_current(engine)
-    except SQLAlchemyError as exc:
-        log.warning("readiness: database does not answer: %s", exc)
-        return _not_ready("database", f"the database does not answer ({type(exc).__name__})")
-    if not current:
-        return _not_ready(
-            "schema", "database migrations are not current: run `outbound db upgrade`"
-        )
-    return {"status": "ready"}
-
-
-def _not_ready(field: str, reason: str) -> JSONResponse:
-    body = NotReadyOut(detail=f"not ready: {reason}", errors=[{"field": field, "reason": reason}])
+    state = readiness(database)
+    if state.ready:
+        return {"status": "ready"}
+    body = NotReadyOut(
+        detail=f"not ready: {state.reason}",
+        errors=[{"field": state.field, "reason": state.reason}],
+    )
     return JSONResponse(body.model_dump(), status_code=503)

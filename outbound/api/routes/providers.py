@@ -22,9 +22,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Engine
 
-from outbound.api.deps import EngineDep
+from outbound.api.deps import DatabaseDep
 from outbound.api.errors import RESPONSES, error
 from outbound.clock import utcnow
 from outbound.config import Settings
@@ -38,23 +37,26 @@ from outbound.providers.callbacks import (
 from outbound.providers.errors import InvalidCallback, MalformedCallback
 from outbound.providers.registry import CALLBACK_RECEIVERS
 from outbound.services import provider_events
+from outbound.store.database import Database
 
-Handler = Callable[[Request, Engine], Awaitable[Response]]
+Handler = Callable[[Request, Database], Awaitable[Response]]
 
 
-def _receive(engine: Engine, receiver: CallbackReceiver, callback: CallbackRequest) -> Response:
+def _receive(database: Database, receiver: CallbackReceiver, callback: CallbackRequest) -> Response:
     """Authenticate, parse and record one callback; the answer the platform gets."""
     now = utcnow()
     try:
         replay_key = receiver.authenticate(callback, now)
-        if replay_key is not None and not provider_events.accept_signature(engine, replay_key, now):
+        if replay_key is not None and not provider_events.accept_signature(
+            database, replay_key, now
+        ):
             raise InvalidCallback("replayed request")
         events = receiver.parse_callback(callback)
     except InvalidCallback as exc:
         return error(401, exc.message)
     except MalformedCallback as exc:
         return error(400, exc.message, exc.errors)
-    recorded = [provider_events.record_when_known(engine, event) for event in events]
+    recorded = [provider_events.record_when_known(database, event) for event in events]
     return _answer(receiver.acknowledge(callback, recorded))
 
 
@@ -72,7 +74,7 @@ def _public_url(request: Request) -> str:
 
 
 def _handler(provider: str, route: CallbackRoute) -> Handler:
-    async def handle(request: Request, engine: EngineDep) -> Response:
+    async def handle(request: Request, database: DatabaseDep) -> Response:
         receivers: Mapping[str, CallbackReceiver] = request.app.state.callback_receivers
         receiver = receivers.get(provider)
         if receiver is None:
@@ -85,7 +87,7 @@ def _handler(provider: str, route: CallbackRoute) -> Handler:
             body=await request.body(),
         )
         # Recording waits for a call id being stored (a blocking grace): off the event loop.
-        return await run_in_threadpool(_receive, engine, receiver, callback)
+        return await run_in_threadpool(_receive, database, receiver, callback)
 
     return handle
 

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AnyHttpUrl, BaseModel, Field
 
-from outbound.api.deps import CurrentAccount, EngineDep
+from outbound.api.deps import CurrentAccount, DatabaseDep
 from outbound.api.errors import RESPONSES, parse_id
 from outbound.services import webhooks
 from outbound.store.webhooks import Endpoint
@@ -77,16 +77,16 @@ def _out(endpoint: Endpoint) -> EndpointOut:
     responses=RESPONSES(400, 401),
 )
 def create_endpoint(
-    body: EndpointIn, account: CurrentAccount, engine: EngineDep
+    body: EndpointIn, account: CurrentAccount, database: DatabaseDep
 ) -> EndpointCreatedOut:
     """Send the account's events to a URL; the signing secret is shown once."""
-    endpoint = webhooks.create_endpoint(engine, account, str(body.url), body.event_types)
+    endpoint = webhooks.create_endpoint(database, account, str(body.url), body.event_types)
     return EndpointCreatedOut(**_out(endpoint).model_dump(), secret=endpoint.secret)
 
 
 @router.get("/webhook-endpoint", response_model=EndpointsOut, responses=RESPONSES(401))
-def list_endpoints(account: CurrentAccount, engine: EngineDep) -> EndpointsOut:
-    return EndpointsOut(endpoints=[_out(e) for e in webhooks.list_endpoints(engine, account)])
+def list_endpoints(account: CurrentAccount, database: DatabaseDep) -> EndpointsOut:
+    return EndpointsOut(endpoints=[_out(e) for e in webhooks.list_endpoints(database, account)])
 
 
 @router.delete(
@@ -94,8 +94,8 @@ def list_endpoints(account: CurrentAccount, engine: EngineDep) -> EndpointsOut:
     status_code=status.HTTP_204_NO_CONTENT,
     responses=RESPONSES(401, 404),
 )
-def delete_endpoint(endpoint_id: str, account: CurrentAccount, engine: EngineDep) -> Response:
-    webhooks.delete_endpoint(engine, account, parse_id(endpoint_id))
+def delete_endpoint(endpoint_id: str, account: CurrentAccount, database: DatabaseDep) -> Response:
+    webhooks.delete_endpoint(database, account, parse_id(endpoint_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -107,12 +107,12 @@ def delete_endpoint(endpoint_id: str, account: CurrentAccount, engine: EngineDep
 def list_deliveries(
     endpoint_id: str,
     account: CurrentAccount,
-    engine: EngineDep,
+    database: DatabaseDep,
     limit: int = Query(100, ge=1, le=webhooks.MAX_DELIVERIES_PAGE),
     cursor: str | None = None,
 ) -> DeliveriesPage:
     """Every delivery attempt to this endpoint, newest first."""
-    page = webhooks.list_deliveries(engine, account, parse_id(endpoint_id), cursor, limit)
+    page = webhooks.list_deliveries(database, account, parse_id(endpoint_id), cursor, limit)
     return DeliveriesPage(
         deliveries=[DeliveryOut.model_validate(row) for row in page.items],
         next_cursor=page.next_cursor,

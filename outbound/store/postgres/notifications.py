@@ -1,23 +1,21 @@
 """Wake-ups across processes: PostgreSQL's LISTEN/NOTIFY on one channel.
 
-A transaction that makes calls due (a campaign created or resumed, contacts appended) calls
-``announce_new_work``: PostgreSQL delivers the notification when, and only if, it commits, to
-every process listening. ``listen_for_new_work`` is what a worker runs beside its dispatcher: a
-connection of its own that listens and calls ``wake`` for each notification. Without it (the
-connection lost, until it is back) the dispatcher still polls: wake-ups only shorten its sleep.
-SQLite has one process, which wakes its dispatcher itself: both are no-ops there.
+A transaction that makes calls due (a campaign created or resumed, contacts appended) announces
+it: PostgreSQL delivers the notification when, and only if, it commits, to every process
+listening. ``listen_for_new_work`` is what a worker runs beside its dispatcher: a connection of
+its own that listens and calls ``wake`` for each notification. Without it (the connection lost,
+until it is back) the dispatcher still polls: wake-ups only shorten its sleep.
 
-Imports sqlalchemy and psycopg (the listening connection is psycopg's, asynchronous).
+Imports SQLAlchemy and psycopg (the listening connection is psycopg's, asynchronous).
 """
 
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Engine
-
-from outbound.store.database import Sessions, session_options
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +26,18 @@ RECONNECT_MAX_SECONDS = 5.0  # the pause doubles up to this
 
 def announce_new_work(conn: Connection) -> None:
     """Wake every listening worker when the transaction of ``conn`` commits."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+    conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
 
 
 async def listen_for_new_work(
-    engine: Engine, wake: Callable[[], None], sessions: Sessions = "worker"
+    engine: Engine, session: dict[str, Any], wake: Callable[[], None]
 ) -> None:
     """Call ``wake`` for each announcement, until cancelled; reconnect with a backoff when the
-    connection is lost, and wake once listening again (what was announced meanwhile)."""
-    if engine.dialect.name != "postgresql":
-        return
+    connection is lost, and wake once listening again (what was announced meanwhile).
+    ``session``: the libpq options of the process's sessions (keepalives, timeouts)."""
     _, options = engine.dialect.create_connect_args(engine.url)
     options.pop("context", None)  # SQLAlchemy's own adapters, for its connections
-    options.update(session_options(engine.url, sessions))
+    options.update(session)
     failures = 0
     while True:
         try:
