@@ -216,7 +216,7 @@ def _rename(database: Database, table: str, to: str) -> None:
 
 
 def _put_back(database: Database) -> None:
-    if not inspect(database).has_table("webhook_endpoints"):
+    if not inspect(database.engine).has_table("webhook_endpoints"):
         _rename(database, "webhook_endpoints_away", "webhook_endpoints")
 
 
