@@ -69,9 +69,12 @@ def create_app(
             yield
             database.dispose()
             return
-        dispatcher = build_dispatcher(settings, database)
+        # The dispatcher's sessions are a worker's (a frozen process's claim is ended within
+        # seconds), apart from the API's; SQLite has one writer and one set of connections.
+        background = open_database(settings, "worker") if database.concurrent_writers else database
+        dispatcher = build_dispatcher(settings, background)
         stopping = asyncio.Event()
-        task = asyncio.create_task(run_background(settings, database, dispatcher, stopping))
+        task = asyncio.create_task(run_background(settings, background, dispatcher, stopping))
         app.state.notify_new_work = dispatcher.wake
         try:
             yield
@@ -79,6 +82,7 @@ def create_app(
             stopping.set()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, settings.shutdown_timeout_seconds + 5)
+            background.dispose()
             database.dispose()
 
     app = FastAPI(title="outbound", version=__version__, description=DESCRIPTION, lifespan=lifespan)
