@@ -82,6 +82,12 @@ class PostgresContactWriter:
         on the transaction's (or on the transaction's own, in turn, when a second connection
         cannot be had). What is stored cannot change meanwhile (``lock``), but for what the
         caller itself writes, which it keeps track of."""
+        if isinstance(chunks, Sequence) and len(chunks) <= 1:
+            # Nothing to read ahead of (a list prepared whole): a second connection would only
+            # cost its opening, several milliseconds of the request.
+            for chunk in chunks:
+                yield chunk, _known_contacts(self._conn, account_id, phones(chunk))
+            return
         pending = iter(chunks)
 
         def next_chunk(reading: Connection) -> tuple[Chunk, dict[str, Known]] | None:
