@@ -23,8 +23,8 @@ from outbound.store.tables import call_attempts, provider_events
 from tests import servers
 from tests.conftest import migrated_engine
 from tests.factories import make_account
-from tests.servers import Server, start_server, wait_for
 from tests.providers.twilio_api import ApiRequest, TwilioApi, running, twilio_error
+from tests.servers import Server, start_server, wait_for
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "twilio-auth-token"
