@@ -3,15 +3,25 @@
 (``tests/e2e/test_crash.py`` holds the same promise for ``outbound worker`` on PostgreSQL.)
 """
 
+import json
+import re
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import httpx
 from sqlalchemy import text
 
 from tests.conftest import migrated_engine
-from tests.servers import OUTBOUND, free_port, outbound_env, stop, wait_until_healthy
+from tests.servers import (
+    OUTBOUND,
+    free_port,
+    outbound_env,
+    stop,
+    wait_for,
+    wait_until_healthy,
+)
 
 
 def test_sigterm_stops_serve_promptly_with_calls_in_flight(tmp_path: Path):
@@ -31,10 +41,24 @@ def test_sigterm_stops_serve_promptly_with_calls_in_flight(tmp_path: Path):
             stderr=subprocess.DEVNULL, cwd=tmp_path,
         )  # fmt: skip
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", process)
-        curl = next(line for line in out.read_text().splitlines() if line.startswith("curl "))
-        subprocess.run(curl, shell=True, capture_output=True, timeout=30, check=True)
-        time.sleep(0.5)  # the calls are now ringing
+        base = f"http://127.0.0.1:{port}"
+        wait_until_healthy(base, process)
+        printed = out.read_text()
+        token = re.search(r"token:\s+(\S+)", printed)
+        assert token, printed
+        curl = next(line for line in printed.splitlines() if line.startswith("curl "))
+        created = json.loads(
+            subprocess.run(curl, shell=True, capture_output=True, timeout=30, check=True).stdout
+        )
+        report = f"{base}/campaign/{created['campaign_id']}"
+        headers = {"Authorization": f"Bearer {token.group(1)}"}
+        wait_for(  # every call is ringing, for 30 seconds
+            lambda: (
+                httpx.get(report, headers=headers).json()["counts"]["in_progress"]
+                == created["contacts"]
+            ),
+            timeout=15,
+        )
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
@@ -46,4 +70,6 @@ def test_sigterm_stops_serve_promptly_with_calls_in_flight(tmp_path: Path):
         rows = conn.execute(text("SELECT status, lease_expires_at FROM calls")).all()
     engine.dispose()
     # In-flight attempts were left leased, to be closed by the lease rule, not forgotten.
-    assert rows and all(r.status == "in_progress" and r.lease_expires_at for r in rows)
+    assert len(rows) == created["contacts"] and all(
+        r.status == "in_progress" and r.lease_expires_at for r in rows
+    )
