@@ -120,19 +120,6 @@ def start_workers(
             stop(process)
 
 
-def run_cli(
-    database_url: str, *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*OUTBOUND, *args],
-        env=outbound_env(database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-    )
-
-
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -21,8 +21,9 @@ from sqlalchemy import Engine
 from outbound.api.app import create_app
 from outbound.services import accounts
 from outbound.store.database import create_database_engine
+from tests.commands import run_cli
 from tests.factories import Tenant, make_account
-from tests.servers import Server, run_cli
+from tests.servers import Server
 
 # Routes that need no token: health, aggregate metrics, the OpenAPI document and its viewers,
 # the dashboard's files, and the providers' callbacks (signed by the provider instead).

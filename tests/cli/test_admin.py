@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.commands import run_cli
 from tests.conftest import migrated_engine
-from tests.servers import OUTBOUND, free_port, outbound_env, run_cli, stop, wait_until_healthy
+from tests.servers import OUTBOUND, free_port, outbound_env, stop, wait_until_healthy
 
 
 def _one_json_object(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
