@@ -73,8 +73,11 @@ def _database(kind: str, directory: Path, postgres: bool) -> Iterator[str]:
             yield url
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database_url(
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A database shared by the tests of one module; each test makes its own account."""
@@ -83,7 +86,14 @@ def database_url(
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module")
+def database_url(module_database_url: str) -> str:
+    """The database of a module's tests and of its ``server`` (``tests/api`` shares one with
+    every module there, see ``tests/api/conftest.py``)."""
+    return module_database_url
+
+
+@pytest.fixture(params=DATABASES)
 def private_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of the test's own, for tests that need it empty or break it."""
     postgres = request.getfixturevalue("postgres_available") if request.param != "sqlite" else False

@@ -5,12 +5,19 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from outbound.services import accounts
 from outbound.store import tables
 from tests.factories import make_account, phone
 from tests.servers import start_server, wait_for
+
+
+@pytest.fixture(scope="module")
+def database_url(module_database_url: str) -> str:
+    """A database of this module's own: its server is the only one dialing there."""
+    return module_database_url
 
 
 def test_a_campaigns_concurrency_limit_holds(engine: Engine, database_url: str, tmp_path: Path):

@@ -11,6 +11,12 @@ from tests.servers import Server, start_server
 
 
 @pytest.fixture(scope="module")
+def database_url(module_database_url: str) -> str:
+    """A database of this module's own: its server is the only one dialing there."""
+    return module_database_url
+
+
+@pytest.fixture(scope="module")
 def limited_server(
     engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
