@@ -1,5 +1,6 @@
 """Prometheus metrics, from the API and from a worker."""
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator
@@ -9,6 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
+from outbound.api.app import create_app
+from outbound.config import Settings
 from outbound.domain.records import Account
 from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
@@ -70,47 +73,53 @@ def test_metrics_count_outcomes_lag_queue_and_latency(server: Server, account: T
 
 
 def test_the_queue_gauges_count_due_calls_of_running_campaigns_and_calls_in_progress(
-    postgres_database_url: str, tmp_path: Path
+    private_database_url: str,
 ):
-    """Without a dispatcher (``outbound api``), the queue stays as the test leaves it."""
-    engine = migrated_engine(postgres_database_url)
+    """The API in process, without a dispatcher: the queue stays as the test leaves it."""
+    engine = migrated_engine(private_database_url)
     tenant = make_account(engine)
-    with (
-        start_server(postgres_database_url, tmp_path, command="api") as server,
-        server.client(tenant.token) as http,
-    ):
+    app = create_app(Settings(database_url=private_database_url), engine)
 
-        def create(count: int, **body: object) -> str:
-            contacts = [{"phone": phone(n)} for n in range(count)]
-            response = http.post(
-                "/campaign",
-                json={"playbook_id": str(tenant.playbook_id), "contacts": contacts, **body},
-            )
-            assert response.status_code == 202, response.text
-            return str(response.json()["campaign_id"])
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app)  # no lifespan: no process pool, no GC tuning
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", headers=tenant.headers
+        ) as http:
 
-        def gauges() -> tuple[float, float]:
-            text = http.get("/metrics").text
-            return _value(text, "outbound_calls_due"), _value(text, "outbound_attempts_in_progress")
+            async def create(count: int, **body: object) -> str:
+                contacts = [{"phone": phone(n)} for n in range(count)]
+                response = await http.post(
+                    "/campaign",
+                    json={"playbook_id": str(tenant.playbook_id), "contacts": contacts, **body},
+                )
+                assert response.status_code == 202, response.text
+                return str(response.json()["campaign_id"])
 
-        running = create(5)
-        create(2, launch_at="2099-01-01T00:00:00Z")  # scheduled: not due
-        paused = create(3)
-        assert http.post(f"/campaign/{paused}/pause").status_code == 200
-        with engine.begin() as conn:
-            ringing = conn.execute(
-                select(tables.calls.c.id)
-                .where(tables.calls.c.campaign_id == uuid.UUID(running))
-                .limit(2)
-            ).scalars()
-            conn.execute(
-                tables.calls.update()
-                .where(tables.calls.c.id.in_(list(ringing)))
-                .values(status="in_progress")
-            )
-        assert gauges() == (3, 2)
-        assert http.post(f"/campaign/{running}/pause").status_code == 200
-        assert gauges() == (0, 2)  # a paused campaign's calls are not due; its ringing ones are
+            async def gauges() -> tuple[float, float]:
+                text = (await http.get("/metrics")).text
+                due = _value(text, "outbound_calls_due")
+                return due, _value(text, "outbound_attempts_in_progress")
+
+            running = await create(5)
+            await create(2, launch_at="2099-01-01T00:00:00Z")  # scheduled: not due
+            paused = await create(3)
+            assert (await http.post(f"/campaign/{paused}/pause")).status_code == 200
+            with engine.begin() as conn:
+                of_running = tables.calls.c.campaign_id == uuid.UUID(running)
+                ringing = conn.execute(select(tables.calls.c.id).where(of_running).limit(2))
+                conn.execute(
+                    tables.calls.update()
+                    .where(tables.calls.c.id.in_(list(ringing.scalars())))
+                    .values(status="in_progress")
+                )
+            assert await gauges() == (3, 2)
+            assert (await http.post(f"/campaign/{running}/pause")).status_code == 200
+            assert await gauges() == (
+                0,
+                2,
+            )  # a paused campaign's calls are not due, ringing ones are
+
+    asyncio.run(scenario())
     engine.dispose()
 
 

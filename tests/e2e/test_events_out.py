@@ -2,16 +2,26 @@
 
 import time
 from collections import Counter
-from pathlib import Path
+from collections.abc import Iterator
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Engine, func, select
 
 from outbound.signing import SIGNATURE_HEADER, verify
 from outbound.store import tables
-from tests.conftest import migrated_engine
 from tests.factories import make_account, phone
 from tests.receiver import Receiver, receiving
-from tests.servers import start_server, wait_for
+from tests.servers import Server, start_server, wait_for
+
+
+@pytest.fixture(scope="module")
+def server(
+    engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server whose deliveries are retried 0.1 s after a failure."""
+    env = {"OUTBOUND_EVENT_RETRY_SECONDS": "0.1"}
+    with start_server(database_url, tmp_path_factory.mktemp("server"), extra_env=env) as running:
+        yield running
 
 
 def _events_in_db(engine, account_id) -> int:
@@ -25,14 +35,11 @@ def _events_in_db(engine, account_id) -> int:
         )
 
 
-def test_every_event_arrives_in_order_once_retried(private_database_url: str, tmp_path: Path):
-    engine = migrated_engine(private_database_url)
+def test_every_event_arrives_in_order_once_retried(server: Server, engine: Engine):
     tenant = make_account(engine)
-    env = {"OUTBOUND_EVENT_RETRY_SECONDS": "0.1"}
     with (
         receiving(Receiver(fail_first=3)) as receiver,
         receiving(Receiver()) as completions,
-        start_server(private_database_url, tmp_path, extra_env=env) as server,
         server.client(tenant.token) as http,
     ):
         created = http.post("/webhook-endpoint", json={"url": receiver.url})
@@ -92,17 +99,12 @@ def test_every_event_arrives_in_order_once_retried(private_database_url: str, tm
     assert [d["status_code"] for d in reversed(attempts)][:3] == [500, 500, 500]
     assert sum(d["succeeded"] for d in attempts) == len(accepted)
     assert all(d["attempt"] >= 1 and d["type"] for d in attempts)
-    engine.dispose()
 
 
-def test_cancellation_is_an_event_and_endpoints_are_per_account(
-    private_database_url: str, tmp_path: Path
-):
-    engine = migrated_engine(private_database_url)
+def test_cancellation_is_an_event_and_endpoints_are_per_account(server: Server, engine: Engine):
     tenant, other = make_account(engine), make_account(engine, "Other")
     with (
         receiving(Receiver()) as receiver,
-        start_server(private_database_url, tmp_path) as server,
         server.client(tenant.token) as http,
     ):
         endpoint = http.post(
@@ -131,4 +133,3 @@ def test_cancellation_is_an_event_and_endpoints_are_per_account(
     assert event["type"] == "campaign.cancelled"
     assert event["data"]["campaign"]["status"] == "cancelled"
     assert event["data"]["campaign"]["counts"]["cancelled"] == 1
-    engine.dispose()
