@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 
 from outbound.services import accounts
 from outbound.signing import SIGNATURE_HEADER, sign
-from tests.agent_runtime import AgentRuntime, running
 from tests.conftest import migrated_engine
 from tests.factories import Tenant
+from tests.providers.agent_runtime import AgentRuntime, running
 from tests.servers import Server, start_server, wait_for
 
 SECRET = "runtime-secret"
