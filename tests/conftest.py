@@ -132,3 +132,29 @@ def server(
     """``outbound serve`` in a subprocess, with a fast simulator, shared by a module."""
     with start_server(database_url, tmp_path_factory.mktemp("server")) as running:
         yield running
+
+
+# Retries of events out come 0.1 s apart, for the tests that make an endpoint fail.
+SHARED_SERVER_ENV = {"OUTBOUND_EVENT_RETRY_SECONDS": "0.1"}
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def shared_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The database of ``shared_server``, migrated."""
+    postgres = request.getfixturevalue("postgres_available") if request.param != "sqlite" else False
+    with _database(request.param, tmp_path_factory.mktemp("shared-db"), postgres) as url:
+        migrated_engine(url).dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+def shared_server(
+    shared_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One ``outbound serve`` per database for the whole session, for the modules that import
+    ``tests.shared_server``'s fixtures."""
+    workdir = tmp_path_factory.mktemp("shared-server")
+    with start_server(shared_database_url, workdir, extra_env=SHARED_SERVER_ENV) as running:
+        yield running

@@ -2,26 +2,14 @@
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from outbound.signing import SIGNATURE_HEADER, verify
 from outbound.store import tables
 from tests.factories import make_account, phone
 from tests.receiver import Receiver, receiving
-from tests.servers import Server, start_server, wait_for
-
-
-@pytest.fixture(scope="module")
-def server(
-    engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server whose deliveries are retried 0.1 s after a failure."""
-    env = {"OUTBOUND_EVENT_RETRY_SECONDS": "0.1"}
-    with start_server(database_url, tmp_path_factory.mktemp("server"), extra_env=env) as running:
-        yield running
+from tests.servers import Server, wait_for
 
 
 def _events_in_db(engine, account_id) -> int:
