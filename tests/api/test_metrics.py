@@ -1,6 +1,5 @@
 """Prometheus metrics, from the API and from a worker."""
 
-import asyncio
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store import tables
 from tests.conftest import migrated_engine
 from tests.factories import Tenant, make_account, phone
-from tests.servers import Server, free_port, start_server, start_workers, wait_for
+from tests.servers import Server, free_port, serving, start_server, start_workers, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -75,51 +74,41 @@ def test_metrics_count_outcomes_lag_queue_and_latency(server: Server, account: T
 def test_the_queue_gauges_count_due_calls_of_running_campaigns_and_calls_in_progress(
     private_database_url: str,
 ):
-    """The API in process, without a dispatcher: the queue stays as the test leaves it."""
+    """The API without a dispatcher (served in the test's process): the queue stays as the
+    test leaves it."""
     engine = migrated_engine(private_database_url)
     tenant = make_account(engine)
     app = create_app(Settings(database_url=private_database_url), engine)
+    with serving(app) as url, httpx.Client(base_url=url, headers=tenant.headers) as http:
 
-    async def scenario() -> None:
-        transport = httpx.ASGITransport(app)  # no lifespan: no process pool, no GC tuning
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", headers=tenant.headers
-        ) as http:
+        def create(count: int, **body: object) -> str:
+            contacts = [{"phone": phone(n)} for n in range(count)]
+            response = http.post(
+                "/campaign",
+                json={"playbook_id": str(tenant.playbook_id), "contacts": contacts, **body},
+            )
+            assert response.status_code == 202, response.text
+            return str(response.json()["campaign_id"])
 
-            async def create(count: int, **body: object) -> str:
-                contacts = [{"phone": phone(n)} for n in range(count)]
-                response = await http.post(
-                    "/campaign",
-                    json={"playbook_id": str(tenant.playbook_id), "contacts": contacts, **body},
-                )
-                assert response.status_code == 202, response.text
-                return str(response.json()["campaign_id"])
+        def gauges() -> tuple[float, float]:
+            text = http.get("/metrics").text
+            return _value(text, "outbound_calls_due"), _value(text, "outbound_attempts_in_progress")
 
-            async def gauges() -> tuple[float, float]:
-                text = (await http.get("/metrics")).text
-                due = _value(text, "outbound_calls_due")
-                return due, _value(text, "outbound_attempts_in_progress")
-
-            running = await create(5)
-            await create(2, launch_at="2099-01-01T00:00:00Z")  # scheduled: not due
-            paused = await create(3)
-            assert (await http.post(f"/campaign/{paused}/pause")).status_code == 200
-            with engine.begin() as conn:
-                of_running = tables.calls.c.campaign_id == uuid.UUID(running)
-                ringing = conn.execute(select(tables.calls.c.id).where(of_running).limit(2))
-                conn.execute(
-                    tables.calls.update()
-                    .where(tables.calls.c.id.in_(list(ringing.scalars())))
-                    .values(status="in_progress")
-                )
-            assert await gauges() == (3, 2)
-            assert (await http.post(f"/campaign/{running}/pause")).status_code == 200
-            assert await gauges() == (
-                0,
-                2,
-            )  # a paused campaign's calls are not due, ringing ones are
-
-    asyncio.run(scenario())
+        running = create(5)
+        create(2, launch_at="2099-01-01T00:00:00Z")  # scheduled: not due
+        paused = create(3)
+        assert http.post(f"/campaign/{paused}/pause").status_code == 200
+        with engine.begin() as conn:
+            of_running = tables.calls.c.campaign_id == uuid.UUID(running)
+            ringing = conn.execute(select(tables.calls.c.id).where(of_running).limit(2))
+            conn.execute(
+                tables.calls.update()
+                .where(tables.calls.c.id.in_(list(ringing.scalars())))
+                .values(status="in_progress")
+            )
+        assert gauges() == (3, 2)
+        assert http.post(f"/campaign/{running}/pause").status_code == 200
+        assert gauges() == (0, 2)  # paused: its calls are not due, its ringing ones count
     engine.dispose()
 
 
