@@ -11,10 +11,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+
+from outbound.api.app import create_app
+from outbound.config import Settings
 
 OUTBOUND = [sys.executable, "-m", "outbound"]
 FAST_SIMULATOR = {
@@ -148,10 +151,11 @@ def spawn_worker(
 
 
 @contextmanager
-def serving(app: FastAPI, timeout: float = 10) -> Iterator[str]:
-    """``app`` behind a real HTTP server (uvicorn, without its lifespan) in a thread of the
-    test's process: the API's own code over HTTP, without the seconds a new process spends on
-    its imports. Yields the base URL."""
+def serving_api(database_url: str, timeout: float = 10, **settings: Any) -> Iterator[str]:
+    """The API (no dispatcher) with these settings, behind a real HTTP server (uvicorn, without
+    its lifespan) in a thread of the test's process: the API's own code over HTTP, without the
+    seconds a new process spends on its imports. Yields the base URL."""
+    app = create_app(Settings(database_url=database_url, **settings))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
@@ -164,3 +168,4 @@ def serving(app: FastAPI, timeout: float = 10) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout)
+        app.state.engine.dispose()

@@ -9,15 +9,13 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
-from outbound.api.app import create_app
-from outbound.config import Settings
 from outbound.domain.records import Account
 from outbound.services import accounts, campaigns
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store import tables
 from tests.conftest import migrated_engine
 from tests.factories import Tenant, make_account, phone
-from tests.servers import Server, free_port, serving, start_server, start_workers, wait_for
+from tests.servers import Server, free_port, serving_api, start_server, start_workers, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +76,10 @@ def test_the_queue_gauges_count_due_calls_of_running_campaigns_and_calls_in_prog
     test leaves it."""
     engine = migrated_engine(private_database_url)
     tenant = make_account(engine)
-    app = create_app(Settings(database_url=private_database_url), engine)
-    with serving(app) as url, httpx.Client(base_url=url, headers=tenant.headers) as http:
+    with (
+        serving_api(private_database_url) as url,
+        httpx.Client(base_url=url, headers=tenant.headers) as http,
+    ):
 
         def create(count: int, **body: object) -> str:
             contacts = [{"phone": phone(n)} for n in range(count)]

@@ -3,21 +3,17 @@
 import httpx
 import pytest
 
-from outbound.api.app import create_app
 from outbound.api.ratelimit import TokenBuckets
-from outbound.config import Settings
 from tests.conftest import migrated_engine
 from tests.factories import make_account, phone
-from tests.servers import serving
+from tests.servers import serving_api
 
 
 def test_writes_beyond_the_limit_get_429_with_retry_after(private_database_url: str):
     engine = migrated_engine(private_database_url)
     tenant, other = make_account(engine), make_account(engine, "Other")
-    settings = Settings(
-        database_url=private_database_url, rate_limit_writes_per_second=2, rate_limit_burst=3
-    )
-    with serving(create_app(settings, engine)) as url:
+    limits = {"rate_limit_writes_per_second": 2, "rate_limit_burst": 3}
+    with serving_api(private_database_url, **limits) as url:
         with httpx.Client(base_url=url, headers=tenant.headers) as http:
             answers = [http.post("/dnc", json={"phones": [phone(n)]}) for n in range(6)]
             codes = [a.status_code for a in answers]
