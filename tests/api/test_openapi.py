@@ -40,7 +40,7 @@ PROVIDERS = {
 # Each write route must find its token's bucket empty after one write.
 ONE_WRITE = {"OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "0.001", "OUTBOUND_RATE_LIMIT_BURST": "1"}
 # Answers no probe here gives, covered elsewhere: a runtime event is recorded (200) only for a
-# call the webhook provider placed (tests/test_webhook_provider.py).
+# call the webhook provider placed (tests/providers/test_webhook_provider.py).
 NOT_PROBED = {("POST", "/provider/webhook/events"): {200}}
 
 Operation = tuple[str, str]  # method, path template as in the document
