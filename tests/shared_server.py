@@ -1,5 +1,6 @@
 """Fixtures that put a module's tests on the session's ``outbound serve`` (``shared_server``,
-one per database): ``from tests.shared_server import database_url, server``.
+one per database): ``database_url, server = shared_server.database_url, shared_server.server``
+in the module, or in a folder's ``conftest.py``.
 
 Each test makes its own account and reads only what that account owns, so the modules need not
 wait for a server of their own (a start costs about two seconds of CPU). A module whose

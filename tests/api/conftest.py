@@ -2,6 +2,6 @@
 ``tests/shared_server.py``). A module that needs a server to itself overrides ``database_url``
 with ``module_database_url``, and ``server`` if it uses one."""
 
-from tests.shared_server import database_url, server
+from tests import shared_server
 
-__all__ = ["database_url", "server"]
+database_url, server = shared_server.database_url, shared_server.server

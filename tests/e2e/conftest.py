@@ -2,6 +2,6 @@
 promises. Those that only need a server as it comes run on the session's shared one (see
 ``tests/shared_server.py``); the others start their own, on a database of their own."""
 
-from tests.shared_server import database_url, server
+from tests import shared_server
 
-__all__ = ["database_url", "server"]
+database_url, server = shared_server.database_url, shared_server.server
