@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # at the top of the repository
 SIMULATOR = {"OUTBOUND_SIMULATOR_RING_SECONDS": "0.2", "OUTBOUND_SIMULATOR_TALK_SECONDS": "0.2"}
 LATER = "2099-01-01T00:00:00Z"
 WAIT_MS = 30_000
