@@ -1,24 +1,32 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-STAMP := $(VENV)/.installed
+# What serving needs, and the development tools on top: installed at the versions pinned in
+# requirements/ (made by `make lock`), so that a new release cannot break a fresh machine.
+SERVE_STAMP := $(VENV)/.installed-serve
+DEV_STAMP := $(VENV)/.installed-dev
+LOCK_VENV := .venv-lock
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test lint bench clean chromium
+.PHONY: serve test lint bench clean chromium lock
 
 $(PY):
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(STAMP): $(PY) pyproject.toml
-	$(PIP) install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(SERVE_STAMP): $(PY) pyproject.toml requirements/serve.txt
+	$(PIP) install --quiet -c requirements/serve.txt -e .
+	touch $@
 
-serve: $(STAMP)
+$(DEV_STAMP): $(SERVE_STAMP) requirements/dev.txt
+	$(PIP) install --quiet -c requirements/dev.txt -e '.[dev]'
+	touch $@
+
+serve: $(SERVE_STAMP)
 	$(VENV)/bin/outbound db upgrade
 	$(VENV)/bin/outbound serve
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check outbound tests bench
 	$(VENV)/bin/ruff format --check outbound tests bench
 	$(VENV)/bin/mypy outbound
@@ -31,9 +39,26 @@ chromium:
 test: lint chromium
 	$(VENV)/bin/pytest
 
-bench: $(STAMP)
+bench: $(SERVE_STAMP)
 	$(PY) bench/ingest.py && $(PY) bench/dispatch.py && $(PY) bench/lag.py && \
 		$(PY) bench/memory.py
 
+# Pin again the newest versions that pyproject.toml allows, in a throwaway virtualenv: what
+# serving needs in requirements/serve.txt, everything `make test` needs in requirements/dev.txt
+# (the same versions of what they share). Then run `make test` and commit both files.
+# LOCK_FROM="-c file" starts from given versions instead of the newest.
+LOCK_FROM ?=
+lock:
+	rm -rf $(LOCK_VENV)
+	python3 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/pip install --quiet $(LOCK_FROM) -e .
+	(echo "# What serving needs, pinned by \`make lock\`: pip install -c requirements/serve.txt -e ."; \
+		$(LOCK_VENV)/bin/pip freeze --exclude-editable) > requirements/serve.txt
+	$(LOCK_VENV)/bin/pip install --quiet $(LOCK_FROM) -c requirements/serve.txt -e '.[dev]'
+	(echo "# What \`make test\` needs, pinned by \`make lock\`: pip install -c requirements/dev.txt -e '.[dev]'"; \
+		$(LOCK_VENV)/bin/pip freeze --exclude-editable) > requirements/dev.txt
+	rm -rf $(LOCK_VENV)
+
 clean:
-	rm -rf $(VENV) outbound.db outbound.db-wal outbound.db-shm
+	rm -rf $(VENV) $(LOCK_VENV) outbound.db outbound.db-wal outbound.db-shm

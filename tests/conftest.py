@@ -71,8 +71,11 @@ def _database(kind: str, directory: Path, postgres: bool) -> Iterator[str]:
             yield url
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database_url(
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A database shared by the tests of one module; each test makes its own account."""
@@ -81,7 +84,14 @@ def database_url(
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module")
+def database_url(module_database_url: str) -> str:
+    """The database of a module's tests and of its ``server`` (``tests/api`` shares one with
+    every module there, see ``tests/api/conftest.py``)."""
+    return module_database_url
+
+
+@pytest.fixture(params=DATABASES)
 def private_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of the test's own, for tests that need it empty or break it."""
     postgres = request.getfixturevalue("postgres_available") if request.param != "sqlite" else False
@@ -120,4 +130,30 @@ def server(
 ) -> Iterator[Server]:
     """``outbound serve`` in a subprocess, with a fast simulator, shared by a module."""
     with start_server(database_url, tmp_path_factory.mktemp("server")) as running:
+        yield running
+
+
+# Retries of events out come 0.1 s apart, for the tests that make an endpoint fail.
+SHARED_SERVER_ENV = {"OUTBOUND_EVENT_RETRY_SECONDS": "0.1"}
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def shared_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The database of ``shared_server``, migrated."""
+    postgres = request.getfixturevalue("postgres_available") if request.param != "sqlite" else False
+    with _database(request.param, tmp_path_factory.mktemp("shared-db"), postgres) as url:
+        migrated_database(url).dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+def shared_server(
+    shared_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One ``outbound serve`` per database for the whole session, for the modules that import
+    ``tests.shared_server``'s fixtures."""
+    workdir = tmp_path_factory.mktemp("shared-server")
+    with start_server(shared_database_url, workdir, extra_env=SHARED_SERVER_ENV) as running:
         yield running

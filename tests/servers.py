@@ -1,16 +1,23 @@
-"""Real ``outbound`` processes for tests."""
+"""Real ``outbound`` processes for tests, and the API behind a real HTTP server in the test's
+own process."""
 
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
+
+from outbound.api.app import create_app
+from outbound.config import Settings
 
 OUTBOUND = [sys.executable, "-m", "outbound"]
 FAST_SIMULATOR = {
@@ -120,19 +127,6 @@ def start_workers(
             stop(process)
 
 
-def run_cli(
-    database_url: str, *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*OUTBOUND, *args],
-        env=outbound_env(database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-    )
-
-
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -154,3 +148,24 @@ def spawn_worker(
             stderr=subprocess.STDOUT,
             cwd=log_path.parent,
         )
+
+
+@contextmanager
+def serving_api(database_url: str, timeout: float = 10, **settings: Any) -> Iterator[str]:
+    """The API (no dispatcher) with these settings, behind a real HTTP server (uvicorn, without
+    its lifespan) in a thread of the test's process: the API's own code over HTTP, without the
+    seconds a new process spends on its imports. Yields the base URL."""
+    app = create_app(Settings(database_url=database_url, **settings))
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started or not thread.is_alive(), timeout, interval=0.01)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        app.state.database.dispose()

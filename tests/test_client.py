@@ -24,10 +24,15 @@ from outbound.client import (
     Unauthorized,
 )
 from outbound.store.database import Database
+from tests import shared_server
 from tests.factories import Tenant, make_account, phone
 from tests.servers import Server, free_port, wait_for
 
 LATER = "2099-01-01T00:00:00Z"
+
+
+# The session's shared server, one per database (tests/shared_server.py).
+database_url, server = shared_server.database_url, shared_server.server
 
 
 def test_all_lists_the_public_names_and_nothing_else():

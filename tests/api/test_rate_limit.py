@@ -1,38 +1,30 @@
 """The per-token rate limit on write routes."""
 
-from collections.abc import Iterator
-
+import httpx
 import pytest
 
 from outbound.api.ratelimit import TokenBuckets
-from outbound.store.database import Database
+from tests.conftest import migrated_database
 from tests.factories import make_account, phone
-from tests.servers import Server, start_server
+from tests.servers import serving_api
 
 
-@pytest.fixture(scope="module")
-def limited_server(
-    database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    env = {"OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "2", "OUTBOUND_RATE_LIMIT_BURST": "3"}
-    with start_server(database_url, tmp_path_factory.mktemp("limited"), extra_env=env) as server:
-        yield server
-
-
-def test_writes_beyond_the_limit_get_429_with_retry_after(
-    limited_server: Server, database: Database
-):
+def test_writes_beyond_the_limit_get_429_with_retry_after(private_database_url: str):
+    database = migrated_database(private_database_url)
     tenant, other = make_account(database), make_account(database, "Other")
-    with limited_server.client(tenant.token) as http:
-        answers = [http.post("/dnc", json={"phones": [phone(n)]}) for n in range(6)]
-        codes = [a.status_code for a in answers]
-        assert codes[:3] == [200, 200, 200] and 429 in codes[3:]
-        limited = next(a for a in answers if a.status_code == 429)
-        assert int(limited.headers["retry-after"]) >= 1
-        assert limited.json()["detail"].startswith("too many write requests")
-        assert all(http.get("/dnc").status_code == 200 for _ in range(10))  # reads are free
-    with limited_server.client(other.token) as http:
-        assert http.post("/dnc", json={"phones": [phone(9)]}).status_code == 200
+    limits = {"rate_limit_writes_per_second": 2, "rate_limit_burst": 3}
+    with serving_api(private_database_url, **limits) as url:
+        with httpx.Client(base_url=url, headers=tenant.headers) as http:
+            answers = [http.post("/dnc", json={"phones": [phone(n)]}) for n in range(6)]
+            codes = [a.status_code for a in answers]
+            assert codes[:3] == [200, 200, 200] and 429 in codes[3:]
+            limited = next(a for a in answers if a.status_code == 429)
+            assert int(limited.headers["retry-after"]) >= 1
+            assert limited.json()["detail"].startswith("too many write requests")
+            assert all(http.get("/dnc").status_code == 200 for _ in range(10))  # reads are free
+        with httpx.Client(base_url=url, headers=other.headers) as http:
+            assert http.post("/dnc", json={"phones": [phone(9)]}).status_code == 200
+    database.dispose()
 
 
 def test_token_buckets_refill_at_the_rate():

@@ -27,11 +27,19 @@ class AgentRuntime:
     scripts: dict[str, list[Script]] = field(default_factory=dict)  # per phone, per attempt
     unavailable: int = 0  # answer 503 to this many calls first
     calls: list[dict[str, Any]] = field(default_factory=list)
+    provider_call_ids: list[str] = field(default_factory=list)  # the id given to each call
     headers: list[dict[str, str]] = field(default_factory=list)
     rejected_signatures: int = 0
     reports: list[httpx.Response] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    placed: int = 0  # calls taken since the start: ids stay unique across ``forget``
+
+    def forget(self) -> None:
+        """Start a new test: no script, no refusal, nothing recorded."""
+        with self.lock:
+            self.scripts, self.unavailable, self.rejected_signatures = {}, 0, 0
+            self.calls, self.provider_call_ids, self.headers, self.reports = [], [], [], []
 
     def report(self, provider_call_id: str, event: str, outcome: str | None) -> httpx.Response:
         body = json.dumps(
@@ -63,9 +71,11 @@ class AgentRuntime:
                 self.unavailable -= 1
                 return 503, {"error": "busy"}
             payload = json.loads(body)
+            self.placed += 1
+            provider_call_id = f"rt-{self.placed}"
             self.calls.append(payload)
+            self.provider_call_ids.append(provider_call_id)
             self.headers.append(headers)
-            provider_call_id = f"rt-{len(self.calls)}"
             attempts = self.scripts.get(payload["to"], [])
             script = attempts[min(payload["attempt"], len(attempts)) - 1] if attempts else []
         threading.Thread(

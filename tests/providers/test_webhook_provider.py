@@ -3,7 +3,6 @@
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,11 +18,11 @@ from tests.servers import Server, start_server, wait_for
 SECRET = "runtime-secret"
 
 
-@pytest.fixture
-def runtime_and_server(
-    private_database_url: str, tmp_path: Path
+@pytest.fixture(scope="module")
+def runtime_and_server_of_module(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[AgentRuntime, Server, Database]]:
-    database = migrated_database(private_database_url)
+    database = migrated_database(database_url)
     with running(AgentRuntime(secret=SECRET)) as runtime:
         env = {
             "OUTBOUND_TELEPHONY": "webhook",
@@ -31,10 +30,20 @@ def runtime_and_server(
             "OUTBOUND_WEBHOOK_PROVIDER_SECRET": SECRET,
             "OUTBOUND_PROVIDER_RETRY_SECONDS": "0.2",
         }
-        with start_server(private_database_url, tmp_path, extra_env=env) as server:
+        workdir = tmp_path_factory.mktemp("server")
+        with start_server(database_url, workdir, extra_env=env) as server:
             runtime.outbound_url = server.url
             yield runtime, server, database
     database.dispose()
+
+
+@pytest.fixture
+def runtime_and_server(
+    runtime_and_server_of_module: tuple[AgentRuntime, Server, Database],
+) -> tuple[AgentRuntime, Server, Database]:
+    """The module's runtime and server, the runtime's record of earlier tests forgotten."""
+    runtime_and_server_of_module[0].forget()
+    return runtime_and_server_of_module
 
 
 def _tenant(database: Database) -> Tenant:
@@ -116,9 +125,10 @@ def test_bad_stale_replayed_and_unknown_events(runtime_and_server):
         )
         campaign_id = created.json()["campaign_id"]
         wait_for(lambda: len(runtime.calls) == 1, 10)
+        [provider_call_id] = runtime.provider_call_ids
         url = f"{server.url}/provider/webhook/events"
         body = json.dumps(
-            {"provider_call_id": "rt-1", "event": "ended", "outcome": "answered"}
+            {"provider_call_id": provider_call_id, "event": "ended", "outcome": "answered"}
         ).encode()
         now = int(time.time())
 
@@ -141,7 +151,7 @@ def test_bad_stale_replayed_and_unknown_events(runtime_and_server):
 
         unknown = json.dumps({"provider_call_id": "rt-999", "event": "ringing"}).encode()
         assert post(sign(SECRET, now, unknown), unknown).status_code == 404
-        no_outcome = json.dumps({"provider_call_id": "rt-1", "event": "ended"}).encode()
+        no_outcome = json.dumps({"provider_call_id": provider_call_id, "event": "ended"}).encode()
         assert post(sign(SECRET, now, no_outcome), no_outcome).status_code == 400
 
         calls = _calls(http, campaign_id)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # claim's plan reads and sorts every pending call of a new campaign (23 ms a claim instead of
 # 2 ms on 50,000 calls) until autovacuum gets to it.
 STATISTICS_FROM = 10_000
+REFRESH_THREAD = "refresh-statistics"  # the name of the thread that runs the ANALYZE
 
 
 class PostgreSQL:
@@ -39,7 +40,9 @@ class PostgreSQL:
 
     def refresh_statistics_after(self, engine: Engine, calls: int) -> None:
         if calls >= STATISTICS_FROM:
-            threading.Thread(target=_refresh_statistics, args=(engine,), daemon=True).start()
+            threading.Thread(
+                target=_refresh_statistics, args=(engine,), name=REFRESH_THREAD, daemon=True
+            ).start()
 
     def announce_new_work(self, conn: Connection) -> None:
         notifications.announce_new_work(conn)

@@ -35,7 +35,7 @@ def test_recall_with_decimal_minutes(server: Server, account: Tenant):
     no_answer, answered = phone(61), phone(7)
     with server.client(account.token) as http:
         created = _create(
-            http, account, contacts=[{"phone": no_answer}, {"phone": answered}], recall=[0.02, 0.05]
+            http, account, contacts=[{"phone": no_answer}, {"phone": answered}], recall=[0.01, 0.03]
         )
         report = _wait_completed(http, created["campaign_id"])
         calls = _calls_by_phone(http, created["campaign_id"])
@@ -47,7 +47,7 @@ def test_recall_with_decimal_minutes(server: Server, account: Tenant):
     assert [a["number"] for a in attempts] == [1, 2, 3]
     assert [a["outcome"] for a in attempts] == ["no_answer"] * 3
     anchor = _when(attempts[0]["started_at"])
-    for attempt, offset in zip(attempts[1:], (1.2, 3.0), strict=True):
+    for attempt, offset in zip(attempts[1:], (0.6, 1.8), strict=True):
         delay = (_when(attempt["started_at"]) - anchor).total_seconds()
         assert offset <= delay < offset + 0.6, (offset, delay)
     assert retried["next_attempt_at"] is None

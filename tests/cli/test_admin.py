@@ -1,16 +1,18 @@
-"""The ``outbound`` command: JSON output, the demo set-up of ``serve``, graceful shutdown."""
+"""The admin commands of ``outbound``: JSON output, clear errors, the demo set-up of ``serve``.
+
+(Graceful shutdown of ``serve`` is in ``tests/e2e/test_shutdown.py``.)
+"""
 
 import json
 import re
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 
+from tests.commands import run_cli
 from tests.conftest import migrated_database
-from tests.servers import OUTBOUND, free_port, outbound_env, run_cli, stop, wait_until_healthy
+from tests.servers import OUTBOUND, free_port, outbound_env, stop, wait_until_healthy
 
 
 def _one_json_object(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
@@ -124,40 +126,3 @@ def test_serve_on_an_empty_database_prints_a_working_curl_line(tmp_path: Path):
         assert "token:" not in out.read_text()
     finally:
         stop(process)
-
-
-def test_sigterm_stops_serve_promptly_with_calls_in_flight(tmp_path: Path):
-    port = free_port()
-    url = f"sqlite:///{tmp_path / 'outbound.db'}"
-    env = outbound_env(
-        url,
-        {
-            "OUTBOUND_SIMULATOR_RING_SECONDS": "30",
-            "OUTBOUND_SHUTDOWN_TIMEOUT_SECONDS": "1",
-        },
-    )
-    out = tmp_path / "serve.out"
-    with open(out, "w") as stdout:
-        process = subprocess.Popen(
-            [*OUTBOUND, "serve", "--port", str(port)], env=env, stdout=stdout,
-            stderr=subprocess.DEVNULL, cwd=tmp_path,
-        )  # fmt: skip
-    try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", process)
-        curl = next(line for line in out.read_text().splitlines() if line.startswith("curl "))
-        subprocess.run(curl, shell=True, capture_output=True, timeout=30, check=True)
-        time.sleep(0.5)  # the calls are now ringing
-        started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
-        assert time.monotonic() - started < 8
-    finally:
-        stop(process)
-    database = migrated_database(url)
-    with database.engine.connect() as conn:
-        from sqlalchemy import text
-
-        rows = conn.execute(text("SELECT status, lease_expires_at FROM calls")).all()
-    database.dispose()
-    # In-flight attempts were left leased, to be closed by the lease rule, not forgotten.
-    assert rows and all(r.status == "in_progress" and r.lease_expires_at for r in rows)

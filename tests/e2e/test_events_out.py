@@ -2,16 +2,15 @@
 
 import time
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import func, select
 
 from outbound.signing import SIGNATURE_HEADER, verify
 from outbound.store import tables
-from tests.conftest import migrated_database
+from outbound.store.database import Database
 from tests.factories import make_account, phone
 from tests.receiver import Receiver, receiving
-from tests.servers import start_server, wait_for
+from tests.servers import Server, wait_for
 
 
 def _events_in_db(database, account_id) -> int:
@@ -25,14 +24,11 @@ def _events_in_db(database, account_id) -> int:
         )
 
 
-def test_every_event_arrives_in_order_once_retried(private_database_url: str, tmp_path: Path):
-    database = migrated_database(private_database_url)
+def test_every_event_arrives_in_order_once_retried(server: Server, database: Database):
     tenant = make_account(database)
-    env = {"OUTBOUND_EVENT_RETRY_SECONDS": "0.1"}
     with (
         receiving(Receiver(fail_first=3)) as receiver,
         receiving(Receiver()) as completions,
-        start_server(private_database_url, tmp_path, extra_env=env) as server,
         server.client(tenant.token) as http,
     ):
         created = http.post("/webhook-endpoint", json={"url": receiver.url})
@@ -92,17 +88,12 @@ def test_every_event_arrives_in_order_once_retried(private_database_url: str, tm
     assert [d["status_code"] for d in reversed(attempts)][:3] == [500, 500, 500]
     assert sum(d["succeeded"] for d in attempts) == len(accepted)
     assert all(d["attempt"] >= 1 and d["type"] for d in attempts)
-    database.dispose()
 
 
-def test_cancellation_is_an_event_and_endpoints_are_per_account(
-    private_database_url: str, tmp_path: Path
-):
-    database = migrated_database(private_database_url)
+def test_cancellation_is_an_event_and_endpoints_are_per_account(server: Server, database: Database):
     tenant, other = make_account(database), make_account(database, "Other")
     with (
         receiving(Receiver()) as receiver,
-        start_server(private_database_url, tmp_path) as server,
         server.client(tenant.token) as http,
     ):
         endpoint = http.post(
@@ -131,4 +122,3 @@ def test_cancellation_is_an_event_and_endpoints_are_per_account(
     assert event["type"] == "campaign.cancelled"
     assert event["data"]["campaign"]["status"] == "cancelled"
     assert event["data"]["campaign"]["counts"]["cancelled"] == 1
-    database.dispose()

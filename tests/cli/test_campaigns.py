@@ -1,4 +1,4 @@
-"""``outbound campaign ...`` as a person runs it, against a real server."""
+"""``outbound campaign ...`` against a real server: in process, and once as a person runs it."""
 
 import codecs
 import csv
@@ -11,6 +11,7 @@ import pytest
 
 from outbound.client import Client, TooManyRequests
 from outbound.store.database import Database
+from tests.commands import invoke
 from tests.conftest import migrated_database
 from tests.factories import Tenant, make_account, phone
 from tests.servers import OUTBOUND, Server, outbound_env, start_server, wait_for
@@ -21,6 +22,12 @@ SIMULATOR = {"OUTBOUND_SIMULATOR_RING_SECONDS": "0.3", "OUTBOUND_SIMULATOR_TALK_
 
 
 @pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """SQLite: these commands speak only HTTP, and the API is tested on both databases."""
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'outbound.db'}"
+
+
+@pytest.fixture(scope="module")
 def server(
     database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
@@ -28,17 +35,9 @@ def server(
         yield s
 
 
-def campaign_cli(
-    server: Server, token: str, *args: str, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    env = outbound_env("sqlite:///unused.db", {"OUTBOUND_URL": server.url, "OUTBOUND_TOKEN": token})
-    return subprocess.run(
-        [*OUTBOUND, "campaign", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def campaign_cli(server: Server, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``outbound campaign ARGS``, run in process, the server and token in the environment."""
+    return invoke("campaign", *args, env={"OUTBOUND_URL": server.url, "OUTBOUND_TOKEN": token})
 
 
 def create(server: Server, account: Tenant, path: Path, *args: str) -> dict[str, object]:
@@ -70,7 +69,16 @@ def test_excel_csv_with_bom_and_semicolons(server: Server, account: Tenant, tmp_
             f'{bob};"Zoë; the second";;;\r\n'
         ).encode()
     )
-    created = create(server, account, path, "--launch-at", LATER)
+    # As a person runs it: a process of its own, the server and token in its environment.
+    env = outbound_env("sqlite:///unused.db", {"OUTBOUND_URL": server.url})
+    env["OUTBOUND_TOKEN"] = account.token
+    result = subprocess.run(
+        [*OUTBOUND, "campaign", "create", "--playbook", str(account.playbook_id),
+         "--contacts", str(path), "--launch-at", LATER, "--json"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
     assert created["contacts"] == 2 and created["rejected"] == []
     with Client(server.url, account.token) as api:
         calls = list(api.iter_calls(str(created["campaign_id"])))
@@ -281,16 +289,17 @@ def test_mistakes_are_clear_errors(server: Server, account: Tenant, tmp_path: Pa
     assert result.returncode == 1 and "line 2:" in result.stderr and "line 3:" in result.stderr
 
 
-def test_uploads_wait_out_the_write_rate_limit(private_database_url: str, tmp_path: Path):
+def test_uploads_wait_out_the_write_rate_limit(tmp_path: Path):
     limited = {
         **SIMULATOR,
         "OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "4",
         "OUTBOUND_RATE_LIMIT_BURST": "2",
     }
-    database = migrated_database(private_database_url)
+    database_url = f"sqlite:///{tmp_path / 'outbound.db'}"
+    database = migrated_database(database_url)
     account = make_account(database)
     database.dispose()
-    with start_server(private_database_url, tmp_path, extra_env=limited) as server:
+    with start_server(database_url, tmp_path, extra_env=limited) as server:
         with Client(server.url, account.token) as api:
             for _ in range(2):
                 api.add_dnc([phone(99)])

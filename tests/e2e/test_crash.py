@@ -237,9 +237,9 @@ def database_unreachable(database_url: str) -> Iterator[None]:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 
-OUTAGE_CALLS = 300
-OUTAGE_RECALL = (0.05,)  # 3 s
-OUTAGE_SECONDS = 3.0
+OUTAGE_CALLS = 200  # 5 s at 40 a second
+OUTAGE_RECALL = (0.02,)  # 1.2 s
+OUTAGE_SECONDS = 2.0
 
 
 @contextmanager
@@ -334,7 +334,7 @@ def test_sigterm_leaves_calls_in_flight_leased_for_the_lease_rule(
     campaign_id = _campaign(database, tenant, numbers, recall)
     log = tmp_path / "placed.log"
     # The lease is fixed when a call is claimed: ring + talk + grace of the worker that claims.
-    ring = 10.0
+    ring = 7.0
     first = spawn_worker(
         postgres_database_url,
         tmp_path / "worker-first.log",
