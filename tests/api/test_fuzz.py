@@ -38,7 +38,7 @@ from tests.factories import make_account, phone
 from tests.servers import Server, start_server
 
 SEED = 20261124
-FUZZ_EXAMPLES = 200  # generated requests per operation in the fuzzing phase, on top of the
+FUZZ_EXAMPLES = 100  # generated requests per operation in the fuzzing phase, on top of the
 # deterministic examples and coverage phases
 CHECKS = [
     not_a_server_error,
