@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 
 from outbound.api.app import create_app
 from outbound.services import accounts
-from outbound.store.database import Database, create_database_engine
+from outbound.store.database import Database
 from tests.commands import run_cli
 from tests.factories import Tenant, make_account
 from tests.servers import Server
@@ -52,7 +52,7 @@ class Endpoint:
 
 def _declared_routes() -> Iterator[tuple[str, set[str], Any]]:
     """``(path, methods, route)`` of every route the app serves, as declared."""
-    app = create_app(database=create_database_engine("sqlite://"))  # never connected
+    app = create_app(database=Database("sqlite://"))  # never connected
     # FastAPI versions that include routers lazily list them flat through iter_route_contexts.
     flatten = getattr(fastapi.routing, "iter_route_contexts", None)
     for route in flatten(app.routes) if flatten is not None else app.routes:
