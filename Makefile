@@ -36,8 +36,12 @@ chromium:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 
+# Test files are spread over two processes (pytest-xdist), a file's tests in one of them: the
+# suite waits on real servers and clocks most of the time, and the machine has two cores.
+TEST_PROCESSES ?= 2
+
 test: lint chromium
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 bench: $(SERVE_STAMP)
 	$(PY) bench/ingest.py && $(PY) bench/dispatch.py && $(PY) bench/lag.py && \
