@@ -1,12 +1,10 @@
 """Pacing limits hold across worker processes; a dead worker's slots come back."""
 
 import signal
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from outbound.domain.records import Account
 from outbound.services import accounts, campaigns
@@ -15,6 +13,7 @@ from outbound.store import tables
 from outbound.store.database import Database
 from tests.conftest import migrated_database
 from tests.factories import make_account
+from tests.sampling import InProgressPeak
 from tests.servers import start_workers, wait_for
 
 
@@ -68,32 +67,14 @@ def test_concurrency_and_rate_limits_hold_across_two_workers(
         max_concurrent_calls=0,
         calls_per_second=RATE,
     )
-    peak = 0
-    sampling = True
-
-    def sample() -> None:
-        nonlocal peak
-        while sampling:
-            with database.engine.connect() as conn:
-                in_progress = conn.execute(
-                    select(func.count()).where(
-                        tables.calls.c.account_id == concurrent_account,
-                        tables.calls.c.status == "in_progress",
-                    )
-                ).scalar_one()
-            peak = max(peak, in_progress)
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample)
     env = {"OUTBOUND_SIMULATOR_RING_SECONDS": "0.1", "OUTBOUND_SIMULATOR_TALK_SECONDS": "0.2"}
-    with start_workers(postgres_database_url, tmp_path, 2, env):
-        sampler.start()
-        try:
-            wait_for(lambda: _finished(database, concurrent_campaign, rated_campaign), 90, 0.5)
-        finally:
-            sampling = False
-            sampler.join()
-    assert peak == 3  # reached, never exceeded
+    account = tables.calls.c.account_id == concurrent_account
+    with (
+        InProgressPeak(database, lambda: account) as peak,
+        start_workers(postgres_database_url, tmp_path, 2, env),
+    ):
+        wait_for(lambda: _finished(database, concurrent_campaign, rated_campaign), 90, 0.5)
+    assert peak.value == 3  # reached, never exceeded
 
     started = _started_times(database, rated_campaign)
     assert len(started) == RATED_CALLS

@@ -3,7 +3,6 @@ at most, and the pacing limits hold across them all the same (PostgreSQL)."""
 
 import signal
 import subprocess
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from outbound.clock import utcnow
 from outbound.domain.records import Account
@@ -21,6 +20,7 @@ from outbound.store import tables
 from outbound.store.database import Database
 from tests.conftest import migrated_database
 from tests.factories import make_account
+from tests.sampling import InProgressPeak
 from tests.servers import start_workers, wait_for
 
 MAX_CONCURRENT = 3
@@ -151,27 +151,13 @@ def test_a_frozen_worker_holding_the_claim_lock_stalls_no_one(
     account_id, campaign_id = _account_with_calls(  # 40 s of calls at 5 a second
         database, "+3491234", 200, max_concurrent_calls=MAX_CONCURRENT, calls_per_second=PER_SECOND
     )
-    peak = 0
-    sampling = True
-
-    def sample() -> None:
-        nonlocal peak
-        while sampling:
-            with database.engine.connect() as conn:
-                in_progress = conn.execute(
-                    select(func.count()).where(
-                        tables.calls.c.account_id == account_id,
-                        tables.calls.c.status == "in_progress",
-                    )
-                ).scalar_one()
-            peak = max(peak, in_progress)
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample)
     log = tmp_path / "placed.log"
     env = {**ENV, "OUTBOUND_SIMULATOR_LOG": str(log)}
-    with start_workers(postgres_database_url, tmp_path, 2, env) as (frozen, other):
-        sampler.start()
+    account = tables.calls.c.account_id == account_id
+    with (
+        InProgressPeak(database, lambda: account, interval=0.005) as peak,
+        start_workers(postgres_database_url, tmp_path, 2, env) as (frozen, other),
+    ):
         try:
             wait_for(lambda: bool(_dialed_by(log, frozen.pid) and _dialed_by(log, other.pid)), 30)
             _freeze_holding_the_lock(postgres_database_url, frozen)
@@ -184,10 +170,8 @@ def test_a_frozen_worker_holding_the_claim_lock_stalls_no_one(
             wait_for(lambda: _dialed_by(log, frozen.pid) > dialed, 15, 0.02)
         finally:
             frozen.send_signal(signal.SIGCONT)
-            sampling = False
-            sampler.join()
     print(f"the other worker dialed again {stalled:.2f} s after the freeze")
-    assert peak == MAX_CONCURRENT  # reached, never exceeded
+    assert peak.value == MAX_CONCURRENT  # reached, never exceeded
     assert _max_started_in_a_second(database, campaign_id) <= PER_SECOND
     placed = [tuple(line.split()[:2]) for line in log.read_text().splitlines()]
     assert len(placed) == len(set(placed)), "an attempt was placed twice"
