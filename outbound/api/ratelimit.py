@@ -9,10 +9,11 @@ import hashlib
 import json
 import math
 import threading
-import time
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from outbound.clock import SYSTEM_CLOCK
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXEMPT_PREFIXES = ("/provider/",)  # signed callbacks from telephony providers
@@ -21,7 +22,7 @@ MAX_BUCKETS = 100_000  # tokens tracked at once; the idlest are forgotten past t
 
 class TokenBuckets:
     def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self, rate: float, burst: int, clock: Callable[[], float] = SYSTEM_CLOCK.monotonic
     ) -> None:
         self._rate = rate  # tokens added per second
         self._burst = burst  # bucket size

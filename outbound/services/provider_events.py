@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from outbound import metrics
-from outbound.clock import utcnow
+from outbound.clock import SYSTEM_CLOCK, utcnow
 from outbound.domain.outcomes import resolve_outcome
 from outbound.domain.records import AttemptResult
 from outbound.domain.statuses import Outcome
@@ -82,12 +82,12 @@ def record_when_known(
     call id that placing the call returned; only an id still unknown after
     ``UNKNOWN_CALL_GRACE_SECONDS`` is unknown for good.
     """
-    deadline = time.monotonic() + UNKNOWN_CALL_GRACE_SECONDS
+    deadline = SYSTEM_CLOCK.monotonic() + UNKNOWN_CALL_GRACE_SECONDS
     while True:
         try:
             return record_event(database, event, clock())
         except UnknownProviderCall:
-            if time.monotonic() >= deadline:
+            if SYSTEM_CLOCK.monotonic() >= deadline:
                 raise
             time.sleep(UNKNOWN_CALL_POLL_SECONDS)
 
