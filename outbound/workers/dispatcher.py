@@ -106,12 +106,12 @@ class Dispatcher:
         while not stopping.is_set():
             try:
                 busy = await self._round(provider, busy)
+                if not busy:
+                    await self._sleep(stopping)  # it reads the next due time: it may fail too
             except Exception:
                 log.exception("dispatch round failed; retrying")
                 busy = False
                 await self._clock.sleep(ERROR_BACKOFF_SECONDS)
-            if not busy:
-                await self._sleep(stopping)
 
     async def _round(self, provider: Provider, busy: bool) -> bool:
         """One pass over due work; True when there may be more to do at once.

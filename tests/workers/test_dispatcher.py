@@ -18,10 +18,11 @@ from sqlalchemy import inspect, text
 from outbound.config import Settings
 from outbound.domain.records import Call
 from outbound.domain.statuses import CallStatus, Outcome
+from outbound.exceptions import DatabaseUnavailable
 from outbound.providers.base import Provider, ReportResult
 from outbound.providers.simulator import SimulatorProvider
 from outbound.providers.webhook import WebhookProvider
-from outbound.services import campaigns
+from outbound.services import campaigns, dispatch
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store.database import Database
 from outbound.workers.dispatcher import Dispatcher
@@ -296,3 +297,47 @@ def test_a_dispatcher_stopping_while_outcomes_cannot_be_recorded_ends_in_bounded
     assert call.status is CallStatus.IN_PROGRESS
     (attempt,) = call.attempts
     assert attempt.outcome is None
+
+
+def test_a_failed_read_of_the_next_due_time_does_not_stop_the_dispatcher(
+    database: Database,
+    customer: Customer,
+    clock: FakeClock,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Between rounds the loop reads when the next call is due. A worker resumed after a freeze
+    finds its connections ended by the server, and that read fails like any other: the loop
+    logs it and goes on (it used to end the dispatcher, and the worker with it)."""
+    reads = 0
+
+    def away_once(database: Database) -> object:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            raise DatabaseUnavailable()
+        return next_due_at(database)
+
+    next_due_at = dispatch.next_due_at
+    monkeypatch.setattr(dispatch, "next_due_at", away_once)
+    dispatcher = Dispatcher(database, _simulator(clock), settings, clock)
+
+    def failed() -> bool:
+        return any("dispatch round failed" in r.getMessage() for r in caplog.records)
+
+    async def scenario() -> None:
+        async with running(dispatcher.run):
+            await until(failed, "the read of the next due time fails once")
+            number = phone(ANSWERED)
+            campaign_id = _campaign(database, customer, clock, [number])
+            dispatcher.wake()
+            await until(
+                lambda: (
+                    _call(database, customer, campaign_id, number).status is CallStatus.COMPLETED
+                ),
+                "a campaign created after the failure is dialed",
+            )
+
+    asyncio.run(scenario())
+    assert reads > 1
