@@ -6,7 +6,7 @@ pacing budgets have room) or held back (they have none: it stays due). Pure: imp
 ``domain``.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -29,6 +29,8 @@ class DueCall(Protocol):
     def timezone(self) -> str | None: ...
     @property
     def suppressed(self) -> bool: ...  # the phone is on the account's do-not-call list
+    @property
+    def calling_window(self) -> CallingWindow | None: ...  # its campaign's
 
 
 Due = TypeVar("Due", bound=DueCall)
@@ -49,13 +51,8 @@ class ClaimSort(Generic[Due]):
         return bool(self.held)
 
 
-def sort_due_calls(
-    due: Iterable[Due],
-    windows: Mapping[UUID, CallingWindow | None],
-    pacer: Pacer,
-    now: datetime,
-) -> ClaimSort[Due]:
-    """Sort ``due`` (in due order); ``windows`` holds each campaign's calling window.
+def sort_due_calls(due: Iterable[Due], pacer: Pacer, now: datetime) -> ClaimSort[Due]:
+    """Sort ``due`` (in due order), each call in its campaign's calling window.
 
     Starting calls are counted against ``pacer`` as they are taken, earliest first.
     """
@@ -67,7 +64,7 @@ def sort_due_calls(
         if call.suppressed:
             skipped.append(call)
             continue
-        window = windows[call.campaign_id]
+        window = call.calling_window
         if window is not None and not is_open(window, zone_of(call.timezone), now):
             deferred.append((call.id, next_opening(window, zone_of(call.timezone), now)))
         elif pacer.take(call.account_id, call.campaign_id):

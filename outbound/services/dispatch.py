@@ -12,7 +12,7 @@ from outbound.domain.pacing import AccountLimits, Pacer
 from outbound.domain.personalization import contact_variables, render
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import CallStatus, Outcome
-from outbound.domain.windows import CallingWindow, zone_of
+from outbound.domain.windows import zone_of
 from outbound.providers.base import CallRequest, PlaybookSnapshot
 from outbound.services import events
 from outbound.services.events import Outbox
@@ -77,8 +77,7 @@ def claim(
             pacer = store.pacer(conn, now, limits.keys(), campaign_limits)
         else:
             pacer = Pacer(accounts={}, campaign_limits={})  # nothing to count
-        windows = {call.campaign_id: call.calling_window for call in due}
-        sort = sort_due_calls(due, windows, pacer, now)
+        sort = sort_due_calls(due, pacer, now)
         store.skip_calls(conn, [call.id for call in sort.skipped], DO_NOT_CALL_REASON, now)
         store.defer_calls(conn, sort.deferred, now)
         claimed = conn.queue.start_attempts(sort.starting, owner, now, lease)
@@ -211,21 +210,20 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
     in_flight = conn.queue.lock_in_flight([r.call_id for r in results])
     transitions: list[store.CallTransition] = []
     finished_campaigns: set[uuid.UUID] = set()
-    rules: dict[uuid.UUID, _CampaignRules] = {}  # read once per campaign of the batch
+    retry_on: dict[uuid.UUID, frozenset[Outcome] | None] = {}  # once per campaign of the batch
     outbox = Outbox(conn)
     for result in results:
         call = in_flight.pop(result.call_id, None)
         if call is None or call.attempt_count != result.attempt_number:
             continue  # a late or repeated report: that attempt is already closed
-        rule = rules.get(call.campaign_id)
-        if rule is None:
-            rule = rules[call.campaign_id] = _CampaignRules.of(call)
+        if call.campaign_id not in retry_on:
+            retry_on[call.campaign_id] = _outcomes(call.recall_on)
         status, next_attempt_at = recall.next_state(
             call.status,
             call.recall,
-            rule.retry_on,
+            retry_on[call.campaign_id],
             call.anchor_at,
-            rule.window,
+            call.calling_window,
             zone_of(call.timezone),
             result,
         )
@@ -256,20 +254,9 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
     return [t.outcome for t in transitions]
 
 
-@dataclass(frozen=True)
-class _CampaignRules:
-    """A campaign's rules as the recall rule takes them, from the store's JSON."""
-
-    retry_on: frozenset[Outcome] | None
-    window: CallingWindow | None
-
-    @classmethod
-    def of(cls, call: store.InFlightCall) -> "_CampaignRules":
-        recall_on = call.recall_on
-        return cls(
-            None if recall_on is None else frozenset(Outcome(o) for o in recall_on),
-            call.calling_window,
-        )
+def _outcomes(recall_on: Sequence[str] | None) -> frozenset[Outcome] | None:
+    """A campaign's ``recall_on`` as the recall rule takes it."""
+    return None if recall_on is None else frozenset(Outcome(o) for o in recall_on)
 
 
 def record_results(database: Database, results: Sequence[AttemptResult], now: datetime) -> int:

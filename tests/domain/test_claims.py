@@ -22,10 +22,16 @@ class Due(NamedTuple):
     account_id: uuid.UUID
     timezone: str | None
     suppressed: bool
+    calling_window: CallingWindow | None = None
 
 
-def _due(campaign: uuid.UUID, zone: str | None = "UTC", suppressed: bool = False) -> Due:
-    return Due(uuid.uuid4(), campaign, ACCOUNT, zone, suppressed)
+def _due(
+    campaign: uuid.UUID,
+    zone: str | None = "UTC",
+    suppressed: bool = False,
+    window: CallingWindow | None = None,
+) -> Due:
+    return Due(uuid.uuid4(), campaign, ACCOUNT, zone, suppressed, window)
 
 
 def _unlimited() -> Pacer:
@@ -34,15 +40,16 @@ def _unlimited() -> Pacer:
 
 def test_a_suppressed_call_is_skipped_whatever_its_window_and_pacing():
     campaign = uuid.uuid4()
-    call = _due(campaign, "Europe/Madrid", suppressed=True)
-    sort = sort_due_calls([call], {campaign: DAYTIME}, _unlimited(), NOW)
+    call = _due(campaign, "Europe/Madrid", suppressed=True, window=DAYTIME)
+    sort = sort_due_calls([call], _unlimited(), NOW)
     assert sort.skipped == [call] and not sort.deferred and not sort.starting and not sort.paced
 
 
 def test_a_call_outside_its_window_is_deferred_to_the_next_opening_in_its_zone():
     campaign = uuid.uuid4()
-    madrid, new_york = _due(campaign, "Europe/Madrid"), _due(campaign, "America/New_York")
-    sort = sort_due_calls([madrid, new_york], {campaign: DAYTIME}, _unlimited(), NOW)
+    madrid = _due(campaign, "Europe/Madrid", window=DAYTIME)
+    new_york = _due(campaign, "America/New_York", window=DAYTIME)
+    sort = sort_due_calls([madrid, new_york], _unlimited(), NOW)
     assert sort.deferred == [(madrid.id, datetime(2026, 12, 2, 8, tzinfo=UTC))]
     assert sort.starting == [new_york]
 
@@ -51,17 +58,17 @@ def test_calls_beyond_the_pacing_budget_are_held_back_in_due_order():
     campaign = uuid.uuid4()
     pacer = Pacer(accounts={ACCOUNT: AccountLimits(2, 0)}, campaign_limits={})
     due = [_due(campaign) for _ in range(5)]
-    sort = sort_due_calls(due, {campaign: None}, pacer, NOW)
+    sort = sort_due_calls(due, pacer, NOW)
     assert sort.starting == due[:2] and sort.held == due[2:] and sort.paced
 
 
 def test_a_deferred_or_skipped_call_takes_no_pacing_budget():
     open_campaign, closed_campaign = uuid.uuid4(), uuid.uuid4()
     pacer = Pacer(accounts={}, campaign_limits={open_campaign: 1, closed_campaign: 1})
-    skipped, deferred = _due(open_campaign, suppressed=True), _due(closed_campaign, "Europe/Madrid")
+    skipped = _due(open_campaign, suppressed=True)
+    deferred = _due(closed_campaign, "Europe/Madrid", window=DAYTIME)
     started = _due(open_campaign)
-    windows = {open_campaign: None, closed_campaign: DAYTIME}
-    sort = sort_due_calls([skipped, deferred, started], windows, pacer, NOW)
+    sort = sort_due_calls([skipped, deferred, started], pacer, NOW)
     assert sort.starting == [started] and not sort.paced
 
 
@@ -107,7 +114,8 @@ def test_every_due_call_lands_in_exactly_one_bucket(
         accounts={uuid.UUID(int=1): limits},
         campaign_limits={campaigns[0]: campaign_limit or None},
     )
-    sort = sort_due_calls(due, windows, pacer, now)
+    due = [call._replace(calling_window=windows[call.campaign_id]) for call in due]
+    sort = sort_due_calls(due, pacer, now)
 
     buckets = (
         [call.id for call in sort.skipped],
