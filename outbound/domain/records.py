@@ -1,10 +1,13 @@
 """Immutable records of what the store holds."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from outbound.domain.dispositions import DataField, Disposition, Voicemail
+from outbound.domain.results import ConversationResult
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
 from outbound.domain.windows import CallingWindow
 
@@ -29,6 +32,17 @@ class Playbook:
     voice: str | None = None
     language: str | None = None
     caller_id: str | None = None
+    dispositions: tuple[Disposition, ...] = ()
+    data_fields: tuple[DataField, ...] = ()
+    voicemail: Voicemail = field(default_factory=Voicemail)
+    provider: Mapping[str, Any] | None = None  # {"connection_id", ...the fields of its type}
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    archived_at: datetime | None = None
+
+    @property
+    def connection_id(self) -> UUID | None:
+        return UUID(str(self.provider["connection_id"])) if self.provider else None
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,7 @@ class Attempt:
     provider_call_id: str | None = None
     error: str | None = None
     caller_id: str | None = None
+    result: ConversationResult | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,7 @@ class AttemptResult:
     ended_at: datetime
     provider_call_id: str | None = None
     error: str | None = None
+    result: ConversationResult | None = None  # what the conversation achieved, when known
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,27 @@ playbooks = Table(
     Column("language", String(35)),
     Column("caller_id", String(32)),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("dispositions", JSONDocument),  # [{"name", "description", "action"}]
+    Column("data_fields", JSONDocument),  # [{"name", "type", "description"}]
+    Column("voicemail", JSONDocument),  # {"action", "message", "then"}
+    Column("provider", JSONDocument),  # {"connection_id", ...the fields of its type}
+    Column("connection_id", Uuid, index=True),  # the provider's connection, when it has one
+    Column("updated_at", UTCDateTime),
+    Column("archived_at", UTCDateTime),
+)
+
+# An account's credentials on an agent platform (``credentials`` encrypted).
+provider_connections = Table(
+    "provider_connections",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("type", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("credentials", Text, nullable=False),
+    Column("settings", JSONDocument, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
 )
 
 # The tables written in bulk (contacts, calls, call_attempts) have no foreign keys, and on
@@ -101,6 +122,7 @@ campaigns = Table(
     Column("strict_variables", Boolean, nullable=False, server_default=false()),
     Column("provider_error", Text),  # the last time the provider could not be reached
     Column("provider_error_at", UTCDateTime),
+    Column("max_callbacks", Integer),  # null: the default (3)
     Index(None, "account_id", "created_at"),
     Index(None, "status", "launch_at"),
 )
@@ -133,6 +155,7 @@ calls = Table(
     Column("timezone", String(64)),  # the contact's zone, for its calling window
     Column("caller_id", String(32)),  # every attempt of a call comes from the same number
     Column("provider_failures", Integer, nullable=False, server_default="0"),
+    Column("callback_count", Integer, nullable=False, server_default="0"),
     UniqueConstraint("campaign_id", "contact_id"),
     UniqueConstraint("campaign_id", "position"),
     # Partial: a status change writes only in the indexes whose condition it meets.
@@ -174,6 +197,30 @@ do_not_call = Table(
     Column("account_id", Uuid, ForeignKey("accounts.id"), primary_key=True),
     Column("phone", String(20), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("reason", String(100)),
+)
+
+# What an ended attempt's conversation achieved (its own table: transcripts are large).
+attempt_results = Table(
+    "attempt_results",
+    metadata,
+    Column("call_id", Uuid, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("campaign_id", Uuid, nullable=False, index=True),
+    Column("account_id", Uuid, nullable=False),
+    Column("disposition", String(64)),
+    Column("summary", Text),
+    Column("data", JSONDocument),
+    Column("transcript", JSONDocument),
+    Column("recording_url", Text),
+    Column("cost_amount", Float),
+    Column("cost_currency", String(3)),
+    Column("ended_reason", String(128)),
+    Column("callback_at", UTCDateTime),
+    Column("voicemail_left", Boolean),
+    Column("success", Boolean),
+    Column("truncated", Boolean),
+    Column("received_at", UTCDateTime, nullable=False),
 )
 
 provider_events = Table(
