@@ -16,6 +16,10 @@ class Settings(BaseSettings):
 
     simulator_ring_seconds: float = Field(1.0, ge=0)
     simulator_talk_seconds: float = Field(3.0, ge=0)
+    # Encrypts provider connections' credentials at rest (any string; a Fernet key is derived).
+    secret_key: str | None = Field(None, repr=False)
+    # How long after an attempt ended a posted result is still taken and applied.
+    result_grace_seconds: float = Field(120.0, ge=0)
     # Append one line per placed attempt to this file (audit of exactly-once dialing).
     simulator_log: str | None = None
 

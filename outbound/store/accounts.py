@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from outbound.domain.dispositions import parse_data_fields, parse_dispositions, parse_voicemail
 from outbound.domain.records import Account, Playbook
 from outbound.domain.windows import parse_window
 from outbound.store.tables import accounts, api_tokens, playbooks
@@ -102,7 +103,13 @@ def insert_playbook(conn: Connection, playbook: Playbook, now: datetime) -> None
             voice=playbook.voice,
             language=playbook.language,
             caller_id=playbook.caller_id,
+            dispositions=[d.to_json() for d in playbook.dispositions],
+            data_fields=[f.to_json() for f in playbook.data_fields],
+            voicemail=playbook.voicemail.to_json(),
+            provider=dict(playbook.provider) if playbook.provider else None,
+            connection_id=playbook.connection_id,
             created_at=now,
+            updated_at=now,
         )
     )
 
@@ -128,4 +135,11 @@ def _playbook(row: Any) -> Playbook:
         voice=row.voice,
         language=row.language,
         caller_id=row.caller_id,
+        dispositions=parse_dispositions(row.dispositions),
+        data_fields=parse_data_fields(row.data_fields),
+        voicemail=parse_voicemail(row.voicemail),
+        provider=row.provider,
+        created_at=row.created_at,
+        updated_at=row.updated_at or row.created_at,
+        archived_at=row.archived_at,
     )
