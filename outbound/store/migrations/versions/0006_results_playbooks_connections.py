@@ -51,9 +51,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_provider_connections"),
     )
-    op.create_index(
-        "ix_provider_connections_account_id", "provider_connections", ["account_id"]
-    )
+    op.create_index("ix_provider_connections_account_id", "provider_connections", ["account_id"])
     with op.batch_alter_table("playbooks") as batch_op:
         for name in PLAYBOOK_DOCUMENTS:
             batch_op.add_column(sa.Column(name, JSON_DOCUMENT, nullable=True))
