@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Self
 from uuid import UUID
 
 from outbound.config import Settings
+from outbound.domain.dispositions import DataField, Disposition
 from outbound.domain.records import AttemptResult
 from outbound.providers.callbacks import CallbackReceiver
 
@@ -34,10 +35,19 @@ class PlaybookSnapshot:
     instructions: str | None = None
     voice: str | None = None
     language: str | None = None
+    voicemail_message: str | None = None  # rendered; None: hang up on a voicemail
+    dispositions: tuple[Disposition, ...] = ()
+    data_fields: tuple[DataField, ...] = ()
+    # The playbook's ``provider``: its connection and the fields of the connection's type
+    # (assistant_id, agent_id, from_number...). None: the server's OUTBOUND_TELEPHONY.
+    provider: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["id"] = str(self.id)
+        data["dispositions"] = [d.to_json() for d in self.dispositions]
+        data["data_fields"] = [f.to_json() for f in self.data_fields]
+        data.pop("provider")
         return data
 
 

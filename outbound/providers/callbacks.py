@@ -21,11 +21,15 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import BaseModel
 
 from outbound.config import Settings
+from outbound.domain.results import ConversationResult
 from outbound.domain.statuses import Outcome
 
 CALLBACK_PREFIX = "/provider"  # a platform's callbacks arrive under /provider/<name>/
 
-EventKind = Literal["ringing", "answered", "machine_detection", "ended"]
+# "result": the conversation's result, after the event that ended the call (a platform that
+# analyses the call later, e.g. Retell's call_analyzed); "unplaced": the platform did not place
+# the call because it was busy (a concurrency limit): the attempt is not spent.
+EventKind = Literal["ringing", "answered", "machine_detection", "ended", "result", "unplaced"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class ProviderEvent:
     duration_s: float | None = None
     answered_by: str | None = None  # answering-machine detection: "human", "machine_start"...
     error: str | None = None
+    result: ConversationResult | None = None  # with "ended" or "result"
 
 
 @dataclass(frozen=True)
