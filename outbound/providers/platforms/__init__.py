@@ -3,6 +3,7 @@ per platform, each placing calls with the platform's create-call API, looking th
 get-call API, and verifying and parsing the webhooks it posts to
 ``/provider/connection/{id}/events``.
 
-May import ``outbound.domain``, ``outbound.providers`` (base, callbacks, errors), ``outbound.clock``,
-httpx, pydantic and the platforms' SDKs; nothing of the API, the services or the store.
+May import ``outbound.domain``, ``outbound.providers`` (base, callbacks, errors),
+``outbound.clock``, httpx, pydantic and the platforms' SDKs; nothing of the API, the
+services or the store.
 """
