@@ -218,7 +218,7 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
             continue  # a late or repeated report: that attempt is already closed
         if call.campaign_id not in retry_on:
             retry_on[call.campaign_id] = _outcomes(call.recall_on)
-        status, next_attempt_at = recall.next_state(
+        status, next_attempt_at, *_ = recall.next_state(
             call.status,
             call.recall,
             retry_on[call.campaign_id],

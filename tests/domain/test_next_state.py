@@ -29,7 +29,8 @@ def _next(
     status: CallStatus = CallStatus.IN_PROGRESS,
     window: CallingWindow | None = WINDOW,
 ) -> tuple[CallStatus, datetime | None]:
-    return next_state(status, recall, retry_on, ANCHOR, window, MADRID, _ended(outcome))
+    state = next_state(status, recall, retry_on, ANCHOR, window, MADRID, _ended(outcome))
+    return state.status, state.next_attempt_at
 
 
 def test_a_recall_landing_outside_the_window_moves_to_its_next_opening():
@@ -124,7 +125,7 @@ def test_a_call_never_gets_more_than_one_plus_len_recall_attempts(
     for number, outcome in enumerate(outcomes, start=1):
         assert number <= max_attempts(recall)
         ended = started + timedelta(seconds=talks[number - 1])
-        status, due = next_state(
+        status, due, *_ = next_state(
             CallStatus.IN_PROGRESS,
             recall,
             retry_on,
