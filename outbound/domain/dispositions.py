@@ -9,6 +9,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"  # of a disposition and of a data field
 MAX_DISPOSITIONS = 50
 MAX_DATA_FIELDS = 50
 DEFAULT_MAX_CALLBACKS = 3
+MAX_CALLBACKS = 20  # a campaign's max_callbacks at most
 
 
 class Action(StrEnum):

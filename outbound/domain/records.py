@@ -6,7 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from outbound.domain.dispositions import DataField, Disposition, Voicemail
+from outbound.domain.dispositions import (
+    DEFAULT_MAX_CALLBACKS,
+    DataField,
+    Disposition,
+    Voicemail,
+)
 from outbound.domain.results import ConversationResult
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
 from outbound.domain.windows import CallingWindow
@@ -62,6 +67,7 @@ class Campaign:
     strict_variables: bool = False
     provider_error: str | None = None  # the last time the provider could not be reached
     provider_error_at: datetime | None = None
+    max_callbacks: int = DEFAULT_MAX_CALLBACKS
 
 
 @dataclass(frozen=True)

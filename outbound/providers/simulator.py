@@ -7,18 +7,24 @@
 | 80-89 | voicemail |
 | 90-97 | busy |
 | 98-99 | failed |
+
+An answered attempt also reports a conversation, made from the contact's custom fields so that
+any test can choose it (CONTRACT §5): ``sim_disposition``, ``sim_summary``, ``sim_data`` and
+``sim_callback_minutes``. Every attempt reports a cost.
 """
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Callable
-from datetime import datetime
-from typing import Self
+from datetime import datetime, timedelta
+from typing import Any, Self
 
 from outbound.clock import utcnow
 from outbound.config import Settings
 from outbound.domain.records import AttemptResult
+from outbound.domain.results import ConversationResult, Cost, Turn
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallHandle, CallRequest, Provider, ReportResult
 
@@ -36,10 +42,64 @@ def simulated_outcome(e164: str) -> Outcome:
     return Outcome.FAILED
 
 
+ANSWERED_COST = Cost(0.05, "USD")
+UNANSWERED_COST = Cost(0.01, "USD")
+
+
+def simulated_result(
+    request: CallRequest, outcome: Outcome, ended_at: datetime, talk_seconds: float
+) -> ConversationResult:
+    """The conversation the simulator reports, from the contact's ``sim_*`` custom fields."""
+    if outcome is not Outcome.ANSWERED:
+        left = outcome is Outcome.VOICEMAIL and request.playbook.voicemail_message is not None
+        return ConversationResult(
+            cost=UNANSWERED_COST, ended_reason=outcome.value, voicemail_left=left
+        )
+    custom = request.variables.get("custom") or {}
+    name = request.variables.get("first_name") or request.to
+    minutes = _number(custom.get("sim_callback_minutes"))
+    return ConversationResult(
+        disposition=_text(custom.get("sim_disposition")),
+        summary=_text(custom.get("sim_summary")) or f"Simulated conversation with {name}.",
+        data=_document(custom.get("sim_data")),
+        transcript=(
+            Turn("agent", request.playbook.first_message or "Hello", 0.0),
+            Turn("contact", "Hello?", round(min(1.0, talk_seconds / 2), 3)),
+        ),
+        cost=ANSWERED_COST,
+        ended_reason="customer-ended-call",
+        callback_at=ended_at + timedelta(minutes=minutes) if minutes is not None else None,
+        voicemail_left=False,
+    )
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _number(value: object) -> float | None:
+    """A number of minutes, also as text (a CSV's custom fields are strings)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value) if isinstance(value, int | float | str) and value != "" else None
+    except ValueError:
+        return None
+
+
+def _document(value: object) -> dict[str, Any] | None:
+    """An object, also as JSON text (a CSV's custom fields are strings)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
 class SimulatorProvider(Provider):
     name = "simulator"
     reports_in_process = True
-    needs_call_content = False  # nobody listens to a simulated call
 
     def __init__(
         self,
@@ -84,13 +144,15 @@ class SimulatorProvider(Provider):
 
     def _end(self, request: CallRequest, outcome: Outcome, provider_call_id: str) -> None:
         del self._timers[provider_call_id]
+        ended_at = self._clock()
         self._report(
             AttemptResult(
                 call_id=request.call_id,
                 attempt_number=request.attempt_number,
                 outcome=outcome,
-                ended_at=self._clock(),
+                ended_at=ended_at,
                 provider_call_id=provider_call_id,
+                result=simulated_result(request, outcome, ended_at, self._talk_seconds),
             )
         )
 

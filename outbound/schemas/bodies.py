@@ -15,6 +15,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict  # pydantic needs it for TypedDict before Python 3.12
 
+from outbound.domain.dispositions import DEFAULT_MAX_CALLBACKS, MAX_CALLBACKS
 from outbound.domain.recall import InvalidRecall, parse_recall
 from outbound.domain.windows import InvalidWindow, parse_window
 from outbound.schemas.limits import (
@@ -140,6 +141,12 @@ class CampaignIn(BaseModel):
     )
     strict_variables: bool = Field(
         False, description="Reject contacts lacking a variable the playbook's texts use"
+    )
+    max_callbacks: int = Field(
+        DEFAULT_MAX_CALLBACKS,
+        ge=0,
+        le=MAX_CALLBACKS,
+        description="Callbacks a call may take at the hour the contact asked for (CONTRACT §7)",
     )
 
     @field_validator("recall", mode="before")

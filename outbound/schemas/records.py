@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from outbound.domain.recall import RETRIED_BY_DEFAULT
 from outbound.domain.records import Call, Campaign
+from outbound.domain.results import Cost
 from outbound.domain.statuses import CallStatus
 
 
@@ -23,6 +24,11 @@ class ContactsAddedOut(BaseModel):
     status: str
     added: int = Field(description="New calls")
     already_in_campaign: int = Field(description="Phones the campaign had: not called twice")
+
+
+class CostOut(BaseModel):
+    amount: float
+    currency: str
 
 
 class CampaignOut(BaseModel):
@@ -43,6 +49,14 @@ class CampaignOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     counts: dict[str, int]
+    max_callbacks: int = Field(
+        description="Callbacks a call may take, outside the recall budget (default 3)"
+    )
+    dispositions: dict[str, int] = Field(
+        default_factory=dict,
+        description="Calls by the disposition of their last answered attempt",
+    )
+    cost: CostOut | None = Field(None, description="Every attempt's cost, summed")
 
 
 class AttemptOut(BaseModel):
@@ -52,6 +66,14 @@ class AttemptOut(BaseModel):
     ended_at: datetime | None
     error: str | None = None
     caller_id: str | None = None
+    result: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "What the conversation achieved, once the attempt ended: disposition, summary, "
+            "data, transcript (left out of lists), recording_url, cost, ended_reason, "
+            "callback_at, voicemail_left, success"
+        ),
+    )
 
 
 class CallOut(BaseModel):
@@ -71,7 +93,12 @@ def full_counts(counts: dict[str, int]) -> dict[str, int]:
     return {"total": sum(counts.values()), **{s.value: counts.get(s.value, 0) for s in CallStatus}}
 
 
-def campaign_view(campaign: Campaign, counts: dict[str, int]) -> CampaignOut:
+def campaign_view(
+    campaign: Campaign,
+    counts: dict[str, int],
+    dispositions: dict[str, int] | None = None,
+    cost: Cost | None = None,
+) -> CampaignOut:
     recall_on = campaign.recall_on if campaign.recall_on is not None else RETRIED_BY_DEFAULT
     return CampaignOut(
         campaign_id=campaign.id,
@@ -89,10 +116,14 @@ def campaign_view(campaign: Campaign, counts: dict[str, int]) -> CampaignOut:
         started_at=campaign.started_at,
         finished_at=campaign.finished_at,
         counts=counts,
+        max_callbacks=campaign.max_callbacks,
+        dispositions=dispositions or {},
+        cost=CostOut(amount=cost.amount, currency=cost.currency) if cost else None,
     )
 
 
-def call_view(call: Call) -> CallOut:
+def call_view(call: Call, transcripts: bool = True) -> CallOut:
+    """A call with its attempts' results; a list leaves the transcripts out."""
     return CallOut(
         call_id=call.id,
         campaign_id=call.campaign_id,
@@ -107,6 +138,7 @@ def call_view(call: Call) -> CallOut:
                 ended_at=a.ended_at,
                 error=a.error,
                 caller_id=a.caller_id,
+                result=a.result.to_json(transcript=transcripts) if a.result else None,
             )
             for a in call.attempts
         ],

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 from outbound.clock import utcnow
 from outbound.domain import paging
 from outbound.domain.contacts import CONTACT_FIELDS
+from outbound.domain.dispositions import DEFAULT_MAX_CALLBACKS
 from outbound.domain.paging import Page
 from outbound.domain.personalization import contact_variables, missing_variables
 from outbound.domain.phones import normalize_phone, zone_of_number
 from outbound.domain.records import Account, Call, Campaign, ContactInput, Playbook
+from outbound.domain.results import Cost
 from outbound.domain.schedule import InvalidMoment, parse_launch_at
 from outbound.domain.statuses import CampaignStatus, Outcome
 from outbound.domain.windows import CallingWindow, next_opening
@@ -37,6 +39,7 @@ from outbound.services.idempotency import IdempotencyKey
 from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
+from outbound.store import results as result_store
 from outbound.store.contacts import NewCalls
 from outbound.store.database import Database, Transaction
 
@@ -55,6 +58,7 @@ class NewCampaign:
     max_concurrent_calls: int | None = None
     recall_on: frozenset[Outcome] | None = None
     strict_variables: bool = False
+    max_callbacks: int = DEFAULT_MAX_CALLBACKS
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class CampaignCreated:
 class CampaignReport:
     campaign: Campaign
     counts: dict[str, int]
+    dispositions: dict[str, int] = field(default_factory=dict)
+    cost: Cost | None = None
 
 
 def _check_variables(
@@ -360,6 +366,7 @@ def _store_campaign(
         max_concurrent_calls=request.max_concurrent_calls,
         recall_on=request.recall_on,
         strict_variables=request.strict_variables,
+        max_callbacks=request.max_callbacks,
     )
     first_due = launch_at if launch_at is not None and scheduled else now
     playbook = account_store.get_playbook(conn, request.playbook_id)
@@ -527,7 +534,12 @@ def cancel_campaign(
 
 
 def _report(conn: Transaction, campaign: Campaign) -> CampaignReport:
-    return CampaignReport(campaign, full_counts(store.count_calls_by_status(conn, campaign.id)))
+    return CampaignReport(
+        campaign,
+        full_counts(store.count_calls_by_status(conn, campaign.id)),
+        result_store.disposition_counts(conn, campaign.id),
+        result_store.total_cost(conn, campaign.id),
+    )
 
 
 def get_campaign(database: Database, account: Account, campaign_id: uuid.UUID) -> CampaignReport:

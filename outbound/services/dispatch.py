@@ -2,12 +2,13 @@
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from outbound import metrics
 from outbound.domain import recall
 from outbound.domain.claims import sort_due_calls
+from outbound.domain.dispositions import DEFAULT_MAX_CALLBACKS, VoicemailAction
 from outbound.domain.pacing import AccountLimits, Pacer
 from outbound.domain.personalization import contact_variables, render
 from outbound.domain.records import AttemptResult, ClaimedAttempt
@@ -20,7 +21,9 @@ from outbound.store import accounts as account_store
 from outbound.store import calls as store
 from outbound.store import campaigns as campaign_store
 from outbound.store import contacts as contact_store
+from outbound.store import do_not_call as dnc_store
 from outbound.store import metrics as metrics_store
+from outbound.store import results as result_store
 from outbound.store.database import Database, Transaction
 
 LOST_REASON = "lost"  # no outcome arrived before the attempt's lease ran out
@@ -162,6 +165,7 @@ def build_requests(
     for item in claimed:
         variables = contact_variables(contacts.get(item.contact_id, {"phone": item.phone}))
         playbook = playbooks[item.playbook_id]
+        voicemail = playbook.voicemail
         requests.append(
             CallRequest(
                 call_id=item.call_id,
@@ -175,6 +179,12 @@ def build_requests(
                     instructions=render(playbook.instructions, variables),
                     voice=playbook.voice,
                     language=playbook.language,
+                    voicemail_message=render(voicemail.message, variables)
+                    if voicemail.action is VoicemailAction.LEAVE_MESSAGE
+                    else None,
+                    dispositions=playbook.dispositions,
+                    data_fields=playbook.data_fields,
+                    provider=playbook.provider,
                 ),
                 variables=variables,
             )
@@ -206,19 +216,30 @@ def record_placed(database: Database, placed: Sequence[tuple[uuid.UUID, str]]) -
 
 
 def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: datetime) -> list[str]:
-    """Apply the recall rule to each result that matches its call's open attempt."""
+    """Apply the recall rule, and the playbook's action for a conversation's disposition, to
+    each result that matches its call's open attempt; store the conversations' results in the
+    same transaction."""
     in_flight = conn.queue.lock_in_flight([r.call_id for r in results])
-    transitions: list[store.CallTransition] = []
-    finished_campaigns: set[uuid.UUID] = set()
-    retry_on: dict[uuid.UUID, frozenset[Outcome] | None] = {}  # once per campaign of the batch
-    outbox = Outbox(conn)
+    matched: list[tuple[store.InFlightCall, AttemptResult]] = []
     for result in results:
         call = in_flight.pop(result.call_id, None)
         if call is None or call.attempt_count != result.attempt_number:
             continue  # a late or repeated report: that attempt is already closed
+        matched.append((call, result))
+    matched, already_stored = _with_stored_results(conn, matched)
+    rules = conversation_rules(
+        conn, {call.playbook_id for call, result in matched if _needs_rules(result)}
+    )
+    transitions: list[store.CallTransition] = []
+    stored: list[store.ResultRow] = []
+    finished_campaigns: set[uuid.UUID] = set()
+    suppressed: list[tuple[store.InFlightCall, str]] = []
+    retry_on: dict[uuid.UUID, frozenset[Outcome] | None] = {}  # once per campaign of the batch
+    outbox = Outbox(conn)
+    for call, result in matched:
         if call.campaign_id not in retry_on:
             retry_on[call.campaign_id] = _outcomes(call.recall_on)
-        status, next_attempt_at, *_ = recall.next_state(
+        state = recall.next_state(
             call.status,
             call.recall,
             retry_on[call.campaign_id],
@@ -226,32 +247,135 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
             call.calling_window,
             zone_of(call.timezone),
             result,
+            _conversation(rules.get(call.playbook_id), call.max_callbacks, call.callback_count),
         )
+        if result.result is not None and (call.id, result.attempt_number) not in already_stored:
+            stored.append(
+                result_store.row_of(
+                    call.id,
+                    result.attempt_number,
+                    call.campaign_id,
+                    call.account_id,
+                    result.result,
+                    now,
+                )
+            )
         outbox.call(events.CALL_ATTEMPTED, call.account_id, call.id, result.attempt_number)
-        if status is CallStatus.COMPLETED:
-            outbox.call(events.CALL_COMPLETED, call.account_id, call.id)
-        elif status is CallStatus.FAILED:
-            outbox.call(events.CALL_FAILED, call.account_id, call.id)
-        if status.is_terminal:
+        _announce(outbox, call.account_id, call.id, state)
+        if state.do_not_call and result.result is not None:
+            suppressed.append((call, f"disposition:{result.result.disposition}"))
+        if state.status.is_terminal:
             finished_campaigns.add(call.campaign_id)
         transitions.append(
             store.CallTransition(
                 call_id=call.id,
                 attempt_number=result.attempt_number,
-                status=status.value,
-                next_attempt_at=next_attempt_at,
+                status=state.status.value,
+                next_attempt_at=state.next_attempt_at,
                 outcome=result.outcome.value,
                 ended_at=result.ended_at,
                 error=result.error,
                 provider_call_id=result.provider_call_id,
+                callback=state.callback_at is not None,
             )
         )
+    conn.queue.record_results(stored)
     conn.queue.apply_transitions(transitions, now)
+    finished_campaigns |= suppress_phones(
+        conn, [(call.account_id, call.phone, reason) for call, reason in suppressed], outbox, now
+    )
     outbox.completed_campaigns(
         campaign_store.complete_finished_campaigns(conn, finished_campaigns, now)
     )
     outbox.publish(now)
     return [t.outcome for t in transitions]
+
+
+def _with_stored_results(
+    conn: Transaction, matched: list[tuple[store.InFlightCall, AttemptResult]]
+) -> tuple[list[tuple[store.InFlightCall, AttemptResult]], set[tuple[uuid.UUID, int]]]:
+    """Attach the results posted while their attempts were open to the reports that close
+    them (a runtime may post its result before the platform reports the hang-up); and the
+    attempts whose results were found so (already stored)."""
+    wanted = [
+        (call.id, result.attempt_number)
+        for call, result in matched
+        if result.result is None and result.outcome in _CONVERSED
+    ]
+    found = result_store.stored(conn, wanted, transcript=False) if wanted else {}
+    if not found:
+        return matched, set()
+    return [
+        (call, replace(result, result=found.get((call.id, result.attempt_number), result.result)))
+        for call, result in matched
+    ], set(found)
+
+
+_CONVERSED = (Outcome.ANSWERED, Outcome.VOICEMAIL)
+
+
+def _needs_rules(result: AttemptResult) -> bool:
+    found = result.result
+    return found is not None and bool(found.disposition or found.voicemail_left)
+
+
+def conversation_rules(
+    conn: Transaction, playbook_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, recall.Conversation]:
+    """What the playbooks declare about their conversations (callbacks taken left at 0)."""
+    if not playbook_ids:
+        return {}
+    return {
+        playbook.id: recall.Conversation(
+            actions={d.name: d.action for d in playbook.dispositions},
+            after_voicemail=playbook.voicemail.then,
+        )
+        for playbook in account_store.get_playbooks(conn, playbook_ids).values()
+    }
+
+
+def _conversation(
+    rules: recall.Conversation | None, max_callbacks: int | None, callbacks_taken: int
+) -> recall.Conversation:
+    if rules is None and not callbacks_taken:
+        return recall.NO_CONVERSATION
+    return replace(
+        rules or recall.NO_CONVERSATION,
+        max_callbacks=DEFAULT_MAX_CALLBACKS if max_callbacks is None else max_callbacks,
+        callbacks_taken=callbacks_taken,
+    )
+
+
+def _announce(
+    outbox: Outbox, account_id: uuid.UUID, call_id: uuid.UUID, state: recall.NextState
+) -> None:
+    """The events of a call's new state."""
+    if state.status is CallStatus.COMPLETED:
+        outbox.call(events.CALL_COMPLETED, account_id, call_id)
+    elif state.status is CallStatus.FAILED:
+        outbox.call(events.CALL_FAILED, account_id, call_id)
+    if state.callback_at is not None:
+        outbox.call(events.CALL_CALLBACK_SCHEDULED, account_id, call_id, at=state.callback_at)
+
+
+def suppress_phones(
+    conn: Transaction,
+    phones: Sequence[tuple[uuid.UUID, str, str]],
+    outbox: Outbox,
+    now: datetime,
+) -> set[uuid.UUID]:
+    """A ``dnc`` disposition: each phone joins its account's do-not-call list with the reason,
+    and its pending calls in every campaign are skipped. Returns the campaigns touched."""
+    if not phones:
+        return set()
+    for account_id, phone, reason in phones:
+        dnc_store.add(conn, account_id, [phone], now, reason=reason)
+    skipped = result_store.skip_pending_calls_of(
+        conn, [(account_id, phone) for account_id, phone, _ in phones], DO_NOT_CALL_REASON, now
+    )
+    for call in skipped:
+        outbox.call(events.CALL_SKIPPED, call.account_id, call.id)
+    return {call.campaign_id for call in skipped}
 
 
 def _outcomes(recall_on: Sequence[str] | None) -> frozenset[Outcome] | None:

@@ -23,6 +23,7 @@ CALL_ATTEMPTED = "call.attempted"
 CALL_COMPLETED = "call.completed"
 CALL_FAILED = "call.failed"
 CALL_SKIPPED = "call.skipped"
+CALL_CALLBACK_SCHEDULED = "call.callback_scheduled"
 EVENT_TYPES = (
     CAMPAIGN_STARTED,
     CAMPAIGN_COMPLETED,
@@ -31,6 +32,7 @@ EVENT_TYPES = (
     CALL_COMPLETED,
     CALL_FAILED,
     CALL_SKIPPED,
+    CALL_CALLBACK_SCHEDULED,
 )
 
 
@@ -40,6 +42,7 @@ class _Pending:
     account_id: uuid.UUID
     subject_id: uuid.UUID  # a campaign or a call
     attempt_number: int | None = None
+    at: datetime | None = None  # a callback's time
 
 
 @dataclass
@@ -58,8 +61,9 @@ class Outbox:
         account_id: uuid.UUID,
         call_id: uuid.UUID,
         attempt_number: int | None = None,
+        at: datetime | None = None,
     ) -> None:
-        self.pending.append(_Pending(type_, account_id, call_id, attempt_number))
+        self.pending.append(_Pending(type_, account_id, call_id, attempt_number, at))
 
     def completed_campaigns(self, refs: list[campaign_store.Owned]) -> None:
         for ref in refs:
@@ -112,6 +116,8 @@ class Outbox:
                     entry["attempt"] = next(
                         a for a in view["attempts"] if a["number"] == item.attempt_number
                     )
+                if item.at is not None:
+                    entry["callback_at"] = item.at.isoformat().replace("+00:00", "Z")
                 data[item] = entry
             else:
                 campaign = campaigns[item.subject_id]

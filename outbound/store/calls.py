@@ -49,6 +49,10 @@ class InFlightCall(NamedTuple):
     recall_on: list[str] | None
     calling_window: CallingWindow | None
     timezone: str | None
+    phone: str
+    playbook_id: uuid.UUID
+    max_callbacks: int | None  # the campaign's; None: the default
+    callback_count: int  # callbacks the call has taken
 
 
 class CallTransition(NamedTuple):
@@ -60,6 +64,45 @@ class CallTransition(NamedTuple):
     ended_at: datetime
     error: str | None
     provider_call_id: str | None = None
+    callback: bool = False  # the next attempt is a callback: the call takes one of its budget
+
+
+# The fields of a stored result that a later one completes (its known values win).
+RESULT_FIELDS = (
+    "disposition",
+    "summary",
+    "data",
+    "transcript",
+    "recording_url",
+    "cost_amount",
+    "cost_currency",
+    "ended_reason",
+    "callback_at",
+    "voicemail_left",
+    "success",
+)
+
+
+class ResultRow(NamedTuple):
+    """An attempt's conversation result as stored, its documents as JSON text."""
+
+    call_id: uuid.UUID
+    number: int
+    campaign_id: uuid.UUID
+    account_id: uuid.UUID
+    disposition: str | None
+    summary: str | None
+    data: str | None  # JSON
+    transcript: str | None  # JSON
+    recording_url: str | None
+    cost_amount: float | None
+    cost_currency: str | None
+    ended_reason: str | None
+    callback_at: datetime | None
+    voicemail_left: bool | None
+    success: bool | None
+    truncated: bool
+    received_at: datetime
 
 
 class DueCall(NamedTuple):
@@ -133,6 +176,11 @@ class CallQueue(Protocol):
 
     def apply_transitions(self, transitions: Sequence[CallTransition], now: datetime) -> None:
         """Close each attempt with its outcome and move its call to its next state."""
+        ...
+
+    def record_results(self, results: Sequence[ResultRow]) -> None:
+        """Store attempts' conversation results; a result already stored for an attempt is
+        completed by the new one (its known fields win)."""
         ...
 
 
@@ -360,6 +408,10 @@ def in_flight_calls(rows: Iterable[Sequence[Any]]) -> dict[uuid.UUID, InFlightCa
                 _json(recall_on),
                 _window(calling_window),
                 timezone,
+                phone,
+                playbook_id,
+                max_callbacks,
+                callback_count,
             )
         )
         for (
@@ -373,6 +425,10 @@ def in_flight_calls(rows: Iterable[Sequence[Any]]) -> dict[uuid.UUID, InFlightCa
             recall_on,
             calling_window,
             timezone,
+            phone,
+            playbook_id,
+            max_callbacks,
+            callback_count,
         ) in rows
     }
 

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, and_, exists, func, insert, or_, select, update
 
+from outbound.domain.dispositions import DEFAULT_MAX_CALLBACKS
 from outbound.domain.records import Attempt, Call, Campaign
 from outbound.domain.statuses import (
     ACTIVE_CALL_STATUSES,
@@ -15,6 +16,7 @@ from outbound.domain.statuses import (
     Outcome,
 )
 from outbound.domain.windows import parse_window
+from outbound.store import results as result_store
 from outbound.store.calls import status_literal
 from outbound.store.tables import call_attempts, calls, campaigns, do_not_call
 
@@ -51,6 +53,7 @@ def _campaign(row: Row[Any]) -> Campaign:
         strict_variables=row.strict_variables,
         provider_error=row.provider_error,
         provider_error_at=row.provider_error_at,
+        max_callbacks=DEFAULT_MAX_CALLBACKS if row.max_callbacks is None else row.max_callbacks,
     )
 
 
@@ -70,6 +73,7 @@ def insert_campaign(conn: Connection, campaign: Campaign) -> None:
             max_concurrent_calls=campaign.max_concurrent_calls,
             recall_on=sorted(campaign.recall_on) if campaign.recall_on is not None else None,
             strict_variables=campaign.strict_variables,
+            max_callbacks=campaign.max_callbacks,
         )
     )
 
@@ -224,20 +228,25 @@ def list_calls(
         .order_by(calls.c.position)
         .limit(limit)
     ).all()
-    return list(zip([row.position for row in rows], _with_attempts(conn, rows), strict=True))
+    calls_ = _with_attempts(conn, rows, transcripts=False)
+    return list(zip([row.position for row in rows], calls_, strict=True))
 
 
-def get_calls(conn: Connection, call_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Call]:
+def get_calls(
+    conn: Connection, call_ids: Collection[uuid.UUID], transcripts: bool = True
+) -> dict[uuid.UUID, Call]:
+    """Calls with their attempts and results (``transcripts``: with the results' turns)."""
     found: dict[uuid.UUID, Call] = {}
     ids = list(call_ids)
     for start in range(0, len(ids), _IN_CHUNK):
         rows = conn.execute(select(calls).where(calls.c.id.in_(ids[start : start + _IN_CHUNK])))
-        found.update((call.id, call) for call in _with_attempts(conn, rows.all()))
+        found.update((call.id, call) for call in _with_attempts(conn, rows.all(), transcripts))
     return found
 
 
-def _with_attempts(conn: Connection, rows: Sequence[Row[Any]]) -> list[Call]:
+def _with_attempts(conn: Connection, rows: Sequence[Row[Any]], transcripts: bool) -> list[Call]:
     attempts: dict[uuid.UUID, list[Attempt]] = {row.id: [] for row in rows}
+    found = result_store.of_calls(conn, list(attempts), transcripts) if rows else {}
     if rows:
         for attempt in conn.execute(
             select(call_attempts)
@@ -253,6 +262,7 @@ def _with_attempts(conn: Connection, rows: Sequence[Row[Any]]) -> list[Call]:
                     provider_call_id=attempt.provider_call_id,
                     error=attempt.error,
                     caller_id=attempt.caller_id,
+                    result=found.get((attempt.call_id, attempt.number)),
                 )
             )
     return [

@@ -10,12 +10,21 @@ from outbound.store.database import Transaction
 from outbound.store.tables import do_not_call
 
 
-def add(conn: Transaction, account_id: uuid.UUID, phones: Sequence[str], now: datetime) -> None:
+def add(
+    conn: Transaction,
+    account_id: uuid.UUID,
+    phones: Sequence[str],
+    now: datetime,
+    reason: str | None = None,
+) -> None:
     if not phones:
         return
     conn.execute(
         conn.insert(do_not_call).on_conflict_do_nothing(),
-        [{"account_id": account_id, "phone": phone, "created_at": now} for phone in phones],
+        [
+            {"account_id": account_id, "phone": phone, "created_at": now, "reason": reason}
+            for phone in phones
+        ],
     )
 
 

@@ -50,7 +50,7 @@ def _accepted(accepted: Accepted) -> JSONResponse:
 
 
 def _campaign_out(report: CampaignReport) -> CampaignOut:
-    return campaign_view(report.campaign, report.counts)
+    return campaign_view(report.campaign, report.counts, report.dispositions, report.cost)
 
 
 @router.post(
@@ -99,6 +99,7 @@ def _create_campaign(
                 else None
             ),
             strict_variables=head.strict_variables,
+            max_callbacks=head.max_callbacks,
         ),
         _idempotency(idempotency_key, "POST /campaign", body),
     )
@@ -209,4 +210,7 @@ def list_calls(
 ) -> CallsPage:
     """The campaign's calls, in the order the contacts were given."""
     page = campaigns.list_calls(database, account, parse_id(campaign_id), cursor, limit)
-    return CallsPage(calls=[call_view(call) for call in page.items], next_cursor=page.next_cursor)
+    return CallsPage(
+        calls=[call_view(call, transcripts=False) for call in page.items],
+        next_cursor=page.next_cursor,
+    )

@@ -17,10 +17,12 @@ from outbound.domain.records import ClaimedAttempt
 from outbound.domain.statuses import CallStatus, CampaignStatus
 from outbound.store.calls import (
     OPEN_ATTEMPT_STATUSES,
+    RESULT_FIELDS,
     CallTransition,
     ClaimLocks,
     DueCall,
     InFlightCall,
+    ResultRow,
     claimed_attempts,
     due_calls,
     in_flight_calls,
@@ -93,7 +95,8 @@ WHERE call_attempts.id = v.id
 _IN_FLIGHT = f"""
 SELECT calls.id, calls.campaign_id, calls.account_id, calls.status, calls.attempt_count,
        calls.recall::text, calls.anchor_at, campaigns.recall_on::text,
-       campaigns.calling_window::text, calls.timezone
+       campaigns.calling_window::text, calls.timezone, calls.phone, campaigns.playbook_id,
+       campaigns.max_callbacks, calls.callback_count
 FROM calls
 JOIN campaigns ON campaigns.id = calls.campaign_id
 WHERE calls.id = ANY(%(ids)b::uuid[])
@@ -113,11 +116,55 @@ WITH closed AS (
   WHERE call_attempts.call_id = v.call_id AND call_attempts.number = v.number
 )
 UPDATE calls SET status = v.status, next_attempt_at = v.next_attempt_at, lease_owner = NULL,
-  lease_expires_at = NULL, updated_at = %(now)s
-FROM unnest(%(call_ids)b::uuid[], %(statuses)b::text[], %(next_attempts)b::timestamptz[])
-  AS v(id, status, next_attempt_at)
+  lease_expires_at = NULL, updated_at = %(now)s, callback_count = calls.callback_count + v.callback
+FROM unnest(%(call_ids)b::uuid[], %(statuses)b::text[], %(next_attempts)b::timestamptz[],
+            %(callbacks)b::integer[])
+  AS v(id, status, next_attempt_at, callback)
 WHERE calls.id = v.id
 """
+
+# A result stored before (posted while the attempt was open, or a platform's first event) is
+# completed by the new one: its known fields win.
+_RESULT_COLUMNS = ", ".join(RESULT_FIELDS)
+_RECORD_RESULTS = f"""
+INSERT INTO attempt_results (call_id, number, campaign_id, account_id, {_RESULT_COLUMNS},
+                             truncated, received_at)
+SELECT call_id, number, campaign_id, account_id, disposition, summary, data::jsonb,
+       transcript::jsonb, recording_url, cost_amount, cost_currency, ended_reason, callback_at,
+       voicemail_left, success, truncated, received_at
+FROM unnest(%(call_ids)b::uuid[], %(numbers)b::integer[], %(campaign_ids)b::uuid[],
+            %(account_ids)b::uuid[], %(dispositions)b::text[], %(summaries)b::text[],
+            %(data)b::text[], %(transcripts)b::text[], %(recording_urls)b::text[],
+            %(cost_amounts)b::float8[], %(cost_currencies)b::text[], %(ended_reasons)b::text[],
+            %(callback_ats)b::timestamptz[], %(voicemails_left)b::boolean[],
+            %(successes)b::boolean[], %(truncated)b::boolean[], %(received_ats)b::timestamptz[])
+  AS v(call_id, number, campaign_id, account_id, disposition, summary, data, transcript,
+       recording_url, cost_amount, cost_currency, ended_reason, callback_at, voicemail_left,
+       success, truncated, received_at)
+ON CONFLICT (call_id, number) DO UPDATE SET
+  {", ".join(f"{c} = COALESCE(excluded.{c}, attempt_results.{c})" for c in RESULT_FIELDS)},
+  truncated = excluded.truncated OR attempt_results.truncated,
+  received_at = excluded.received_at
+"""
+_RESULT_PARAMETERS = (
+    "call_ids",
+    "numbers",
+    "campaign_ids",
+    "account_ids",
+    "dispositions",
+    "summaries",
+    "data",
+    "transcripts",
+    "recording_urls",
+    "cost_amounts",
+    "cost_currencies",
+    "ended_reasons",
+    "callback_ats",
+    "voicemails_left",
+    "successes",
+    "truncated",
+    "received_ats",
+)
 
 
 class PostgresCallQueue:
@@ -202,6 +249,14 @@ class PostgresCallQueue:
                 "ended": list(columns[5]),
                 "errors": list(columns[6]),
                 "provider_ids": list(columns[7]),
+                "callbacks": [int(callback) for callback in columns[8]],
                 "now": now,
             },
         )
+
+    def record_results(self, results: Sequence[ResultRow]) -> None:
+        if results:
+            columns = zip(*results, strict=True)
+            self._conn.exec_driver_sql(
+                _RECORD_RESULTS, dict(zip(_RESULT_PARAMETERS, map(list, columns), strict=True))
+            )

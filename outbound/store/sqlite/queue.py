@@ -3,26 +3,38 @@
 SQLite has one writer (every transaction begins IMMEDIATE): the calls need no row locks.
 """
 
+import json
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Text, bindparam, cast, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from outbound.domain.pacing import AccountLimits
 from outbound.domain.records import ClaimedAttempt
 from outbound.domain.statuses import CallStatus, CampaignStatus
 from outbound.store.calls import (
     OPEN_ATTEMPT_STATUSES,
+    RESULT_FIELDS,
     CallTransition,
     ClaimLocks,
     DueCall,
     InFlightCall,
+    ResultRow,
     claimed_attempts,
     due_calls,
     in_flight_calls,
 )
-from outbound.store.tables import accounts, call_attempts, calls, campaigns, do_not_call
+from outbound.store.tables import (
+    accounts,
+    attempt_results,
+    call_attempts,
+    calls,
+    campaigns,
+    do_not_call,
+)
 
 
 class SqliteCallQueue:
@@ -146,6 +158,10 @@ class SqliteCallQueue:
                     cast(campaigns.c.recall_on, Text),
                     cast(campaigns.c.calling_window, Text),
                     calls.c.timezone,
+                    calls.c.phone,
+                    campaigns.c.playbook_id,
+                    campaigns.c.max_callbacks,
+                    calls.c.callback_count,
                 )
                 .join(campaigns, campaigns.c.id == calls.c.campaign_id)
                 .where(
@@ -194,13 +210,43 @@ class SqliteCallQueue:
                 lease_owner=None,
                 lease_expires_at=None,
                 updated_at=now,
+                callback_count=calls.c.callback_count + bindparam("b_callback"),
             ),
             [
                 {
                     "b_call_id": t.call_id,
                     "b_status": t.status,
                     "b_next_attempt_at": t.next_attempt_at,
+                    "b_callback": int(t.callback),
                 }
                 for t in transitions
             ],
         )
+
+    def record_results(self, results: Sequence[ResultRow]) -> None:
+        if not results:
+            return
+        statement = sqlite_insert(attempt_results)
+        merged: dict[str, Any] = {
+            name: func.coalesce(statement.excluded[name], attempt_results.c[name])
+            for name in RESULT_FIELDS
+        }
+        merged["truncated"] = statement.excluded.truncated | attempt_results.c.truncated
+        merged["received_at"] = statement.excluded.received_at
+        self._conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[attempt_results.c.call_id, attempt_results.c.number], set_=merged
+            ),
+            [
+                {
+                    **row._asdict(),
+                    "data": _document(row.data),
+                    "transcript": _document(row.transcript),
+                }
+                for row in results
+            ],
+        )
+
+
+def _document(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
