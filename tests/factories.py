@@ -3,7 +3,11 @@
 import uuid
 from dataclasses import dataclass
 
+from outbound.clock import utcnow
+from outbound.domain.dispositions import Action, DataField, Disposition, Voicemail
+from outbound.domain.records import Playbook
 from outbound.services import accounts
+from outbound.store import accounts as account_store
 from outbound.store.database import Database
 
 
@@ -29,3 +33,28 @@ def make_account(database: Database, name: str = "Acme", timezone: str = "UTC") 
 def phone(last_two: int, prefix: str = "+1415555") -> str:
     """A valid US number whose last two digits choose the simulator's outcome."""
     return f"{prefix}{uuid.uuid4().int % 100:02d}{last_two:02d}"
+
+
+def make_playbook(
+    database: Database,
+    account_id: uuid.UUID,
+    dispositions: dict[str, str] | None = None,
+    voicemail: Voicemail | None = None,
+    data_fields: tuple[DataField, ...] = (),
+) -> uuid.UUID:
+    """A playbook declaring ``dispositions`` (name: action), stored as the API stores one."""
+    playbook = Playbook(
+        id=uuid.uuid4(),
+        account_id=account_id,
+        name="Results",
+        first_message="Hi {{first_name}}",
+        caller_id="+14155550123",
+        dispositions=tuple(
+            Disposition(name, Action(action)) for name, action in (dispositions or {}).items()
+        ),
+        data_fields=data_fields,
+        voicemail=voicemail or Voicemail(),
+    )
+    with database.transaction() as conn:
+        account_store.insert_playbook(conn, playbook, utcnow())
+    return playbook.id

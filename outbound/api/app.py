@@ -12,6 +12,7 @@ from outbound.api.limits import BodySizeLimit
 from outbound.api.ratelimit import WriteRateLimit
 from outbound.api.request_log import RequestLog
 from outbound.api.routes import (
+    calls,
     campaigns,
     contacts,
     dashboard,
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics_routes.router)
     app.include_router(campaigns.router)
+    app.include_router(calls.router)
     app.include_router(contacts.router)
     app.include_router(do_not_call.router)
     app.include_router(webhook_endpoints.router)

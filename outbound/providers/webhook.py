@@ -12,6 +12,9 @@ with ``X-Outbound-Signature: t=<unix>,v1=<hex HMAC-SHA256("<t>.<body>")>`` and
 
     {"provider_call_id": "rt-42", "event": "ended", "outcome": "no_answer", "duration_s": 31.5}
 
+An ``ended`` event may carry ``"result": {...}``, the conversation's result (CONTRACT §7); one
+over a size limit is cut and marked ``truncated``.
+
 A signed request is accepted once (its signature is its replay key) and answered
 ``{"recorded": false}`` when its event had been recorded before.
 """
@@ -26,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from outbound.clock import utcnow
 from outbound.config import Settings
+from outbound.domain.results import truncated
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallHandle, CallRequest, Provider, ReportResult
 from outbound.providers.callbacks import (
@@ -40,6 +44,7 @@ from outbound.providers.errors import (
     MalformedCallback,
     ProviderUnavailable,
 )
+from outbound.schemas.results import ResultIn
 from outbound.signing import SIGNATURE_HEADER, InvalidSignature, sign, verify
 
 NAME = "webhook"
@@ -52,6 +57,9 @@ class RuntimeEvent(BaseModel):
     duration_s: float | None = Field(None, ge=0)
     answered_by: str | None = Field(None, max_length=32, description="e.g. human, machine")
     error: str | None = Field(None, max_length=1000)
+    result: ResultIn | None = Field(
+        None, description="With `ended`: what the conversation achieved (CONTRACT §7)"
+    )
 
 
 class Recorded(BaseModel):
@@ -117,6 +125,7 @@ class WebhookCallbacks(CallbackReceiver):
                 duration_s=event.duration_s,
                 answered_by=event.answered_by,
                 error=event.error,
+                result=truncated(event.result.to_result()) if event.result else None,
             )
         ]
 

@@ -193,6 +193,9 @@ class SuppressedOut(BaseModel):
 class SuppressedPhone(BaseModel):
     phone: str
     created_at: datetime
+    reason: str | None = Field(
+        None, description="Why it was added: `disposition:<name>` for a `dnc` disposition"
+    )
 
 
 class SuppressedPage(BaseModel):

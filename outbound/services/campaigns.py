@@ -594,3 +594,12 @@ def get_contact(database: Database, account: Account, contact_id: uuid.UUID) -> 
         "created_at": contact["created_at"],
         "updated_at": contact["updated_at"],
     }
+
+
+def get_call(database: Database, account: Account, call_id: uuid.UUID) -> Call:
+    """One of the account's calls, with every attempt's full result."""
+    with database.reading() as conn:
+        call = store.get_calls(conn, [call_id]).get(call_id)
+        if call is None or store.account_of_call(conn, call_id) != account.id:
+            raise NotFound("call not found")
+        return call

@@ -68,8 +68,9 @@ def unsuppress(database: Database, account: Account, phone: str) -> None:
 
 def list_suppressed(
     database: Database, account: Account, cursor: str | None, limit: int
-) -> Page[tuple[str, datetime]]:
-    """A page of the list's phones and when each was added, in the phones' text order."""
+) -> Page[tuple[str, datetime, str | None]]:
+    """A page of the list's phones, when and why each was added (``disposition:<name>`` when
+    a conversation's ``dnc`` disposition added it), in the phones' text order."""
     limit = paging.page_size(limit, MAX_PAGE)
     after = paging.DO_NOT_CALL.decode(cursor)
     with database.reading() as conn:

@@ -17,10 +17,12 @@ from outbound.domain.statuses import Outcome
 from outbound.exceptions import NotFound
 from outbound.providers.callbacks import ProviderEvent
 from outbound.services.dispatch import apply_results
+from outbound.services.results import record_later_result
 from outbound.signing import TOLERANCE_SECONDS
 from outbound.store import provider_events as store
 from outbound.store.database import Database
 
+DEFAULT_RESULT_GRACE = timedelta(seconds=120)  # OUTBOUND_RESULT_GRACE_SECONDS
 UNKNOWN_CALL_GRACE_SECONDS = 5.0  # how long an unknown provider call id is looked for
 UNKNOWN_CALL_POLL_SECONDS = 0.1
 
@@ -29,10 +31,16 @@ class UnknownProviderCall(NotFound):
     """No attempt was placed with that provider call id."""
 
 
-def record_event(database: Database, event: ProviderEvent, now: datetime) -> bool:
+def record_event(
+    database: Database,
+    event: ProviderEvent,
+    now: datetime,
+    grace: timedelta = DEFAULT_RESULT_GRACE,
+) -> bool:
     """Record a provider's event; the same event twice is recorded once (returns False).
 
-    ``ended`` closes the attempt and applies the recall rule, like any other outcome.
+    ``ended`` closes the attempt and applies the recall rule, like any other outcome; a later
+    ``result`` completes the attempt's result and decides the call within ``grace``.
     """
     ended: list[str] = []
     with database.transaction() as conn:
@@ -65,16 +73,22 @@ def record_event(database: Database, event: ProviderEvent, now: datetime) -> boo
                         ended_at=now,
                         provider_call_id=event.provider_call_id,
                         error=event.error,
+                        result=event.result,
                     )
                 ],
                 now,
             )
+        elif event.kind == "result" and event.result is not None:
+            record_later_result(conn, attempt.call_id, attempt.number, event.result, now, grace)
     metrics.count_outcomes(ended)
     return True
 
 
 def record_when_known(
-    database: Database, event: ProviderEvent, clock: Callable[[], datetime] = utcnow
+    database: Database,
+    event: ProviderEvent,
+    clock: Callable[[], datetime] = utcnow,
+    grace: timedelta = DEFAULT_RESULT_GRACE,
 ) -> bool:
     """Record ``event``, waiting a little for a call id the dispatcher is about to store.
 
@@ -85,7 +99,7 @@ def record_when_known(
     deadline = SYSTEM_CLOCK.monotonic() + UNKNOWN_CALL_GRACE_SECONDS
     while True:
         try:
-            return record_event(database, event, clock())
+            return record_event(database, event, clock(), grace)
         except UnknownProviderCall:
             if SYSTEM_CLOCK.monotonic() >= deadline:
                 raise

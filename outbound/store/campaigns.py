@@ -232,6 +232,10 @@ def list_calls(
     return list(zip([row.position for row in rows], calls_, strict=True))
 
 
+def account_of_call(conn: Connection, call_id: uuid.UUID) -> uuid.UUID | None:
+    return conn.execute(select(calls.c.account_id).where(calls.c.id == call_id)).scalar()
+
+
 def get_calls(
     conn: Connection, call_ids: Collection[uuid.UUID], transcripts: bool = True
 ) -> dict[uuid.UUID, Call]:

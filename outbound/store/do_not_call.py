@@ -39,11 +39,11 @@ def remove(conn: Connection, account_id: uuid.UUID, phone: str) -> bool:
 
 def page(
     conn: Connection, account_id: uuid.UUID, after: str | None, limit: int
-) -> list[tuple[str, datetime]]:
-    query = select(do_not_call.c.phone, do_not_call.c.created_at).where(
+) -> list[tuple[str, datetime, str | None]]:
+    query = select(do_not_call.c.phone, do_not_call.c.created_at, do_not_call.c.reason).where(
         do_not_call.c.account_id == account_id
     )
     if after is not None:
         query = query.where(do_not_call.c.phone > after)
     rows = conn.execute(query.order_by(do_not_call.c.phone).limit(limit))
-    return [(row.phone, row.created_at) for row in rows]
+    return [(row.phone, row.created_at, row.reason) for row in rows]

@@ -122,7 +122,9 @@ def test_any_run_of_attempts_is_bounded_never_goes_back_in_time_and_stops_at_dnc
             result=ConversationResult(
                 disposition=disposition,
                 callback_at=(
-                    None if callback_minutes is None else ended + timedelta(minutes=callback_minutes)
+                    None
+                    if callback_minutes is None
+                    else ended + timedelta(minutes=callback_minutes)
                 ),
                 voicemail_left=left,
             ),

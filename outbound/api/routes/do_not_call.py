@@ -35,6 +35,9 @@ def list_suppressed(
     """The account's suppressed phones, in the phones' text order."""
     page = do_not_call.list_suppressed(database, account, cursor, limit)
     return SuppressedPage(
-        phones=[SuppressedPhone(phone=phone, created_at=at) for phone, at in page.items],
+        phones=[
+            SuppressedPhone(phone=phone, created_at=at, reason=reason)
+            for phone, at, reason in page.items
+        ],
         next_cursor=page.next_cursor,
     )

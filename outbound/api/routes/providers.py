@@ -17,6 +17,7 @@ No bearer token: the platform signs its requests. Knows no platform.
 """
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -42,7 +43,9 @@ from outbound.store.database import Database
 Handler = Callable[[Request, Database], Awaitable[Response]]
 
 
-def _receive(database: Database, receiver: CallbackReceiver, callback: CallbackRequest) -> Response:
+def _receive(
+    database: Database, receiver: CallbackReceiver, callback: CallbackRequest, grace: timedelta
+) -> Response:
     """Authenticate, parse and record one callback; the answer the platform gets."""
     now = utcnow()
     try:
@@ -56,7 +59,7 @@ def _receive(database: Database, receiver: CallbackReceiver, callback: CallbackR
         return error(401, exc.message)
     except MalformedCallback as exc:
         return error(400, exc.message, exc.errors)
-    recorded = [provider_events.record_when_known(database, event) for event in events]
+    recorded = [provider_events.record_when_known(database, event, grace=grace) for event in events]
     return _answer(receiver.acknowledge(callback, recorded))
 
 
@@ -87,7 +90,9 @@ def _handler(provider: str, route: CallbackRoute) -> Handler:
             body=await request.body(),
         )
         # Recording waits for a call id being stored (a blocking grace): off the event loop.
-        return await run_in_threadpool(_receive, database, receiver, callback)
+        settings: Settings = request.app.state.settings
+        grace = timedelta(seconds=settings.result_grace_seconds)
+        return await run_in_threadpool(_receive, database, receiver, callback, grace)
 
     return handle
 
