@@ -218,7 +218,7 @@ def account_update(
             calling_window=window,
         )
     except OutboundError as exc:
-        raise fail(exc.message) from exc
+        raise fail(_described(exc)) from exc
     data = {
         "account_id": str(updated.id),
         "timezone": updated.timezone,

@@ -32,16 +32,21 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def check_timezone(name: str) -> str:
+def known_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
-        raise _invalid("timezone", f"unknown timezone: {name!r}") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
+        return False
+    return True
+
+
+def check_timezone(name: str) -> str:
+    if not known_timezone(name):
+        raise InvalidRequest(
+            f"unknown timezone: {name!r}",
+            errors=[{"field": "timezone", "reason": f"unknown timezone: {name!r}"}],
+        )
     return name
-
-
-def _invalid(field: str, reason: str) -> InvalidRequest:
-    return InvalidRequest(reason, errors=[{"field": field, "reason": reason}])
 
 
 def create_account(database: Database, name: str, timezone: str = "UTC") -> tuple[Account, str]:
@@ -64,30 +69,36 @@ def update_account(
     calls_per_second: float | None = None,
     calling_window: object = UNCHANGED,
 ) -> Account:
-    """Change an account's settings; pacing limits of 0 mean "no limit"."""
+    """Change an account's settings; pacing limits of 0 mean "no limit". ``InvalidRequest``
+    names every value at fault."""
     changes: dict[str, object] = {}
+    errors: list[dict[str, str]] = []
     if timezone is not None:
-        changes["timezone"] = check_timezone(timezone)
+        if known_timezone(timezone):
+            changes["timezone"] = timezone
+        else:
+            errors.append({"field": "timezone", "reason": f"unknown timezone: {timezone!r}"})
     if max_concurrent_calls is not None:
-        if not 0 <= max_concurrent_calls <= MAX_CONCURRENT_CALLS:
-            raise _invalid(
-                "max_concurrent_calls",
-                f"max_concurrent_calls must be from 0 (no limit) to {MAX_CONCURRENT_CALLS}",
-            )
-        changes["max_concurrent_calls"] = max_concurrent_calls
+        if 0 <= max_concurrent_calls <= MAX_CONCURRENT_CALLS:
+            changes["max_concurrent_calls"] = max_concurrent_calls
+        else:
+            reason = f"must be from 0 (no limit) to {MAX_CONCURRENT_CALLS}"
+            errors.append({"field": "max_concurrent_calls", "reason": reason})
     if calls_per_second is not None:
-        if not 0 <= calls_per_second <= MAX_CALLS_PER_SECOND:  # NaN is neither
-            raise _invalid(
-                "calls_per_second",
-                f"calls_per_second must be from 0 (no limit) to {MAX_CALLS_PER_SECOND}",
-            )
-        changes["calls_per_second"] = calls_per_second
+        if 0 <= calls_per_second <= MAX_CALLS_PER_SECOND:  # NaN is neither
+            changes["calls_per_second"] = calls_per_second
+        else:
+            reason = f"must be from 0 (no limit) to {MAX_CALLS_PER_SECOND:g}"
+            errors.append({"field": "calls_per_second", "reason": reason})
     if calling_window is not UNCHANGED:
         try:
             window = parse_window(calling_window)
         except InvalidWindow as exc:
-            raise _invalid("calling_window", str(exc)) from exc
-        changes["calling_window"] = window.to_json() if window else None
+            errors.append({"field": "calling_window", "reason": str(exc)})
+        else:
+            changes["calling_window"] = window.to_json() if window else None
+    if errors:
+        raise InvalidRequest.naming(errors)
     with database.transaction() as conn:
         if changes and not store.update_account(conn, account_id, changes):
             raise NotFound(f"no account {account_id}")
