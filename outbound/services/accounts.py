@@ -6,7 +6,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from outbound.clock import utcnow
 from outbound.domain.records import Account, Playbook
@@ -14,6 +13,7 @@ from outbound.domain.windows import InvalidWindow, parse_window
 from outbound.exceptions import InvalidRequest, NotFound
 from outbound.schemas.playbooks import PlaybookIn
 from outbound.services import playbooks
+from outbound.services.contact_lists import known_zone
 from outbound.store import accounts as store
 from outbound.store.database import Database
 
@@ -32,16 +32,8 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def known_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
-        return False
-    return True
-
-
 def check_timezone(name: str) -> str:
-    if not known_timezone(name):
+    if not known_zone(name):
         raise InvalidRequest(
             f"unknown timezone: {name!r}",
             errors=[{"field": "timezone", "reason": f"unknown timezone: {name!r}"}],
@@ -74,7 +66,7 @@ def update_account(
     changes: dict[str, object] = {}
     errors: list[dict[str, str]] = []
     if timezone is not None:
-        if known_timezone(timezone):
+        if known_zone(timezone):
             changes["timezone"] = timezone
         else:
             errors.append({"field": "timezone", "reason": f"unknown timezone: {timezone!r}"})
