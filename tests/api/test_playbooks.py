@@ -371,11 +371,16 @@ def test_an_archived_playbook_takes_no_new_campaign_but_running_ones_complete(
         )
         assert refused.status_code == 403, refused.text
         assert http.patch(url, json={"name": "Back"}).status_code == 409
+        late = phone(5)
+        added = http.post(
+            f"/campaign/{campaign['campaign_id']}/contacts", json={"contacts": [{"phone": late}]}
+        )
+        assert added.status_code == 202, added.text
 
         report_url = f"/campaign/{campaign['campaign_id']}"
         wait_for(lambda: http.get(report_url).json()["status"] == "completed", 30)
         calls = {c["phone"]: c for c in http.get(f"{report_url}/calls").json()["calls"]}
-        assert calls[answered]["status"] == "completed"
+        assert calls[answered]["status"] == calls[late]["status"] == "completed"
         assert [a["outcome"] for a in calls[answered]["attempts"]] == ["answered"]
         first_started = calls[answered]["attempts"][0]["started_at"]
         assert first_started > archived["archived_at"]
