@@ -34,11 +34,12 @@ def new_token() -> str:
 
 def check_timezone(name: str) -> str:
     if not known_zone(name):
-        raise InvalidRequest(
-            f"unknown timezone: {name!r}",
-            errors=[{"field": "timezone", "reason": f"unknown timezone: {name!r}"}],
-        )
+        raise InvalidRequest(f"unknown timezone: {name!r}", errors=[_unknown_timezone(name)])
     return name
+
+
+def _unknown_timezone(name: str) -> dict[str, str]:
+    return {"field": "timezone", "reason": f"unknown timezone: {name!r}"}
 
 
 def create_account(database: Database, name: str, timezone: str = "UTC") -> tuple[Account, str]:
@@ -69,7 +70,7 @@ def update_account(
         if known_zone(timezone):
             changes["timezone"] = timezone
         else:
-            errors.append({"field": "timezone", "reason": f"unknown timezone: {timezone!r}"})
+            errors.append(_unknown_timezone(timezone))
     if max_concurrent_calls is not None:
         if 0 <= max_concurrent_calls <= MAX_CONCURRENT_CALLS:
             changes["max_concurrent_calls"] = max_concurrent_calls
