@@ -5,7 +5,7 @@
         for call in outbound.iter_calls(created.campaign_id):
             print(call.phone, call.status)
 
-Answers are the API's own response models (``outbound.schemas.bodies``). An error answer is raised
+Answers are the API's own response models (``outbound.schemas``). An error answer is raised
 as an exception carrying its status, ``detail`` and ``errors``:
 
 ClientError                 anything this client raises
@@ -25,13 +25,14 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypedDict, TypeVar, Unpack
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
 
 from outbound import __version__
+from outbound.schemas.accounts import AccountOut
 from outbound.schemas.bodies import (
     AttemptOut,
     CallOut,
@@ -47,8 +48,11 @@ from outbound.schemas.bodies import (
     SuppressedPage,
     SuppressedPhone,
 )
+from outbound.schemas.playbooks import PlaybookOut, PlaybooksPage
 
 __all__ = [
+    "AccountChanges",
+    "AccountOut",
     "ApiError",
     "AsyncClient",
     "AttemptOut",
@@ -68,6 +72,10 @@ __all__ = [
     "ErrorItem",
     "Forbidden",
     "NotFound",
+    "PlaybookChanges",
+    "PlaybookFields",
+    "PlaybookOut",
+    "PlaybooksPage",
     "ServerError",
     "SuppressedOut",
     "SuppressedPage",
@@ -80,11 +88,41 @@ DEFAULT_TIMEOUT = 30.0  # seconds, per request
 CALLS_PAGE_SIZE = 1000  # the API's largest page of calls
 CAMPAIGNS_PAGE_SIZE = 200  # the API's largest page of campaigns
 DNC_PAGE_SIZE = 1000
+PLAYBOOKS_PAGE_SIZE = 200  # the API's largest page of playbooks
 
 Id = uuid.UUID | str
 Contact = ContactIn | Mapping[str, Any]
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+
+
+class PlaybookFields(TypedDict, total=False):
+    """A playbook's fields but its name, in their JSON form (``null`` clears one)."""
+
+    first_message: str | None
+    instructions: str | None
+    voice: str | None
+    language: str | None
+    caller_id: str | None
+    dispositions: Sequence[Mapping[str, Any]] | None  # {"name", "description"?, "action"}
+    data_fields: Sequence[Mapping[str, Any]] | None  # {"name", "type", "description"?}
+    voicemail: Mapping[str, Any] | None  # {"action", "message"?, "then"?}
+    provider: Mapping[str, Any] | None  # {"connection_id", ...the fields of its type}
+
+
+class PlaybookChanges(PlaybookFields, total=False):
+    """The fields of a playbook to change; the others keep their values."""
+
+    name: str
+
+
+class AccountChanges(TypedDict, total=False):
+    """The account's settings to change; ``calling_window=None`` clears the window."""
+
+    timezone: str
+    max_concurrent_calls: int
+    calls_per_second: float
+    calling_window: Mapping[str, Any] | None
 
 
 class ClientError(Exception):
@@ -209,6 +247,15 @@ def _contact(contact: Contact) -> dict[str, Any]:
     return {name: value for name, value in contact.items() if value is not None}
 
 
+def _plain(value: Any) -> Any:
+    """A JSON value from mappings and sequences of any type (tuples, read-only mappings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _page_params(
     limit: int | None, cursor: str | None, **extra: str | None
 ) -> dict[str, str | int]:
@@ -299,6 +346,37 @@ class _Routes:
     @staticmethod
     def list_dnc(limit: int | None, cursor: str | None) -> _Request[SuppressedPage]:
         return _Request("GET", "/dnc", _model(SuppressedPage), params=_page_params(limit, cursor))
+
+    @staticmethod
+    def create_playbook(name: str, fields: PlaybookFields) -> _Request[PlaybookOut]:
+        body = _plain({"name": name, **fields})
+        return _Request("POST", "/playbook", _model(PlaybookOut), body=body)
+
+    @staticmethod
+    def list_playbooks(limit: int | None, cursor: str | None) -> _Request[PlaybooksPage]:
+        params = _page_params(limit, cursor)
+        return _Request("GET", "/playbook", _model(PlaybooksPage), params=params)
+
+    @staticmethod
+    def get_playbook(playbook_id: Id) -> _Request[PlaybookOut]:
+        return _Request("GET", f"/playbook/{_segment(playbook_id)}", _model(PlaybookOut))
+
+    @staticmethod
+    def update_playbook(playbook_id: Id, changes: PlaybookChanges) -> _Request[PlaybookOut]:
+        path = f"/playbook/{_segment(playbook_id)}"
+        return _Request("PATCH", path, _model(PlaybookOut), body=_plain(changes))
+
+    @staticmethod
+    def archive_playbook(playbook_id: Id) -> _Request[None]:
+        return _Request("DELETE", f"/playbook/{_segment(playbook_id)}", _nothing)
+
+    @staticmethod
+    def get_account() -> _Request[AccountOut]:
+        return _Request("GET", "/account", _model(AccountOut))
+
+    @staticmethod
+    def update_account(changes: AccountChanges) -> _Request[AccountOut]:
+        return _Request("PATCH", "/account", _model(AccountOut), body=_plain(changes))
 
     @staticmethod
     def health() -> _Request[dict[str, Any]]:
@@ -478,6 +556,46 @@ class Client:
                 return
             cursor = page.next_cursor
 
+    def create_playbook(self, name: str, **fields: Unpack[PlaybookFields]) -> PlaybookOut:
+        """POST /playbook: a playbook of the account (``BadRequest`` names each bad field)."""
+        return self._send(_Routes.create_playbook(name, fields))
+
+    def list_playbooks(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> PlaybooksPage:
+        """GET /playbook: one page of the account's live playbooks, newest first."""
+        return self._send(_Routes.list_playbooks(limit, cursor))
+
+    def iter_playbooks(self, *, page_size: int = PLAYBOOKS_PAGE_SIZE) -> Iterator[PlaybookOut]:
+        """Every live playbook of the account, newest first, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.list_playbooks(limit=page_size, cursor=cursor)
+            yield from page.playbooks
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get_playbook(self, playbook_id: Id) -> PlaybookOut:
+        """GET /playbook/{id}: the playbook, archived or not."""
+        return self._send(_Routes.get_playbook(playbook_id))
+
+    def update_playbook(self, playbook_id: Id, **changes: Unpack[PlaybookChanges]) -> PlaybookOut:
+        """PATCH /playbook/{id}: the fields given replace the stored ones (a list whole)."""
+        return self._send(_Routes.update_playbook(playbook_id, changes))
+
+    def archive_playbook(self, playbook_id: Id) -> None:
+        """DELETE /playbook/{id}: no new campaign may use it; running ones go on."""
+        self._send(_Routes.archive_playbook(playbook_id))
+
+    def get_account(self) -> AccountOut:
+        """GET /account: the token's account and its settings."""
+        return self._send(_Routes.get_account())
+
+    def update_account(self, **changes: Unpack[AccountChanges]) -> AccountOut:
+        """PATCH /account: change the settings given."""
+        return self._send(_Routes.update_account(changes))
+
     def health(self) -> dict[str, Any]:
         """GET /healthz: ``{"status": "ok"}`` while the process serves."""
         return self._send(_Routes.health())
@@ -644,6 +762,51 @@ class AsyncClient:
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    async def create_playbook(self, name: str, **fields: Unpack[PlaybookFields]) -> PlaybookOut:
+        """POST /playbook: a playbook of the account (``BadRequest`` names each bad field)."""
+        return await self._send(_Routes.create_playbook(name, fields))
+
+    async def list_playbooks(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> PlaybooksPage:
+        """GET /playbook: one page of the account's live playbooks, newest first."""
+        return await self._send(_Routes.list_playbooks(limit, cursor))
+
+    async def iter_playbooks(
+        self, *, page_size: int = PLAYBOOKS_PAGE_SIZE
+    ) -> AsyncIterator[PlaybookOut]:
+        """Every live playbook of the account, newest first, page after page."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_playbooks(limit=page_size, cursor=cursor)
+            for playbook in page.playbooks:
+                yield playbook
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def get_playbook(self, playbook_id: Id) -> PlaybookOut:
+        """GET /playbook/{id}: the playbook, archived or not."""
+        return await self._send(_Routes.get_playbook(playbook_id))
+
+    async def update_playbook(
+        self, playbook_id: Id, **changes: Unpack[PlaybookChanges]
+    ) -> PlaybookOut:
+        """PATCH /playbook/{id}: the fields given replace the stored ones (a list whole)."""
+        return await self._send(_Routes.update_playbook(playbook_id, changes))
+
+    async def archive_playbook(self, playbook_id: Id) -> None:
+        """DELETE /playbook/{id}: no new campaign may use it; running ones go on."""
+        await self._send(_Routes.archive_playbook(playbook_id))
+
+    async def get_account(self) -> AccountOut:
+        """GET /account: the token's account and its settings."""
+        return await self._send(_Routes.get_account())
+
+    async def update_account(self, **changes: Unpack[AccountChanges]) -> AccountOut:
+        """PATCH /account: change the settings given."""
+        return await self._send(_Routes.update_account(changes))
 
     async def health(self) -> dict[str, Any]:
         """GET /healthz: ``{"status": "ok"}`` while the process serves."""

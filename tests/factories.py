@@ -7,7 +7,7 @@ from outbound.clock import utcnow
 from outbound.domain.dispositions import Action, DataField, Disposition, Voicemail
 from outbound.domain.records import Playbook
 from outbound.services import accounts
-from outbound.store import accounts as account_store
+from outbound.store import playbooks as playbook_store
 from outbound.store.database import Database
 
 
@@ -56,5 +56,5 @@ def make_playbook(
         voicemail=voicemail or Voicemail(),
     )
     with database.transaction() as conn:
-        account_store.insert_playbook(conn, playbook, utcnow())
+        playbook_store.insert_playbook(conn, playbook, utcnow())
     return playbook.id

@@ -8,6 +8,7 @@ import pytest
 
 import outbound.client
 from outbound.client import (
+    AccountOut,
     ApiError,
     AsyncClient,
     BadRequest,
@@ -20,6 +21,7 @@ from outbound.client import (
     ContactIn,
     Forbidden,
     NotFound,
+    PlaybookOut,
     ServerError,
     Unauthorized,
 )
@@ -163,6 +165,62 @@ def test_do_not_call_list(server: Server, account: Tenant):
         assert bad.value.errors[0].index == 0
 
 
+def test_playbooks(server: Server, account: Tenant):
+    with Client(server.url, account.token) as api:
+        created = api.create_playbook(
+            "Renewals",
+            first_message="Hi {{first_name}}",
+            dispositions=[{"name": "renewed", "action": "complete"}],
+            data_fields=({"name": "budget", "type": "number"},),
+            voicemail={"action": "leave_message", "message": "Hi"},
+        )
+        assert isinstance(created, PlaybookOut)
+        assert [(d.name, d.action) for d in created.dispositions] == [("renewed", "complete")]
+        assert created.voicemail.message == "Hi" and created.archived_at is None
+        assert api.get_playbook(str(created.playbook_id)) == created
+
+        changed = api.update_playbook(created.playbook_id, dispositions=[], first_message=None)
+        assert changed.dispositions == [] and changed.first_message is None
+        assert changed.data_fields == created.data_fields and changed.name == "Renewals"
+
+        newest = api.list_playbooks(limit=1)
+        assert [p.playbook_id for p in newest.playbooks] == [created.playbook_id]
+        assert newest.next_cursor is not None
+        every = [p.playbook_id for p in api.iter_playbooks(page_size=1)]
+        assert every == [created.playbook_id, account.playbook_id]
+
+        api.archive_playbook(created.playbook_id)
+        assert api.get_playbook(created.playbook_id).archived_at is not None
+        assert [p.playbook_id for p in api.iter_playbooks()] == [account.playbook_id]
+        with pytest.raises(Forbidden):
+            api.create_campaign(created.playbook_id, [{"phone": phone(11)}])
+        with pytest.raises(Conflict):
+            api.update_playbook(created.playbook_id, name="Again")
+        with pytest.raises(BadRequest) as bad:
+            api.create_playbook("P", dispositions=[{"name": "x", "action": "sing"}])
+        assert [e.field for e in bad.value.errors] == ["dispositions[0].action"]
+        with pytest.raises(NotFound):
+            api.get_playbook(uuid.uuid4())
+        with pytest.raises(NotFound):
+            api.archive_playbook(uuid.uuid4())
+
+
+def test_the_account(server: Server, account: Tenant):
+    with Client(server.url, account.token) as api:
+        mine = api.get_account()
+        assert isinstance(mine, AccountOut) and mine.account_id == account.id
+        window = {"start": "09:00", "end": "17:00"}
+        changed = api.update_account(max_concurrent_calls=4, calling_window=window)
+        assert changed.max_concurrent_calls == 4 and changed.calling_window is not None
+        assert changed.calling_window["start"] == "09:00"
+        assert changed.timezone == mine.timezone
+        cleared = api.update_account(calling_window=None)
+        assert cleared.calling_window is None and cleared.max_concurrent_calls == 4
+        with pytest.raises(BadRequest) as bad:
+            api.update_account(timezone="Mars/Base")
+        assert [e.field for e in bad.value.errors] == ["timezone"]
+
+
 def test_health_and_readiness(server: Server):
     with Client(server.url) as api:
         assert api.health() == {"status": "ok"}
@@ -205,6 +263,17 @@ def test_async_client(server: Server, account: Tenant):
                 await api.resume_campaign(created.campaign_id)
             with pytest.raises(NotFound):
                 await api.get_campaign(uuid.uuid4())
+            playbook = await api.create_playbook("Async", voicemail={"action": "hangup"})
+            renamed = await api.update_playbook(playbook.playbook_id, name="Renamed")
+            assert (await api.get_playbook(playbook.playbook_id)) == renamed
+            assert (await api.list_playbooks(limit=1)).playbooks == [renamed]
+            listed = [p.playbook_id async for p in api.iter_playbooks(page_size=1)]
+            assert listed[0] == playbook.playbook_id and len(listed) >= 2
+            await api.archive_playbook(playbook.playbook_id)
+            assert (await api.get_playbook(playbook.playbook_id)).archived_at is not None
+            paced = await api.update_account(calls_per_second=2.5)
+            assert paced.calls_per_second == 2.5
+            assert (await api.get_account()) == paced
         async with AsyncClient(server.url, "ob_wrong") as intruder:
             with pytest.raises(Unauthorized):
                 await intruder.list_campaigns()

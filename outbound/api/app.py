@@ -12,12 +12,14 @@ from outbound.api.limits import BodySizeLimit
 from outbound.api.ratelimit import WriteRateLimit
 from outbound.api.request_log import RequestLog
 from outbound.api.routes import (
+    account,
     calls,
     campaigns,
     contacts,
     dashboard,
     do_not_call,
     health,
+    playbooks,
     providers,
     webhook_endpoints,
 )
@@ -109,6 +111,8 @@ def create_app(
     app.include_router(calls.router)
     app.include_router(contacts.router)
     app.include_router(do_not_call.router)
+    app.include_router(playbooks.router)
+    app.include_router(account.router)
     app.include_router(webhook_endpoints.router)
     app.include_router(providers.router)
     app.include_router(dashboard.router)

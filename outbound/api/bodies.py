@@ -17,9 +17,10 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from outbound.api.validation import error_items, invalid_fields, malformed_json
+from outbound.api.validation import invalid_fields, malformed_json
 from outbound.exceptions import InvalidRequest
 from outbound.schemas.bodies import CampaignIn, ContactIn, ContactsIn
+from outbound.schemas.errors import error_items
 from outbound.schemas.limits import MAX_CONTACTS
 from outbound.services.contact_lists import RawContact, UncheckedContacts
 

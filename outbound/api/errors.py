@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from outbound.api.deps import Unauthorized
-from outbound.api.validation import error_items, invalid_fields, malformed_json
+from outbound.api.validation import invalid_fields, malformed_json
 from outbound.exceptions import (
     Conflict,
     DatabaseUnavailable,
@@ -19,6 +19,7 @@ from outbound.exceptions import (
     NotFound,
 )
 from outbound.schemas.bodies import ErrorOut
+from outbound.schemas.errors import error_items
 from outbound.services.idempotency import KeyReused
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,10 @@ from rich.console import Console
 from outbound import logs
 from outbound.cli.campaigns import campaign_app
 from outbound.config import Settings
+from outbound.domain.records import Playbook
 from outbound.exceptions import OutboundError
-from outbound.services import accounts
+from outbound.schemas.playbooks import playbook_view
+from outbound.services import accounts, playbooks
 from outbound.store.database import Database
 from outbound.workers import gc_tuning
 from outbound.workers.assembly import open_database, run_worker
@@ -216,7 +218,7 @@ def account_update(
             calling_window=window,
         )
     except OutboundError as exc:
-        raise fail(exc.message) from exc
+        raise fail(_described(exc)) from exc
     data = {
         "account_id": str(updated.id),
         "timezone": updated.timezone,
@@ -259,10 +261,29 @@ def playbook_create(
     instructions: Annotated[str | None, typer.Option(help="The agent's instructions.")] = None,
     voice: Annotated[str | None, typer.Option(help="Voice name.")] = None,
     language: Annotated[str | None, typer.Option(help="Language tag, e.g. en-US.")] = None,
-    caller_id: Annotated[str | None, typer.Option(help="Number the calls come from.")] = None,
+    caller_id: Annotated[
+        str | None, typer.Option(help="Number the calls come from (E.164).")
+    ] = None,
+    dispositions: Annotated[
+        str | None,
+        typer.Option(help='JSON array, e.g. \'[{"name": "interested", "action": "complete"}]\'.'),
+    ] = None,
+    data_fields: Annotated[
+        str | None,
+        typer.Option(help='JSON array, e.g. \'[{"name": "budget", "type": "number"}]\'.'),
+    ] = None,
+    voicemail: Annotated[
+        str | None,
+        typer.Option(help='JSON object, e.g. \'{"action": "leave_message", "message": "Hi"}\'.'),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a playbook (an assistant) for an account."""
+    documents = {
+        "dispositions": _json_option(dispositions, "--dispositions"),
+        "data_fields": _json_option(data_fields, "--data-fields"),
+        "voicemail": _json_option(voicemail, "--voicemail"),
+    }
     try:
         playbook = accounts.create_playbook(
             open_database(Settings()),
@@ -273,10 +294,51 @@ def playbook_create(
             voice=voice,
             language=language,
             caller_id=caller_id,
+            **documents,
         )
     except OutboundError as exc:
-        raise fail(exc.message) from exc
+        raise fail(_described(exc)) from exc
     _emit(as_json, {"playbook_id": str(playbook.id)}, f"playbook {playbook.id}")
+
+
+@playbook_app.command("list")
+def playbook_list(
+    account: Annotated[str, typer.Option("--account", help="Account id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The account's playbooks that are not archived, newest first."""
+    database = open_database(Settings())
+    account_id = _uuid(account, "--account")
+    found: list[Playbook] = []
+    cursor: str | None = None
+    try:
+        while True:
+            page = playbooks.list_playbooks(database, account_id, cursor, playbooks.MAX_PAGE)
+            found += page.items
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    except OutboundError as exc:
+        raise fail(exc.message) from exc
+    views = [playbook_view(p).model_dump(mode="json") for p in found]
+    lines = [f"{v['playbook_id']}  {v['created_at']}  {v['name']}" for v in views]
+    _emit(as_json, {"playbooks": views}, "\n".join(lines) or "no playbooks")
+
+
+def _json_option(value: str | None, option: str) -> Any:
+    """The JSON value of an option (None when it is not given)."""
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise fail(f"{option} is not JSON: {exc}") from exc
+
+
+def _described(exc: OutboundError) -> str:
+    """The error's message, and each field at fault with its reason."""
+    errors = getattr(exc, "errors", None) or []
+    return "\n".join([exc.message, *(f"  {e['field']}: {e['reason']}" for e in errors)])
 
 
 def _uuid(value: str, option: str) -> uuid.UUID:

@@ -25,6 +25,7 @@ class Account:
     max_concurrent_calls: int = 10  # 0: no limit
     calls_per_second: float = 5.0  # 0: no limit
     calling_window: CallingWindow | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

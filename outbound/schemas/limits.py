@@ -21,6 +21,12 @@ MAX_CUSTOM_FIELDS = 100  # keys at the top of a contact's custom_fields
 MAX_CUSTOM_KEY_LENGTH = 100  # characters of a custom_fields key, at any depth
 MAX_CUSTOM_DEPTH = 5  # objects and arrays nested in custom_fields, itself included
 MAX_CUSTOM_BYTES = 16 * 1024  # a contact's custom_fields as compact UTF-8 JSON
+MAX_PLAYBOOK_NAME_LENGTH = 200  # characters of a playbook's name
+MAX_MESSAGE_LENGTH = 10_000  # characters of a first_message or a voicemail message
+MAX_INSTRUCTIONS_LENGTH = 100_000  # characters of instructions, and of a provider field
+MAX_VOICE_LENGTH = 100  # characters of a voice name
+MAX_LANGUAGE_LENGTH = 35  # characters of a language tag (BCP 47 allows 35)
+MAX_DESCRIPTION_LENGTH = 1_000  # characters of a disposition's or data field's description
 
 
 def custom_fields_problem(value: dict[str, Any]) -> str | None:

@@ -5,18 +5,22 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 from outbound.clock import utcnow
-from outbound.domain.personalization import InvalidTemplate, check_template
 from outbound.domain.records import Account, Playbook
 from outbound.domain.windows import InvalidWindow, parse_window
 from outbound.exceptions import InvalidRequest, NotFound
+from outbound.schemas.playbooks import PlaybookIn
+from outbound.services import playbooks
+from outbound.services.contact_lists import known_zone
 from outbound.store import accounts as store
 from outbound.store.database import Database
 
 TOKEN_PREFIX = "ob_"
 UNCHANGED = object()
+MAX_CONCURRENT_CALLS = 100_000  # an account's calls in progress at once, as for a campaign's
+MAX_CALLS_PER_SECOND = 10_000.0  # attempts an account starts per second
 DEMO_FIRST_MESSAGE = "Hi {{first_name}}, this is Ada from outbound. Do you have a minute?"
 
 
@@ -29,11 +33,13 @@ def new_token() -> str:
 
 
 def check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidRequest(f"unknown timezone: {name!r}") from exc
+    if not known_zone(name):
+        raise InvalidRequest(f"unknown timezone: {name!r}", errors=[_unknown_timezone(name)])
     return name
+
+
+def _unknown_timezone(name: str) -> dict[str, str]:
+    return {"field": "timezone", "reason": f"unknown timezone: {name!r}"}
 
 
 def create_account(database: Database, name: str, timezone: str = "UTC") -> tuple[Account, str]:
@@ -56,24 +62,36 @@ def update_account(
     calls_per_second: float | None = None,
     calling_window: object = UNCHANGED,
 ) -> Account:
-    """Change an account's settings; pacing limits of 0 mean "no limit"."""
+    """Change an account's settings; pacing limits of 0 mean "no limit". ``InvalidRequest``
+    names every value at fault."""
     changes: dict[str, object] = {}
+    errors: list[dict[str, str]] = []
     if timezone is not None:
-        changes["timezone"] = check_timezone(timezone)
+        if known_zone(timezone):
+            changes["timezone"] = timezone
+        else:
+            errors.append(_unknown_timezone(timezone))
     if max_concurrent_calls is not None:
-        if max_concurrent_calls < 0:
-            raise InvalidRequest("max_concurrent_calls must be >= 0 (0: no limit)")
-        changes["max_concurrent_calls"] = max_concurrent_calls
+        if 0 <= max_concurrent_calls <= MAX_CONCURRENT_CALLS:
+            changes["max_concurrent_calls"] = max_concurrent_calls
+        else:
+            reason = f"must be from 0 (no limit) to {MAX_CONCURRENT_CALLS}"
+            errors.append({"field": "max_concurrent_calls", "reason": reason})
     if calls_per_second is not None:
-        if calls_per_second < 0:
-            raise InvalidRequest("calls_per_second must be >= 0 (0: no limit)")
-        changes["calls_per_second"] = calls_per_second
+        if 0 <= calls_per_second <= MAX_CALLS_PER_SECOND:  # NaN is neither
+            changes["calls_per_second"] = calls_per_second
+        else:
+            reason = f"must be from 0 (no limit) to {MAX_CALLS_PER_SECOND:g}"
+            errors.append({"field": "calls_per_second", "reason": reason})
     if calling_window is not UNCHANGED:
         try:
             window = parse_window(calling_window)
         except InvalidWindow as exc:
-            raise InvalidRequest(str(exc)) from exc
-        changes["calling_window"] = window.to_json() if window else None
+            errors.append({"field": "calling_window", "reason": str(exc)})
+        else:
+            changes["calling_window"] = window.to_json() if window else None
+    if errors:
+        raise InvalidRequest.naming(errors)
     with database.transaction() as conn:
         if changes and not store.update_account(conn, account_id, changes):
             raise NotFound(f"no account {account_id}")
@@ -117,28 +135,22 @@ def create_playbook(
     voice: str | None = None,
     language: str | None = None,
     caller_id: str | None = None,
+    **more: Any,
 ) -> Playbook:
-    for text in (first_message, instructions):
-        if text:
-            try:
-                check_template(text)
-            except InvalidTemplate as exc:
-                raise InvalidRequest(str(exc)) from exc
-    playbook = Playbook(
-        id=uuid.uuid4(),
-        account_id=account_id,
+    """A playbook of the account, its fields given as keywords (``more``: ``dispositions``,
+    ``data_fields``, ``voicemail``, ``provider`` in their JSON form); checked as
+    ``POST /playbook`` checks its body."""
+    given = dict(
         name=name,
         first_message=first_message,
         instructions=instructions,
         voice=voice,
         language=language,
         caller_id=caller_id,
+        **more,
     )
-    with database.transaction() as conn:
-        if store.get_account(conn, account_id) is None:
-            raise NotFound(f"no account {account_id}")
-        store.insert_playbook(conn, playbook, utcnow())
-    return playbook
+    body = playbooks.read_body(PlaybookIn, {k: v for k, v in given.items() if v is not None})
+    return playbooks.create_playbook(database, account_id, body)
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ from outbound.services.contact_lists import (
 from outbound.services.dispatch import DO_NOT_CALL_REASON
 from outbound.services.events import Outbox
 from outbound.services.idempotency import IdempotencyKey
-from outbound.store import accounts as account_store
 from outbound.store import campaigns as store
 from outbound.store import contacts as contact_store
+from outbound.store import playbooks as playbook_store
 from outbound.store import results as result_store
 from outbound.store.contacts import NewCalls
 from outbound.store.database import Database, Transaction
@@ -369,9 +369,11 @@ def _store_campaign(
         max_callbacks=request.max_callbacks,
     )
     first_due = launch_at if launch_at is not None and scheduled else now
-    playbook = account_store.get_playbook(conn, request.playbook_id)
-    if playbook is None or playbook.account_id != account.id:
+    playbook = playbook_store.find_playbook(conn, account.id, request.playbook_id)
+    if playbook is None:
         raise Forbidden("playbook not found or not owned by your account")
+    if playbook.archived_at is not None:  # campaigns already running with it go on
+        raise Forbidden("playbook is archived")
     if request.strict_variables:
         assert contacts is not None  # prepared first: see ``_prepared_first``
         _check_variables(conn, account, playbook, contacts.raw, contacts.contacts)
@@ -413,7 +415,7 @@ def add_contacts(
             raise NotFound("campaign not found")
         if campaign.status not in _OPEN_FOR_CONTACTS:
             raise Conflict(f"campaign is {campaign.status.value}: contacts can no longer be added")
-        playbook = account_store.get_playbook(conn, campaign.playbook_id)
+        playbook = playbook_store.get_playbook(conn, campaign.playbook_id)
         if campaign.strict_variables and playbook is not None:
             valid = checked(raw)  # the campaign's rule, not known before the transaction
             contacts = Prepared(valid, prepare_contacts(valid))

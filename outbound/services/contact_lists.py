@@ -66,9 +66,10 @@ def checked(contacts: Contacts) -> list[RawContact]:
 
 @cache
 def known_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA zone (of a contact, of an account)."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         return False
     return True
 

@@ -17,12 +17,12 @@ from outbound.domain.windows import zone_of
 from outbound.providers.base import CallRequest, PlaybookSnapshot
 from outbound.services import events
 from outbound.services.events import Outbox
-from outbound.store import accounts as account_store
 from outbound.store import calls as store
 from outbound.store import campaigns as campaign_store
 from outbound.store import contacts as contact_store
 from outbound.store import do_not_call as dnc_store
 from outbound.store import metrics as metrics_store
+from outbound.store import playbooks as playbook_store
 from outbound.store import results as result_store
 from outbound.store.database import Database, Transaction
 
@@ -160,7 +160,7 @@ def build_requests(
         ]
     with database.reading() as conn:
         contacts = contact_store.get_many(conn, {item.contact_id for item in claimed})
-        playbooks = account_store.get_playbooks(conn, {item.playbook_id for item in claimed})
+        playbooks = playbook_store.get_playbooks(conn, {item.playbook_id for item in claimed})
     requests = []
     for item in claimed:
         variables = contact_variables(contacts.get(item.contact_id, {"phone": item.phone}))
@@ -330,7 +330,7 @@ def conversation_rules(
             actions={d.name: d.action for d in playbook.dispositions},
             after_voicemail=playbook.voicemail.then,
         )
-        for playbook in account_store.get_playbooks(conn, playbook_ids).values()
+        for playbook in playbook_store.get_playbooks(conn, playbook_ids).values()
     }
 
 

@@ -1,16 +1,14 @@
-"""Accounts, their API tokens and playbooks."""
+"""Accounts and their API tokens (playbooks are in ``playbooks``)."""
 
 import uuid
-from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from outbound.domain.dispositions import parse_data_fields, parse_dispositions, parse_voicemail
-from outbound.domain.records import Account, Playbook
+from outbound.domain.records import Account
 from outbound.domain.windows import parse_window
-from outbound.store.tables import accounts, api_tokens, playbooks
+from outbound.store.tables import accounts, api_tokens
 
 _ACCOUNT_COLUMNS = (
     accounts.c.id,
@@ -19,6 +17,7 @@ _ACCOUNT_COLUMNS = (
     accounts.c.max_concurrent_calls,
     accounts.c.calls_per_second,
     accounts.c.calling_window,
+    accounts.c.created_at,
 )
 
 
@@ -30,11 +29,12 @@ def _account(row: Any) -> Account:
         max_concurrent_calls=row.max_concurrent_calls,
         calls_per_second=row.calls_per_second,
         calling_window=parse_window(row.calling_window),
+        created_at=row.created_at,
     )
 
 
 def insert_account(conn: Connection, name: str, timezone: str, now: datetime) -> Account:
-    account = Account(id=uuid.uuid4(), name=name, timezone=timezone)
+    account = Account(id=uuid.uuid4(), name=name, timezone=timezone, created_at=now)
     conn.execute(
         insert(accounts).values(
             id=account.id,
@@ -90,56 +90,3 @@ def revoke_token(conn: Connection, token_hash: str, now: datetime) -> bool:
         .values(revoked_at=now)
     )
     return result.rowcount > 0
-
-
-def insert_playbook(conn: Connection, playbook: Playbook, now: datetime) -> None:
-    conn.execute(
-        insert(playbooks).values(
-            id=playbook.id,
-            account_id=playbook.account_id,
-            name=playbook.name,
-            first_message=playbook.first_message,
-            instructions=playbook.instructions,
-            voice=playbook.voice,
-            language=playbook.language,
-            caller_id=playbook.caller_id,
-            dispositions=[d.to_json() for d in playbook.dispositions],
-            data_fields=[f.to_json() for f in playbook.data_fields],
-            voicemail=playbook.voicemail.to_json(),
-            provider=dict(playbook.provider) if playbook.provider else None,
-            connection_id=playbook.connection_id,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-
-
-def get_playbook(conn: Connection, playbook_id: uuid.UUID) -> Playbook | None:
-    return get_playbooks(conn, [playbook_id]).get(playbook_id)
-
-
-def get_playbooks(
-    conn: Connection, playbook_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, Playbook]:
-    rows = conn.execute(select(playbooks).where(playbooks.c.id.in_(list(playbook_ids))))
-    return {row.id: _playbook(row) for row in rows}
-
-
-def _playbook(row: Any) -> Playbook:
-    return Playbook(
-        id=row.id,
-        account_id=row.account_id,
-        name=row.name,
-        first_message=row.first_message,
-        instructions=row.instructions,
-        voice=row.voice,
-        language=row.language,
-        caller_id=row.caller_id,
-        dispositions=parse_dispositions(row.dispositions),
-        data_fields=parse_data_fields(row.data_fields),
-        voicemail=parse_voicemail(row.voicemail),
-        provider=row.provider,
-        created_at=row.created_at,
-        updated_at=row.updated_at or row.created_at,
-        archived_at=row.archived_at,
-    )

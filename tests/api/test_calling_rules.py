@@ -82,6 +82,10 @@ def test_bad_windows_and_zones_are_400(server: Server, account: Tenant):
         assert bad_zone.json()["errors"] == [
             {"index": 1, "field": "timezone", "reason": "unknown timezone 'Mars/Olympus'"}
         ]
+        # A name too long for a file of the zone database is unknown too (not a crash).
+        long_zone = _create(http, account, contacts=[{"phone": phone(14), "timezone": "x" * 300}])
+        assert long_zone.status_code == 400, long_zone.text
+        assert long_zone.json()["errors"][0]["field"] == "timezone"
 
 
 def test_the_accounts_default_window_applies(server: Server, account: Tenant, database: Database):

@@ -109,6 +109,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         suppressed = phone(4)
         http.post("/dnc", json={"phones": [suppressed]})
         endpoint = http.post("/webhook-endpoint", json={"url": "http://127.0.0.1:9/h"}).json()
+        # Another playbook than the campaigns': the fuzzer may archive it.
+        playbook = http.post("/playbook", json={"name": "Fuzzed"}).json()
         started = time.monotonic()
         fuzzed = Target(
             server=server,
@@ -118,6 +120,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
                 "campaign_id": campaign,
                 "contact_id": contact,
                 "endpoint_id": endpoint["id"],
+                "playbook_id": playbook["playbook_id"],
                 "phone": suppressed,
             },
         )

@@ -31,6 +31,8 @@ PUBLIC_PREFIXES = ("/docs", "/static/", "/provider/")
 # A valid body for each route that takes one, so that only ownership can refuse the request.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/campaign/{campaign_id}/contacts"): {"contacts": [{"phone": "+14155550177"}]},
+    ("PATCH", "/playbook/{playbook_id}"): {"name": "Renamed"},
+    ("PATCH", "/account"): {"max_concurrent_calls": 7},
 }
 PATH_PARAMETER = re.compile(r"{(\w+)(?::[^}]*)?}")
 FAR_FUTURE = "2099-01-01T09:00:00Z"  # A's campaign stays scheduled: every transition is valid
@@ -123,16 +125,22 @@ def owned(server: Server, database: Database) -> Owned:
         hook_url = f"http://127.0.0.1:9/hooks/{uuid.uuid4().hex}"
         hook = http.post("/webhook-endpoint", json={"url": hook_url})
         assert hook.status_code == 201, hook.text
+        playbook = http.post("/playbook", json={"name": "A's own", "voice": "owner-voice"})
+        assert playbook.status_code == 201, playbook.text
     ids = {
         "campaign_id": campaign_id,
         "call_id": calls[0]["call_id"],
         "contact_id": calls[0]["contact_id"],
         "phone": phones[2],
         "endpoint_id": str(hook.json()["id"]),
+        "playbook_id": str(playbook.json()["playbook_id"]),
     }
     markers = [
         campaign_id,
+        str(tenant.id),
         str(tenant.playbook_id),
+        str(playbook.json()["playbook_id"]),
+        "owner-voice",
         hook_url,
         hook.json()["secret"],
         *(c["call_id"] for c in calls),
@@ -152,6 +160,7 @@ def other(server: Server, database: Database) -> Tenant:
         _create_a_campaign(http, tenant, phones[:2])
         http.post("/dnc", json={"phones": phones[2:]})
         http.post("/webhook-endpoint", json={"url": "http://127.0.0.1:9/b"})
+        http.post("/playbook", json={"name": "B's own"})
     return tenant
 
 
@@ -180,6 +189,9 @@ def _snapshot(http: httpx.Client, owned: Owned) -> dict[str, Any]:
         "calls": http.get(f"/campaign/{owned.ids['campaign_id']}/calls").json(),
         "dnc": http.get("/dnc").json(),
         "endpoints": http.get("/webhook-endpoint").json(),
+        "playbook": http.get(f"/playbook/{owned.ids['playbook_id']}").json(),
+        "playbooks": http.get("/playbook").json(),
+        "account": http.get("/account").json(),
     }
 
 
@@ -198,6 +210,11 @@ def test_every_route_is_covered():
         "GET /webhook-endpoint",
         "DELETE /webhook-endpoint/{endpoint_id}",
         "GET /webhook-endpoint/{endpoint_id}/deliveries",
+        "GET /playbook",
+        "GET /playbook/{playbook_id}",
+        "PATCH /playbook/{playbook_id}",
+        "DELETE /playbook/{playbook_id}",
+        "GET /account",
     }
 
 

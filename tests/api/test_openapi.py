@@ -86,6 +86,7 @@ def _ids() -> dict[str, str]:
         "campaign_id": unknown,
         "contact_id": unknown,
         "endpoint_id": unknown,
+        "playbook_id": unknown,
         "phone": "+14155550199",
     }
 
@@ -186,6 +187,24 @@ def _probe_answers(probe: Probes, server: Server, tenant: Tenant) -> None:
     probe(server, 404, "GET", deliveries, t, _ids())
     probe(server, 204, "DELETE", "/webhook-endpoint/{endpoint_id}", t, endpoint_id)
     probe(server, 404, "DELETE", "/webhook-endpoint/{endpoint_id}", t, endpoint_id)
+
+    playbooks, playbook = "/playbook", "/playbook/{playbook_id}"
+    created_playbook = probe(server, 201, "POST", playbooks, t, json={"name": "Probed"})
+    playbook_id = {"playbook_id": created_playbook.json()["playbook_id"]}
+    probe(server, 400, "POST", playbooks, t, json={"name": ""})
+    probe(server, 200, "GET", playbooks, t)
+    probe(server, 400, "GET", playbooks, t, params={"limit": 0})
+    probe(server, 200, "GET", playbook, t, playbook_id)
+    probe(server, 404, "GET", playbook, t, _ids())
+    probe(server, 200, "PATCH", playbook, t, playbook_id, json={"voice": "ada"})
+    probe(server, 400, "PATCH", playbook, t, playbook_id, json={"name": None})
+    probe(server, 404, "PATCH", playbook, t, _ids(), json={"voice": "ada"})
+    probe(server, 204, "DELETE", playbook, t, playbook_id)
+    probe(server, 404, "DELETE", playbook, t, _ids())
+    probe(server, 409, "PATCH", playbook, t, playbook_id, json={"voice": "ada"})  # archived
+    probe(server, 200, "GET", "/account", t)
+    probe(server, 200, "PATCH", "/account", t, json={"calls_per_second": 5})
+    probe(server, 400, "PATCH", "/account", t, json={"timezone": "Mars/Base"})
 
     events = "/provider/webhook/events"
     probe(server, 401, "POST", events, content=b'{"provider_call_id": "rt-1", "event": "ringing"}')

@@ -40,6 +40,8 @@ class Listing:
             return item["phone"]
         if self.name == "dnc":
             return item["phone"]
+        if self.name == "playbooks":
+            return item["playbook_id"]
         return (item["event_id"], item["attempt"])
 
 
@@ -101,10 +103,27 @@ def _deliveries(database: Database, account: Tenant) -> tuple[str, list[tuple[st
     return str(endpoint_id), [(str(r["event_id"]), r["attempt"]) for r in newest_first]
 
 
+def _playbooks(database: Database, account: Tenant) -> list[str]:
+    """ITEMS - 1 playbooks older than the account's first, three of them at the same moment
+    (the order falls back to their ids), and one archived (left out); the ids newest first,
+    the account's first included."""
+    moments = [T0, T0 + timedelta(seconds=1), *[T0 + timedelta(seconds=2)] * 3, T0]
+    rows = [
+        {"id": uuid.uuid4(), "account_id": account.id, "name": f"P{n}", "created_at": moment}
+        for n, moment in enumerate([*moments[: ITEMS - 1], T0 + timedelta(seconds=2)])
+    ]
+    rows[-1]["archived_at"] = T0 + timedelta(seconds=5)
+    with database.engine.begin() as conn:
+        for row in rows:
+            conn.execute(insert(tables.playbooks).values(**row))
+    live = sorted(rows[:-1], key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    return [str(account.playbook_id), *(str(r["id"]) for r in live)]
+
+
 @pytest.fixture(scope="module")
 def lists(server: Server, database: Database) -> Iterator[tuple[Tenant, dict[str, Listing]]]:
     """An account with ITEMS campaigns (the last of ITEMS calls), phones on its do-not-call
-    list, and delivery attempts to an endpoint."""
+    list, delivery attempts to an endpoint, and ITEMS playbooks."""
     account = make_account(database)
     phones = [phone(n) for n in range(ITEMS)]
     suppressed = [phone(n, prefix="+3491234") for n in range(ITEMS)]
@@ -124,6 +143,7 @@ def lists(server: Server, database: Database) -> Iterator[tuple[Tenant, dict[str
             campaign_ids.append(created.json()["campaign_id"])
         assert http.post("/dnc", json={"phones": suppressed}).status_code == 200
     endpoint_id, deliveries = _deliveries(database, account)
+    playbook_ids = _playbooks(database, account)
     yield (
         account,
         {
@@ -136,11 +156,12 @@ def lists(server: Server, database: Database) -> Iterator[tuple[Tenant, dict[str
                 "deliveries",
                 deliveries,
             ),
+            "playbooks": Listing("playbooks", "/playbook", "playbooks", playbook_ids),
         },
     )
 
 
-LISTS = ["campaigns", "calls", "dnc", "deliveries"]
+LISTS = ["campaigns", "calls", "dnc", "deliveries", "playbooks"]
 
 
 def _get(http: httpx.Client, path: str, **params: object) -> dict[str, Any]:
@@ -241,6 +262,8 @@ MAX_ID, MIN_ID = str(uuid.UUID(int=2**128 - 1)), str(uuid.UUID(int=0))
         ("dnc", ["~" * 32], False),
         ("deliveries", [MAX_MOMENT, MAX_ID], True),
         ("deliveries", [MIN_MOMENT, MIN_ID], False),
+        ("playbooks", [MAX_MOMENT, MAX_ID], True),
+        ("playbooks", [MIN_MOMENT, MIN_ID], False),
     ],
 )
 def test_a_well_formed_position_at_either_end_reads_all_or_nothing(

@@ -6,6 +6,7 @@
 import json
 import re
 import subprocess
+import uuid
 from pathlib import Path
 
 import httpx
@@ -126,3 +127,69 @@ def test_serve_on_an_empty_database_prints_a_working_curl_line(tmp_path: Path):
         assert "token:" not in out.read_text()
     finally:
         stop(process)
+
+
+def test_playbook_create_takes_dispositions_data_fields_and_voicemail(private_database_url: str):
+    migrated_database(private_database_url).dispose()
+    account = _one_json_object(
+        run_cli(private_database_url, "account", "create", "--name", "Acme", "--json")
+    )["account_id"]
+    dispositions = '[{"name": "renewed", "action": "complete"}, {"name": "later", "action": "callback", "description": "Call back"}]'  # noqa: E501
+    first = _one_json_object(
+        run_cli(
+            private_database_url, "playbook", "create", "--account", account, "--name", "Renewals",
+            "--dispositions", dispositions,
+            "--data-fields", '[{"name": "budget", "type": "number"}]',
+            "--voicemail", '{"action": "leave_message", "message": "Hi {{first_name}}"}',
+            "--caller-id", "+14155550123", "--json",
+        )
+    )["playbook_id"]  # fmt: skip
+    second = _one_json_object(
+        run_cli(private_database_url, "playbook", "create", "--account", account, "--name", "B",
+                "--json")
+    )["playbook_id"]  # fmt: skip
+    listed = run_cli(private_database_url, "playbook", "list", "--account", account, "--json")
+    playbooks = _one_json_object(listed)["playbooks"]
+    assert [p["playbook_id"] for p in playbooks] == [second, first]  # newest first
+    renewals = playbooks[1]
+    assert [(d["name"], d["action"], d["description"]) for d in renewals["dispositions"]] == [
+        ("renewed", "complete", None),
+        ("later", "callback", "Call back"),
+    ]
+    assert renewals["data_fields"] == [{"name": "budget", "type": "number", "description": None}]
+    assert renewals["voicemail"] == {
+        "action": "leave_message", "message": "Hi {{first_name}}", "then": "retry",
+    }  # fmt: skip
+    assert (
+        renewals["caller_id"] == "+14155550123" and playbooks[0]["voicemail"]["action"] == "hangup"
+    )
+    human = run_cli(private_database_url, "playbook", "list", "--account", account)
+    assert human.returncode == 0 and first in human.stdout and "Renewals" in human.stdout
+
+
+def test_playbook_commands_refuse_bad_input_clearly(private_database_url: str):
+    migrated_database(private_database_url).dispose()
+    account = _one_json_object(
+        run_cli(private_database_url, "account", "create", "--name", "Acme", "--json")
+    )["account_id"]
+    create = ("playbook", "create", "--account", account, "--name", "P", "--json")
+    refused = [
+        (("--dispositions", "[{"), "--dispositions is not JSON"),
+        (("--data-fields", "nope"), "--data-fields is not JSON"),
+        (("--dispositions", '[{"name": "a", "action": "sing"}]'), "dispositions[0].action"),
+        (("--dispositions", '[{"name": "a", "action": "dnc"}, {"name": "a", "action": "retry"}]'),
+         "dispositions[1].name"),
+        (("--data-fields", '[{"name": "Budget", "type": "number"}]'), "data_fields[0].name"),
+        (("--voicemail", '{"action": "leave_message"}'), "voicemail.message"),
+        (("--first-message", "Hi {{"), "first_message"),
+        (("--caller-id", "555-0123"), "caller_id"),
+    ]  # fmt: skip
+    for options, message in refused:
+        result = run_cli(private_database_url, *create, *options)
+        assert result.returncode == 2, (options, result.stderr)
+        assert message in result.stderr.replace("\n", " ") and result.stdout == "", options
+    listed = run_cli(private_database_url, "playbook", "list", "--account", account, "--json")
+    assert _one_json_object(listed) == {"playbooks": []}  # nothing was stored
+    unknown = run_cli(private_database_url, "playbook", "list", "--account", str(uuid.uuid4()))
+    assert unknown.returncode == 2 and "no account" in unknown.stderr
+    assert run_cli(private_database_url, "playbook", "list", "--account", "x").returncode == 2

@@ -21,6 +21,7 @@ from outbound.domain.paging import (
     KEYSETS,
     MAX_CURSOR_LENGTH,
     MAX_POSITION,
+    PLAYBOOKS,
     InvalidCursor,
     Keyset,
     Page,
@@ -39,6 +40,7 @@ KEYS: dict[str, st.SearchStrategy[tuple[Any, ...]]] = {
     CALLS.tag: st.tuples(positions),
     DO_NOT_CALL.tag: st.tuples(phones),
     DELIVERIES.tag: st.tuples(moments, ids),
+    PLAYBOOKS.tag: st.tuples(moments, ids),
 }
 T0 = datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC)
 ID = uuid.UUID("6f1c2a4e-8d2b-4c1a-9e3f-0a1b2c3d4e5f")
@@ -47,6 +49,7 @@ SAMPLES: dict[str, tuple[Any, ...]] = {
     CALLS.tag: (42,),
     DO_NOT_CALL.tag: ("+14155550142",),
     DELIVERIES.tag: (T0, ID),
+    PLAYBOOKS.tag: (T0, ID),
 }
 
 
