@@ -205,4 +205,5 @@ CAMPAIGNS = keyset("campaigns", Moment(), Id())  # (created_at, id), newest firs
 CALLS = keyset("calls", Integer(maximum=MAX_POSITION))  # (position,) in the campaign, as given
 DO_NOT_CALL = keyset("dnc", Text(max_length=32))  # (phone,), E.164 in text order
 DELIVERIES = keyset("deliveries", Moment(), Id())  # (attempted_at, id), newest first
-KEYSETS = (CAMPAIGNS, CALLS, DO_NOT_CALL, DELIVERIES)
+CONNECTIONS = keyset("connections", Moment(), Id())  # (created_at, id), newest first
+KEYSETS = (CAMPAIGNS, CALLS, DO_NOT_CALL, DELIVERIES, CONNECTIONS)
