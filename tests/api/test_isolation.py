@@ -21,7 +21,7 @@ from outbound.api.app import create_app
 from outbound.services import accounts
 from outbound.store.database import Database
 from tests.commands import run_cli
-from tests.factories import Tenant, make_account
+from tests.factories import Tenant, connection_body, make_account
 from tests.servers import Server
 
 # Routes that need no token: health, aggregate metrics, the OpenAPI document and its viewers,
@@ -123,18 +123,26 @@ def owned(server: Server, database: Database) -> Owned:
         hook_url = f"http://127.0.0.1:9/hooks/{uuid.uuid4().hex}"
         hook = http.post("/webhook-endpoint", json={"url": hook_url})
         assert hook.status_code == 201, hook.text
+        connection_name = f"A's agents {uuid.uuid4().hex}"
+        connecting = connection_body(name=connection_name)
+        connection = http.post("/provider-connection", json=connecting)
+        assert connection.status_code == 201, connection.text
     ids = {
         "campaign_id": campaign_id,
         "call_id": calls[0]["call_id"],
         "contact_id": calls[0]["contact_id"],
         "phone": phones[2],
         "endpoint_id": str(hook.json()["id"]),
+        "connection_id": connection.json()["connection_id"],
     }
     markers = [
         campaign_id,
         str(tenant.playbook_id),
         hook_url,
         hook.json()["secret"],
+        connection.json()["connection_id"],
+        connection_name,
+        *connecting["credentials"].values(),  # shown to no one, A included
         *(c["call_id"] for c in calls),
         *(c["contact_id"] for c in calls),
         *phones,
@@ -152,6 +160,7 @@ def other(server: Server, database: Database) -> Tenant:
         _create_a_campaign(http, tenant, phones[:2])
         http.post("/dnc", json={"phones": phones[2:]})
         http.post("/webhook-endpoint", json={"url": "http://127.0.0.1:9/b"})
+        http.post("/provider-connection", json=connection_body(name="B's agents"))
     return tenant
 
 
@@ -180,6 +189,7 @@ def _snapshot(http: httpx.Client, owned: Owned) -> dict[str, Any]:
         "calls": http.get(f"/campaign/{owned.ids['campaign_id']}/calls").json(),
         "dnc": http.get("/dnc").json(),
         "endpoints": http.get("/webhook-endpoint").json(),
+        "connections": http.get("/provider-connection").json(),
     }
 
 
@@ -198,6 +208,9 @@ def test_every_route_is_covered():
         "GET /webhook-endpoint",
         "DELETE /webhook-endpoint/{endpoint_id}",
         "GET /webhook-endpoint/{endpoint_id}/deliveries",
+        "GET /provider-connection",
+        "GET /provider-connection/{connection_id}",
+        "DELETE /provider-connection/{connection_id}",
     }
 
 

@@ -24,7 +24,14 @@ from tests.conftest import (
     migrated_database,
     postgres_url,
 )
-from tests.factories import Tenant, make_account, phone
+from tests.factories import (
+    Tenant,
+    archive_playbook,
+    connection_body,
+    make_account,
+    phone,
+    playbook_using,
+)
 from tests.servers import Server, start_server
 
 MAX_BODY = 64 * 1024
@@ -36,6 +43,7 @@ PROVIDERS = {
     "OUTBOUND_WEBHOOK_PROVIDER_SECRET": RUNTIME_SECRET,
     "OUTBOUND_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
     "OUTBOUND_PUBLIC_URL": PUBLIC_URL,
+    "OUTBOUND_SECRET_KEY": "the key of provider credentials",
 }
 # Each write route must find its token's bucket empty after one write.
 ONE_WRITE = {"OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "0.001", "OUTBOUND_RATE_LIMIT_BURST": "1"}
@@ -86,6 +94,7 @@ def _ids() -> dict[str, str]:
         "campaign_id": unknown,
         "contact_id": unknown,
         "endpoint_id": unknown,
+        "connection_id": unknown,
         "phone": "+14155550199",
     }
 
@@ -110,7 +119,7 @@ def _twilio_callback(form: dict[str, str]) -> dict[str, Any]:
     return {"data": form, "headers": {"X-Twilio-Signature": signature}}
 
 
-def _probe_answers(probe: Probes, server: Server, tenant: Tenant) -> None:
+def _probe_answers(probe: Probes, server: Server, database: Database, tenant: Tenant) -> None:
     """Every answer but 429 and 503, on a server with the providers configured."""
     t = tenant.token
     probe.document = server.client().get("/openapi.json").json()
@@ -187,6 +196,21 @@ def _probe_answers(probe: Probes, server: Server, tenant: Tenant) -> None:
     probe(server, 204, "DELETE", "/webhook-endpoint/{endpoint_id}", t, endpoint_id)
     probe(server, 404, "DELETE", "/webhook-endpoint/{endpoint_id}", t, endpoint_id)
 
+    connections = "/provider-connection"
+    created = probe(server, 201, "POST", connections, t, json=connection_body())
+    connection = {"connection_id": created.json()["connection_id"]}
+    probe(server, 400, "POST", connections, t, json={**connection_body(), "credentials": {}})
+    probe(server, 200, "GET", connections, t)
+    probe(server, 400, "GET", connections, t, params={"cursor": "not-a-cursor"})
+    one = "/provider-connection/{connection_id}"
+    probe(server, 200, "GET", one, t, connection)
+    probe(server, 404, "GET", one, t, _ids())
+    playbook_id = playbook_using(database, tenant, connection["connection_id"])
+    probe(server, 409, "DELETE", one, t, connection)
+    archive_playbook(database, playbook_id)
+    probe(server, 204, "DELETE", one, t, connection)
+    probe(server, 404, "DELETE", one, t, connection)
+
     events = "/provider/webhook/events"
     probe(server, 401, "POST", events, content=b'{"provider_call_id": "rt-1", "event": "ringing"}')
     probe(server, 400, "POST", events, **_runtime_event({"provider_call_id": "rt-1", "event": "?"}))
@@ -255,7 +279,7 @@ def probes(
     work = tmp_path_factory.mktemp("probes")
     env = {**PROVIDERS, "OUTBOUND_MAX_BODY_BYTES": str(MAX_BODY)}
     with start_server(url, work, extra_env=env) as server:
-        _probe_answers(probe, server, make_account(database))
+        _probe_answers(probe, server, database, make_account(database))
     with start_server(url, work, extra_env=ONE_WRITE) as server:
         _probe_unconfigured_and_limited(probe, server)
     if postgres_available:

@@ -40,6 +40,8 @@ class Listing:
             return item["phone"]
         if self.name == "dnc":
             return item["phone"]
+        if self.name == "connections":
+            return item["connection_id"]
         return (item["event_id"], item["attempt"])
 
 
@@ -101,10 +103,33 @@ def _deliveries(database: Database, account: Tenant) -> tuple[str, list[tuple[st
     return str(endpoint_id), [(str(r["event_id"]), r["attempt"]) for r in newest_first]
 
 
+def _connections(database: Database, account: Tenant) -> list[str]:
+    """ITEMS provider connections, three of them made at the same moment (the order falls back
+    to their ids), and a newer one deleted, which the list leaves out; their ids, newest first."""
+    seconds = [0, 1, 1, 1, 2, 3, 4, 5]  # the last one is deleted
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "account_id": account.id,
+            "type": "vapi",
+            "name": f"Connection {n}",
+            "credentials": "not read by the list",
+            "settings": {},
+            "created_at": T0 + timedelta(seconds=second),
+            "deleted_at": T0 if n == ITEMS else None,
+        }
+        for n, second in enumerate(seconds)
+    ]
+    with database.engine.begin() as conn:
+        conn.execute(insert(tables.provider_connections), rows)
+    newest_first = sorted(rows[:ITEMS], key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    return [str(r["id"]) for r in newest_first]
+
+
 @pytest.fixture(scope="module")
 def lists(server: Server, database: Database) -> Iterator[tuple[Tenant, dict[str, Listing]]]:
     """An account with ITEMS campaigns (the last of ITEMS calls), phones on its do-not-call
-    list, and delivery attempts to an endpoint."""
+    list, delivery attempts to an endpoint, and provider connections."""
     account = make_account(database)
     phones = [phone(n) for n in range(ITEMS)]
     suppressed = [phone(n, prefix="+3491234") for n in range(ITEMS)]
@@ -136,11 +161,17 @@ def lists(server: Server, database: Database) -> Iterator[tuple[Tenant, dict[str
                 "deliveries",
                 deliveries,
             ),
+            "connections": Listing(
+                "connections",
+                "/provider-connection",
+                "connections",
+                _connections(database, account),
+            ),
         },
     )
 
 
-LISTS = ["campaigns", "calls", "dnc", "deliveries"]
+LISTS = ["campaigns", "calls", "dnc", "deliveries", "connections"]
 
 
 def _get(http: httpx.Client, path: str, **params: object) -> dict[str, Any]:
@@ -241,6 +272,8 @@ MAX_ID, MIN_ID = str(uuid.UUID(int=2**128 - 1)), str(uuid.UUID(int=0))
         ("dnc", ["~" * 32], False),
         ("deliveries", [MAX_MOMENT, MAX_ID], True),
         ("deliveries", [MIN_MOMENT, MIN_ID], False),
+        ("connections", [MAX_MOMENT, MAX_ID], True),
+        ("connections", [MIN_MOMENT, MIN_ID], False),
     ],
 )
 def test_a_well_formed_position_at_either_end_reads_all_or_nothing(
