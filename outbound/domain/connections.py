@@ -100,6 +100,8 @@ def _credential_problems(
             problems.append({"field": field, "reason": "required"})
         elif not isinstance(value, str) or not value.strip():
             problems.append({"field": field, "reason": "a non-empty string"})
+        elif not value.isprintable():  # it goes into headers and URLs as it is
+            problems.append({"field": field, "reason": "no control or invisible characters"})
         elif (type_, name) in URL_CREDENTIALS and not _is_url(value, URL_CREDENTIALS[type_, name]):
             schemes = ", ".join(URL_CREDENTIALS[type_, name])
             problems.append({"field": field, "reason": f"a URL ({schemes})"})

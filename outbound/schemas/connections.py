@@ -1,6 +1,7 @@
 """The JSON of provider connections: what ``POST /provider-connection`` takes and what the
 routes answer. Credentials come in and never go out."""
 
+import math
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,6 +22,30 @@ def _check_settings(value: dict[str, Any]) -> dict[str, Any]:
     problem = custom_fields_problem(value)  # the limits of a contact's custom fields
     if problem is not None:
         raise PydanticCustomError("settings_limit", "settings {problem}", {"problem": problem})
+    if not _storable(value):
+        raise PydanticCustomError(
+            "settings_json", "settings may not hold NaN, an infinity or a NUL character"
+        )
+    return value
+
+
+def _storable(value: Any) -> bool:
+    """Whether the database's JSON can hold the value: no NaN nor infinity (which Python's
+    JSON reads), no NUL character (which PostgreSQL's text refuses)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise PydanticCustomError("printable", "no control or invisible characters")
     return value
 
 
@@ -69,7 +94,11 @@ class ProviderConnectionIn(BaseModel):
     )
 
     type: ConnectionType = Field(description="The agent platform")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH),
+        AfterValidator(_printable),
+    ]
     credentials: Credentials
     settings: ConnectionSettings = {}
 

@@ -94,6 +94,8 @@ INVALID = {
     "no name": (_without(VAPI, "name"), ["name"]),
     "empty name": (_with(VAPI, "", "name"), ["name"]),
     "long name": (_with(VAPI, "n" * 201, "name"), ["name"]),
+    "a NUL in the name": (_with(VAPI, "Vapi\x00", "name"), ["name"]),
+    "a line break in the name": (_with(VAPI, "Vapi\nprod", "name"), ["name"]),
     "no credentials": (_without(VAPI, "credentials"), ["credentials"]),
     "credentials not an object": (_with(VAPI, "key", "credentials"), ["credentials"]),
     "a credential missing": (
@@ -108,6 +110,10 @@ INVALID = {
     "a blank credential": (
         _with(VAPI, "  ", "credentials", "webhook_secret"),
         ["credentials.webhook_secret"],
+    ),
+    "a line break in a credential": (
+        _with(VAPI, "key\r\nX-Injected: 1", "credentials", "api_key"),
+        ["credentials.api_key"],
     ),
     "a number": (_with(VAPI, 42, "credentials", "api_key"), ["credentials.api_key"]),
     "a null": (_with(VAPI, None, "credentials", "api_key"), ["credentials.api_key"]),
@@ -152,6 +158,8 @@ INVALID = {
         _with(VAPI, "600", "settings", "max_call_seconds"),
         ["settings.max_call_seconds"],
     ),
+    "a NUL in a setting": (_with(VAPI, {"region": "eu\x00"}, "settings"), ["settings"]),
+    "a NUL in a setting's name": (_with(VAPI, {"region\x00": "eu"}, "settings"), ["settings"]),
     "settings too large": (
         _with(VAPI, {f"k{n}": n for n in range(101)}, "settings"),
         ["settings"],
@@ -186,6 +194,20 @@ def test_a_body_that_is_not_json_is_400(server: Server, account: Tenant):
         )
     assert answer.status_code == 400
     assert answer.json()["errors"] == [{"field": "body", "reason": "invalid JSON"}]
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity"])
+def test_settings_that_json_cannot_store_are_400(server: Server, account: Tenant, number: bytes):
+    body = b'{"type": "retell", "name": "R", "credentials": {"api_key": "k"}, "settings": '
+    with server.client(account.token) as http:
+        answer = http.post(
+            "/provider-connection",
+            content=body + b'{"nested": {"x": [%s]}}}' % number,
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status_code == 400, answer.text
+        assert [item["field"] for item in answer.json()["errors"]] == ["settings"]
+        assert _listed(http) == []
 
 
 def test_every_type_names_the_credentials_it_lacks(server: Server, account: Tenant):
