@@ -13,8 +13,9 @@ The packages, arrows pointing one way (a module imports only what is to its righ
   ingest pool and the assembly of a process.
 - ``schemas``: the JSON shapes shared by the API, the events and ``client``, the Python
   client, which imports ``schemas`` and ``httpx`` only.
-- ``clock``, ``config``, ``exceptions``, ``logs``, ``metrics``, ``signing``: shared by all and
-  importing none of the packages above but ``domain``.
+- ``clock``, ``config``, ``encryption`` (provider credentials at rest), ``exceptions``,
+  ``logs``, ``metrics``, ``signing``: shared by all and importing none of the packages above
+  but ``domain``.
 """
 
 __version__ = "0.1.0"

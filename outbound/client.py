@@ -48,6 +48,7 @@ from outbound.schemas.bodies import (
     SuppressedPage,
     SuppressedPhone,
 )
+from outbound.schemas.connections import ProviderConnectionOut, ProviderConnectionsPage
 from outbound.schemas.playbooks import PlaybookOut, PlaybooksPage
 
 __all__ = [
@@ -76,6 +77,8 @@ __all__ = [
     "PlaybookFields",
     "PlaybookOut",
     "PlaybooksPage",
+    "ProviderConnectionOut",
+    "ProviderConnectionsPage",
     "ServerError",
     "SuppressedOut",
     "SuppressedPage",
@@ -89,6 +92,7 @@ CALLS_PAGE_SIZE = 1000  # the API's largest page of calls
 CAMPAIGNS_PAGE_SIZE = 200  # the API's largest page of campaigns
 DNC_PAGE_SIZE = 1000
 PLAYBOOKS_PAGE_SIZE = 200  # the API's largest page of playbooks
+CONNECTIONS_PAGE_SIZE = 200  # the API's largest page of provider connections
 
 Id = uuid.UUID | str
 Contact = ContactIn | Mapping[str, Any]
@@ -379,6 +383,44 @@ class _Routes:
         return _Request("PATCH", "/account", _model(AccountOut), body=_plain(changes))
 
     @staticmethod
+    def create_provider_connection(
+        type_: str,
+        name: str,
+        credentials: Mapping[str, str],
+        settings: Mapping[str, Any] | None,
+    ) -> _Request[ProviderConnectionOut]:
+        body = {
+            "type": type_,
+            "name": name,
+            "credentials": dict(credentials),
+            "settings": dict(settings or {}),
+        }
+        return _Request("POST", "/provider-connection", _model(ProviderConnectionOut), body=body)
+
+    @staticmethod
+    def list_provider_connections(
+        limit: int | None, cursor: str | None
+    ) -> _Request[ProviderConnectionsPage]:
+        return _Request(
+            "GET",
+            "/provider-connection",
+            _model(ProviderConnectionsPage),
+            params=_page_params(limit, cursor),
+        )
+
+    @staticmethod
+    def get_provider_connection(connection_id: Id) -> _Request[ProviderConnectionOut]:
+        return _Request(
+            "GET",
+            f"/provider-connection/{_segment(connection_id)}",
+            _model(ProviderConnectionOut),
+        )
+
+    @staticmethod
+    def delete_provider_connection(connection_id: Id) -> _Request[None]:
+        return _Request("DELETE", f"/provider-connection/{_segment(connection_id)}", _nothing)
+
+    @staticmethod
     def health() -> _Request[dict[str, Any]]:
         return _Request("GET", "/healthz", _json)
 
@@ -572,6 +614,33 @@ class Client:
         while True:
             page = self.list_playbooks(limit=page_size, cursor=cursor)
             yield from page.playbooks
+
+    def create_provider_connection(
+        self,
+        type: str,
+        name: str,
+        credentials: Mapping[str, str],
+        *,
+        settings: Mapping[str, Any] | None = None,
+    ) -> ProviderConnectionOut:
+        """POST /provider-connection: connect an agent platform (``vapi``, ``retell``...); the
+        credentials are stored encrypted and never returned."""
+        return self._send(_Routes.create_provider_connection(type, name, credentials, settings))
+
+    def list_provider_connections(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> ProviderConnectionsPage:
+        """GET /provider-connection: one page of the account's connections, newest first."""
+        return self._send(_Routes.list_provider_connections(limit, cursor))
+
+    def iter_provider_connections(
+        self, *, page_size: int = CONNECTIONS_PAGE_SIZE
+    ) -> Iterator[ProviderConnectionOut]:
+        """Every connection of the account, newest first, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.list_provider_connections(limit=page_size, cursor=cursor)
+            yield from page.connections
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
@@ -595,6 +664,14 @@ class Client:
     def update_account(self, **changes: Unpack[AccountChanges]) -> AccountOut:
         """PATCH /account: change the settings given."""
         return self._send(_Routes.update_account(changes))
+
+    def get_provider_connection(self, connection_id: Id) -> ProviderConnectionOut:
+        """GET /provider-connection/{id}: the connection, without its credentials."""
+        return self._send(_Routes.get_provider_connection(connection_id))
+
+    def delete_provider_connection(self, connection_id: Id) -> None:
+        """DELETE /provider-connection/{id} (``Conflict`` while a live playbook uses it)."""
+        self._send(_Routes.delete_provider_connection(connection_id))
 
     def health(self) -> dict[str, Any]:
         """GET /healthz: ``{"status": "ok"}`` while the process serves."""
@@ -782,6 +859,36 @@ class AsyncClient:
             page = await self.list_playbooks(limit=page_size, cursor=cursor)
             for playbook in page.playbooks:
                 yield playbook
+
+    async def create_provider_connection(
+        self,
+        type: str,
+        name: str,
+        credentials: Mapping[str, str],
+        *,
+        settings: Mapping[str, Any] | None = None,
+    ) -> ProviderConnectionOut:
+        """POST /provider-connection: connect an agent platform (``vapi``, ``retell``...); the
+        credentials are stored encrypted and never returned."""
+        return await self._send(
+            _Routes.create_provider_connection(type, name, credentials, settings)
+        )
+
+    async def list_provider_connections(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> ProviderConnectionsPage:
+        """GET /provider-connection: one page of the account's connections, newest first."""
+        return await self._send(_Routes.list_provider_connections(limit, cursor))
+
+    async def iter_provider_connections(
+        self, *, page_size: int = CONNECTIONS_PAGE_SIZE
+    ) -> AsyncIterator[ProviderConnectionOut]:
+        """Every connection of the account, newest first, page after page."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_provider_connections(limit=page_size, cursor=cursor)
+            for connection in page.connections:
+                yield connection
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
@@ -807,6 +914,14 @@ class AsyncClient:
     async def update_account(self, **changes: Unpack[AccountChanges]) -> AccountOut:
         """PATCH /account: change the settings given."""
         return await self._send(_Routes.update_account(changes))
+
+    async def get_provider_connection(self, connection_id: Id) -> ProviderConnectionOut:
+        """GET /provider-connection/{id}: the connection, without its credentials."""
+        return await self._send(_Routes.get_provider_connection(connection_id))
+
+    async def delete_provider_connection(self, connection_id: Id) -> None:
+        """DELETE /provider-connection/{id} (``Conflict`` while a live playbook uses it)."""
+        await self._send(_Routes.delete_provider_connection(connection_id))
 
     async def health(self) -> dict[str, Any]:
         """GET /healthz: ``{"status": "ok"}`` while the process serves."""

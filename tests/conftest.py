@@ -133,8 +133,13 @@ def server(
         yield running
 
 
+# The key the shared server encrypts provider credentials with.
+TEST_SECRET_KEY = "outbound tests: the secret key of provider credentials"
 # Retries of events out come 0.1 s apart, for the tests that make an endpoint fail.
-SHARED_SERVER_ENV = {"OUTBOUND_EVENT_RETRY_SECONDS": "0.1"}
+SHARED_SERVER_ENV = {
+    "OUTBOUND_EVENT_RETRY_SECONDS": "0.1",
+    "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
+}
 
 
 @pytest.fixture(scope="session", params=DATABASES)

@@ -27,7 +27,7 @@ from outbound.client import (
 )
 from outbound.store.database import Database
 from tests import shared_server
-from tests.factories import Tenant, make_account, phone
+from tests.factories import Tenant, connection_credentials, make_account, phone, playbook_using
 from tests.servers import Server, free_port, wait_for
 
 LATER = "2099-01-01T00:00:00Z"
@@ -221,6 +221,33 @@ def test_the_account(server: Server, account: Tenant):
         assert [e.field for e in bad.value.errors] == ["timezone"]
 
 
+def test_provider_connections(server: Server, database: Database, account: Tenant):
+    credentials = connection_credentials("retell")
+    with Client(server.url, account.token) as api:
+        made = [
+            api.create_provider_connection(
+                "retell", f"Retell {n}", credentials, settings={"max_call_seconds": 60}
+            )
+            for n in range(3)
+        ]
+        assert made[0].type == "retell" and made[0].settings == {"max_call_seconds": 60}
+        assert made[0].webhook_url.endswith(f"/provider/connection/{made[0].connection_id}/events")
+        assert api.get_provider_connection(made[1].connection_id) == made[1]
+        listed = [c.connection_id for c in api.iter_provider_connections(page_size=2)]
+        assert listed == [c.connection_id for c in reversed(made)]
+        page = api.list_provider_connections(limit=1)
+        assert len(page.connections) == 1 and page.next_cursor
+        playbook_using(database, account, str(made[0].connection_id))
+        with pytest.raises(Conflict):
+            api.delete_provider_connection(made[0].connection_id)
+        api.delete_provider_connection(made[1].connection_id)
+        with pytest.raises(NotFound):
+            api.get_provider_connection(made[1].connection_id)
+        with pytest.raises(BadRequest) as bad:
+            api.create_provider_connection("retell", "No key", {})
+        assert [e.field for e in bad.value.errors] == ["credentials.api_key"]
+
+
 def test_health_and_readiness(server: Server):
     with Client(server.url) as api:
         assert api.health() == {"status": "ok"}
@@ -259,6 +286,15 @@ def test_async_client(server: Server, account: Tenant):
             suppressed = await api.add_dnc([phone(50)])
             assert [p.phone async for p in api.iter_dnc()].count(suppressed.phones[0]) == 1
             await api.remove_dnc(suppressed.phones[0])
+            connection = await api.create_provider_connection(
+                "webhook", "Runtime", connection_credentials("webhook")
+            )
+            assert await api.get_provider_connection(connection.connection_id) == connection
+            assert [c async for c in api.iter_provider_connections()] == [connection]
+            assert (await api.list_provider_connections(limit=1)).next_cursor is None
+            await api.delete_provider_connection(connection.connection_id)
+            with pytest.raises(NotFound):
+                await api.delete_provider_connection(connection.connection_id)
             with pytest.raises(Conflict):
                 await api.resume_campaign(created.campaign_id)
             with pytest.raises(NotFound):

@@ -20,6 +20,7 @@ from outbound.api.routes import (
     do_not_call,
     health,
     playbooks,
+    provider_connections,
     providers,
     webhook_endpoints,
 )
@@ -27,6 +28,7 @@ from outbound.api.routes import metrics as metrics_routes
 from outbound.api.timing import RequestTiming
 from outbound.clock import utcnow
 from outbound.config import Settings
+from outbound.encryption import Cipher
 from outbound.services import dispatch as dispatch_services
 from outbound.store.database import Database
 from outbound.workers import gc_tuning
@@ -91,6 +93,7 @@ def create_app(
     app = FastAPI(title="outbound", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.database = database
     app.state.settings = settings
+    app.state.cipher = Cipher(settings.secret_key)
     app.state.callback_receivers = callback_receivers(settings)
     app.state.notify_new_work = lambda: None
     app.state.metrics = metrics.registry(lambda: dispatch_services.queue_counts(database, utcnow()))
@@ -114,6 +117,7 @@ def create_app(
     app.include_router(playbooks.router)
     app.include_router(account.router)
     app.include_router(webhook_endpoints.router)
+    app.include_router(provider_connections.router)
     app.include_router(providers.router)
     app.include_router(dashboard.router)
     return app

@@ -5,7 +5,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from outbound.config import Settings
 from outbound.domain.records import Account
+from outbound.encryption import Cipher
 from outbound.services import accounts
 from outbound.store.database import Database
 
@@ -38,3 +40,20 @@ def current_account(
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_cipher(request: Request) -> Cipher:
+    """The server's cipher of provider credentials, made once from ``OUTBOUND_SECRET_KEY``."""
+    cipher: Cipher = request.app.state.cipher
+    return cipher
+
+
+CipherDep = Annotated[Cipher, Depends(get_cipher)]

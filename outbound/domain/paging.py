@@ -206,4 +206,5 @@ CALLS = keyset("calls", Integer(maximum=MAX_POSITION))  # (position,) in the cam
 DO_NOT_CALL = keyset("dnc", Text(max_length=32))  # (phone,), E.164 in text order
 DELIVERIES = keyset("deliveries", Moment(), Id())  # (attempted_at, id), newest first
 PLAYBOOKS = keyset("playbooks", Moment(), Id())  # (created_at, id), newest first
-KEYSETS = (CAMPAIGNS, CALLS, DO_NOT_CALL, DELIVERIES, PLAYBOOKS)
+CONNECTIONS = keyset("connections", Moment(), Id())  # (created_at, id), newest first
+KEYSETS = (CAMPAIGNS, CALLS, DO_NOT_CALL, DELIVERIES, PLAYBOOKS, CONNECTIONS)

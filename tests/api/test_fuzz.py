@@ -2,9 +2,9 @@
 
 Every operation of /openapi.json gets valid and invalid requests (schemathesis' examples,
 coverage and fuzzing phases, a bounded number of each, reproducible from a fixed seed), sent
-with a valid token of an account whose playbook, campaign, contact and webhook endpoint are
-known, so that the requests reach past the 404s. Each answer must be no 5xx, a status code the
-operation documents, and a body of the documented content type and schema.
+with a valid token of an account whose playbook, campaign, contact, webhook endpoint and provider
+connection are known, so that the requests reach past the 404s. Each answer must be no 5xx, a
+status code the operation documents, and a body of the documented content type and schema.
 
 The dashboard (``/`` and ``/static/*``: HTML and files, not in the document) is not fuzzed. The
 providers' callbacks are: their signatures are checked first, so they answer 401 to anything
@@ -34,7 +34,7 @@ from outbound.api.app import create_app
 from outbound.config import Settings
 from outbound.workers.assembly import open_database
 from tests.conftest import migrated_database
-from tests.factories import make_account, phone
+from tests.factories import connection_body, make_account, phone
 from tests.servers import Server, start_server
 
 SEED = 20261124
@@ -51,6 +51,7 @@ ENV = {
     "OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "0",  # the fuzzer writes faster than a client
     "OUTBOUND_WEBHOOK_PROVIDER_SECRET": "runtime-secret",
     "OUTBOUND_TWILIO_AUTH_TOKEN": "twilio-auth-token",
+    "OUTBOUND_SECRET_KEY": "the key of provider credentials",
 }
 
 
@@ -111,6 +112,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         endpoint = http.post("/webhook-endpoint", json={"url": "http://127.0.0.1:9/h"}).json()
         # Another playbook than the campaigns': the fuzzer may archive it.
         playbook = http.post("/playbook", json={"name": "Fuzzed"}).json()
+        connection = http.post("/provider-connection", json=connection_body()).json()
         started = time.monotonic()
         fuzzed = Target(
             server=server,
@@ -121,6 +123,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
                 "contact_id": contact,
                 "endpoint_id": endpoint["id"],
                 "playbook_id": playbook["playbook_id"],
+                "connection_id": connection["connection_id"],
                 "phone": suppressed,
             },
         )

@@ -21,7 +21,7 @@ from outbound.api.app import create_app
 from outbound.services import accounts
 from outbound.store.database import Database
 from tests.commands import run_cli
-from tests.factories import Tenant, make_account
+from tests.factories import Tenant, connection_body, ended_attempt, make_account
 from tests.servers import Server
 
 # Routes that need no token: health, aggregate metrics, the OpenAPI document and its viewers,
@@ -33,6 +33,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/campaign/{campaign_id}/contacts"): {"contacts": [{"phone": "+14155550177"}]},
     ("PATCH", "/playbook/{playbook_id}"): {"name": "Renamed"},
     ("PATCH", "/account"): {"max_concurrent_calls": 7},
+    ("POST", "/call/{call_id}/attempts/{number}/result"): {"disposition": "booked"},
 }
 PATH_PARAMETER = re.compile(r"{(\w+)(?::[^}]*)?}")
 FAR_FUTURE = "2099-01-01T09:00:00Z"  # A's campaign stays scheduled: every transition is valid
@@ -127,13 +128,20 @@ def owned(server: Server, database: Database) -> Owned:
         assert hook.status_code == 201, hook.text
         playbook = http.post("/playbook", json={"name": "A's own", "voice": "owner-voice"})
         assert playbook.status_code == 201, playbook.text
+        connection_name = f"A's agents {uuid.uuid4().hex}"
+        connecting = connection_body(name=connection_name)
+        connection = http.post("/provider-connection", json=connecting)
+        assert connection.status_code == 201, connection.text
+    ended_attempt(database, tenant.id, calls[0]["call_id"])  # for a result to be posted to
     ids = {
         "campaign_id": campaign_id,
         "call_id": calls[0]["call_id"],
+        "number": "1",
         "contact_id": calls[0]["contact_id"],
         "phone": phones[2],
         "endpoint_id": str(hook.json()["id"]),
         "playbook_id": str(playbook.json()["playbook_id"]),
+        "connection_id": connection.json()["connection_id"],
     }
     markers = [
         campaign_id,
@@ -143,6 +151,9 @@ def owned(server: Server, database: Database) -> Owned:
         "owner-voice",
         hook_url,
         hook.json()["secret"],
+        connection.json()["connection_id"],
+        connection_name,
+        *connecting["credentials"].values(),  # shown to no one, A included
         *(c["call_id"] for c in calls),
         *(c["contact_id"] for c in calls),
         *phones,
@@ -161,6 +172,7 @@ def other(server: Server, database: Database) -> Tenant:
         http.post("/dnc", json={"phones": phones[2:]})
         http.post("/webhook-endpoint", json={"url": "http://127.0.0.1:9/b"})
         http.post("/playbook", json={"name": "B's own"})
+        http.post("/provider-connection", json=connection_body(name="B's agents"))
     return tenant
 
 
@@ -192,6 +204,7 @@ def _snapshot(http: httpx.Client, owned: Owned) -> dict[str, Any]:
         "playbook": http.get(f"/playbook/{owned.ids['playbook_id']}").json(),
         "playbooks": http.get("/playbook").json(),
         "account": http.get("/account").json(),
+        "connections": http.get("/provider-connection").json(),
     }
 
 
@@ -200,6 +213,8 @@ def test_every_route_is_covered():
         "GET /campaign",
         "GET /campaign/{campaign_id}",
         "GET /campaign/{campaign_id}/calls",
+        "GET /call/{call_id}",
+        "POST /call/{call_id}/attempts/{number}/result",
         "POST /campaign/{campaign_id}/pause",
         "POST /campaign/{campaign_id}/resume",
         "POST /campaign/{campaign_id}/cancel",
@@ -215,6 +230,9 @@ def test_every_route_is_covered():
         "PATCH /playbook/{playbook_id}",
         "DELETE /playbook/{playbook_id}",
         "GET /account",
+        "GET /provider-connection",
+        "GET /provider-connection/{connection_id}",
+        "DELETE /provider-connection/{connection_id}",
     }
 
 

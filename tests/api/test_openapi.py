@@ -24,7 +24,15 @@ from tests.conftest import (
     migrated_database,
     postgres_url,
 )
-from tests.factories import Tenant, make_account, phone
+from tests.factories import (
+    Tenant,
+    archive_playbook,
+    connection_body,
+    ended_attempt,
+    make_account,
+    phone,
+    playbook_using,
+)
 from tests.servers import Server, start_server
 
 MAX_BODY = 64 * 1024
@@ -36,6 +44,7 @@ PROVIDERS = {
     "OUTBOUND_WEBHOOK_PROVIDER_SECRET": RUNTIME_SECRET,
     "OUTBOUND_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
     "OUTBOUND_PUBLIC_URL": PUBLIC_URL,
+    "OUTBOUND_SECRET_KEY": "the key of provider credentials",
 }
 # Each write route must find its token's bucket empty after one write.
 ONE_WRITE = {"OUTBOUND_RATE_LIMIT_WRITES_PER_SECOND": "0.001", "OUTBOUND_RATE_LIMIT_BURST": "1"}
@@ -87,6 +96,9 @@ def _ids() -> dict[str, str]:
         "contact_id": unknown,
         "endpoint_id": unknown,
         "playbook_id": unknown,
+        "connection_id": unknown,
+        "call_id": unknown,
+        "number": "1",
         "phone": "+14155550199",
     }
 
@@ -111,7 +123,7 @@ def _twilio_callback(form: dict[str, str]) -> dict[str, Any]:
     return {"data": form, "headers": {"X-Twilio-Signature": signature}}
 
 
-def _probe_answers(probe: Probes, server: Server, tenant: Tenant) -> None:
+def _probe_answers(probe: Probes, server: Server, database: Database, tenant: Tenant) -> None:
     """Every answer but 429 and 503, on a server with the providers configured."""
     t = tenant.token
     probe.document = server.client().get("/openapi.json").json()
@@ -157,6 +169,15 @@ def _probe_answers(probe: Probes, server: Server, tenant: Tenant) -> None:
     listed = probe(server, 200, "GET", calls, t, campaign)
     probe(server, 400, "GET", calls, t, campaign, params={"cursor": "not-a-cursor"})
     probe(server, 404, "GET", calls, t, _ids())
+    call = {"call_id": listed.json()["calls"][0]["call_id"], "number": "1"}
+    ended_attempt(database, tenant.id, call["call_id"])
+    probe(server, 200, "GET", "/call/{call_id}", t, call)
+    probe(server, 404, "GET", "/call/{call_id}", t, _ids())
+    result = "/call/{call_id}/attempts/{number}/result"
+    probe(server, 400, "POST", result, t, call, json={"summary": "x" * 10_001})
+    probe(server, 200, "POST", result, t, call, json={"disposition": "booked"})
+    probe(server, 409, "POST", result, t, call, json={"disposition": "booked"})
+    probe(server, 404, "POST", result, t, _ids(), json={"disposition": "booked"})
     contact = {"contact_id": listed.json()["calls"][0]["contact_id"]}
     probe(server, 200, "GET", "/contact/{contact_id}", t, contact)
     probe(server, 404, "GET", "/contact/{contact_id}", t, _ids())
@@ -205,6 +226,20 @@ def _probe_answers(probe: Probes, server: Server, tenant: Tenant) -> None:
     probe(server, 200, "GET", "/account", t)
     probe(server, 200, "PATCH", "/account", t, json={"calls_per_second": 5})
     probe(server, 400, "PATCH", "/account", t, json={"timezone": "Mars/Base"})
+    connections = "/provider-connection"
+    created = probe(server, 201, "POST", connections, t, json=connection_body())
+    connection = {"connection_id": created.json()["connection_id"]}
+    probe(server, 400, "POST", connections, t, json={**connection_body(), "credentials": {}})
+    probe(server, 200, "GET", connections, t)
+    probe(server, 400, "GET", connections, t, params={"cursor": "not-a-cursor"})
+    one = "/provider-connection/{connection_id}"
+    probe(server, 200, "GET", one, t, connection)
+    probe(server, 404, "GET", one, t, _ids())
+    playbook_id = playbook_using(database, tenant, connection["connection_id"])
+    probe(server, 409, "DELETE", one, t, connection)
+    archive_playbook(database, playbook_id)
+    probe(server, 204, "DELETE", one, t, connection)
+    probe(server, 404, "DELETE", one, t, connection)
 
     events = "/provider/webhook/events"
     probe(server, 401, "POST", events, content=b'{"provider_call_id": "rt-1", "event": "ringing"}')
@@ -274,7 +309,7 @@ def probes(
     work = tmp_path_factory.mktemp("probes")
     env = {**PROVIDERS, "OUTBOUND_MAX_BODY_BYTES": str(MAX_BODY)}
     with start_server(url, work, extra_env=env) as server:
-        _probe_answers(probe, server, make_account(database))
+        _probe_answers(probe, server, database, make_account(database))
     with start_server(url, work, extra_env=ONE_WRITE) as server:
         _probe_unconfigured_and_limited(probe, server)
     if postgres_available:

@@ -42,6 +42,8 @@ class Listing:
             return item["phone"]
         if self.name == "playbooks":
             return item["playbook_id"]
+        if self.name == "connections":
+            return item["connection_id"]
         return (item["event_id"], item["attempt"])
 
 
@@ -120,10 +122,33 @@ def _playbooks(database: Database, account: Tenant) -> list[str]:
     return [str(account.playbook_id), *(str(r["id"]) for r in live)]
 
 
+def _connections(database: Database, account: Tenant) -> list[str]:
+    """ITEMS provider connections, three of them made at the same moment (the order falls back
+    to their ids), and a newer one deleted, which the list leaves out; their ids, newest first."""
+    seconds = [0, 1, 1, 1, 2, 3, 4, 5]  # the last one is deleted
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "account_id": account.id,
+            "type": "vapi",
+            "name": f"Connection {n}",
+            "credentials": "not read by the list",
+            "settings": {},
+            "created_at": T0 + timedelta(seconds=second),
+            "deleted_at": T0 if n == ITEMS else None,
+        }
+        for n, second in enumerate(seconds)
+    ]
+    with database.engine.begin() as conn:
+        conn.execute(insert(tables.provider_connections), rows)
+    newest_first = sorted(rows[:ITEMS], key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    return [str(r["id"]) for r in newest_first]
+
+
 @pytest.fixture(scope="module")
 def lists(server: Server, database: Database) -> Iterator[tuple[Tenant, dict[str, Listing]]]:
     """An account with ITEMS campaigns (the last of ITEMS calls), phones on its do-not-call
-    list, delivery attempts to an endpoint, and ITEMS playbooks."""
+    list, delivery attempts to an endpoint, ITEMS playbooks and provider connections."""
     account = make_account(database)
     phones = [phone(n) for n in range(ITEMS)]
     suppressed = [phone(n, prefix="+3491234") for n in range(ITEMS)]
@@ -157,11 +182,17 @@ def lists(server: Server, database: Database) -> Iterator[tuple[Tenant, dict[str
                 deliveries,
             ),
             "playbooks": Listing("playbooks", "/playbook", "playbooks", playbook_ids),
+            "connections": Listing(
+                "connections",
+                "/provider-connection",
+                "connections",
+                _connections(database, account),
+            ),
         },
     )
 
 
-LISTS = ["campaigns", "calls", "dnc", "deliveries", "playbooks"]
+LISTS = ["campaigns", "calls", "dnc", "deliveries", "playbooks", "connections"]
 
 
 def _get(http: httpx.Client, path: str, **params: object) -> dict[str, Any]:
@@ -264,6 +295,8 @@ MAX_ID, MIN_ID = str(uuid.UUID(int=2**128 - 1)), str(uuid.UUID(int=0))
         ("deliveries", [MIN_MOMENT, MIN_ID], False),
         ("playbooks", [MAX_MOMENT, MAX_ID], True),
         ("playbooks", [MIN_MOMENT, MIN_ID], False),
+        ("connections", [MAX_MOMENT, MAX_ID], True),
+        ("connections", [MIN_MOMENT, MIN_ID], False),
     ],
 )
 def test_a_well_formed_position_at_either_end_reads_all_or_nothing(

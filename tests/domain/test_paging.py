@@ -16,6 +16,7 @@ from outbound.domain import paging
 from outbound.domain.paging import (
     CALLS,
     CAMPAIGNS,
+    CONNECTIONS,
     DELIVERIES,
     DO_NOT_CALL,
     KEYSETS,
@@ -41,6 +42,7 @@ KEYS: dict[str, st.SearchStrategy[tuple[Any, ...]]] = {
     DO_NOT_CALL.tag: st.tuples(phones),
     DELIVERIES.tag: st.tuples(moments, ids),
     PLAYBOOKS.tag: st.tuples(moments, ids),
+    CONNECTIONS.tag: st.tuples(moments, ids),
 }
 T0 = datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC)
 ID = uuid.UUID("6f1c2a4e-8d2b-4c1a-9e3f-0a1b2c3d4e5f")
@@ -50,6 +52,7 @@ SAMPLES: dict[str, tuple[Any, ...]] = {
     DO_NOT_CALL.tag: ("+14155550142",),
     DELIVERIES.tag: (T0, ID),
     PLAYBOOKS.tag: (T0, ID),
+    CONNECTIONS.tag: (T0, ID),
 }
 
 

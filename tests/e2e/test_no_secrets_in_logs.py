@@ -1,8 +1,9 @@
 """The server's log never holds a secret or a contact's phone number.
 
 A whole scenario runs against ``outbound serve`` (campaign with recalls, do-not-call list,
-webhook endpoints, the webhook provider's callback, bad tokens), and its combined output is
-searched as raw text for every token, secret and phone it saw, in every spelling.
+webhook endpoints, provider connections, the webhook provider's callback, bad tokens), and its
+combined output is searched as raw text for every token, secret and phone it saw, in every
+spelling.
 """
 
 import json
@@ -22,10 +23,34 @@ from tests.servers import start_server, stop, wait_for
 from tests.test_logs import PHONE_LIKE
 
 PROVIDER_SECRET = "whpsec_" + "s3cr3t-of-the-runtime-" * 2
+SECRET_KEY = "the-server-key-" + "k3y" * 8
+# A provider connection's credentials, each recognisable.
+CONNECTION_CREDENTIALS = {"api_key": "vapi_sk_" + "c" * 24, "webhook_secret": "vapi_wh_" + "d" * 24}
 
 
 def _spellings(phone: str) -> list[str]:
     return [phone, quote(phone, safe=""), phone.removeprefix("+")]
+
+
+def _connect_a_provider(http: httpx.Client, secrets: list[str]) -> None:
+    """A provider connection made, read and deleted, and refused with its secrets in the body
+    (a wrong type, a credential too many, a bad setting)."""
+    body = {"type": "vapi", "name": "Vapi", "credentials": CONNECTION_CREDENTIALS}
+    created = http.post("/provider-connection", json=body)
+    assert created.status_code == 201, created.text
+    connection_id = created.json()["connection_id"]
+    assert http.get(f"/provider-connection/{connection_id}").status_code == 200
+    assert http.get("/provider-connection").status_code == 200
+    extra = "twilio_tok_" + "e" * 24
+    secrets.append(extra)
+    for refused in [
+        {**body, "type": "vapi-2"},
+        {**body, "credentials": {**CONNECTION_CREDENTIALS, "auth_token": extra}},
+        {**body, "settings": {"api_base_url": f"ftp://{extra}"}},
+    ]:
+        answer = http.post("/provider-connection", json=refused)
+        assert answer.status_code == 400, answer.text
+    assert http.delete(f"/provider-connection/{connection_id}").status_code == 204
 
 
 def test_no_token_secret_or_phone_reaches_the_log(tmp_path: Path):
@@ -36,9 +61,17 @@ def test_no_token_secret_or_phone_reaches_the_log(tmp_path: Path):
     database.dispose()
     phones = [f"+3491233{n:04d}" for n in (0, 61, 85, 92, 140, 175)]
     suppressed, late, appended = phones[3], phones[4], phones[5]
-    secrets = [tenant.token, spare_token, PROVIDER_SECRET, "ob_" + "w" * 43]
+    secrets = [
+        tenant.token,
+        spare_token,
+        PROVIDER_SECRET,
+        "ob_" + "w" * 43,
+        SECRET_KEY,
+        *CONNECTION_CREDENTIALS.values(),
+    ]
     env = {
         "OUTBOUND_WEBHOOK_PROVIDER_SECRET": PROVIDER_SECRET,
+        "OUTBOUND_SECRET_KEY": SECRET_KEY,
         "OUTBOUND_EVENT_RETRY_SECONDS": "0.1",
     }
 
@@ -57,6 +90,7 @@ def test_no_token_secret_or_phone_reaches_the_log(tmp_path: Path):
         assert http.delete(f"/dnc/{quote(late, safe='')}").status_code == 204
         assert http.delete(f"/dnc/{quote(late, safe='')}").status_code == 404
         assert http.get("/dnc", params={"limit": 1}).status_code == 200
+        _connect_a_provider(http, secrets)
 
         created = http.post(
             "/campaign",
@@ -108,6 +142,7 @@ def test_no_token_secret_or_phone_reaches_the_log(tmp_path: Path):
 
     assert "Demo account created" not in log
     assert '"method": "GET", "path": "/campaign/' in log, "the request log is in the output"
+    assert '"method": "POST", "path": "/provider-connection", "status": 400' in log
     assert "dispatcher" in log
     leaked_secrets = [s for s in secrets if s in log]
     assert not leaked_secrets, f"secrets in the log: {leaked_secrets}"
