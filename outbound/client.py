@@ -614,6 +614,9 @@ class Client:
         while True:
             page = self.list_playbooks(limit=page_size, cursor=cursor)
             yield from page.playbooks
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     def create_provider_connection(
         self,
@@ -859,6 +862,9 @@ class AsyncClient:
             page = await self.list_playbooks(limit=page_size, cursor=cursor)
             for playbook in page.playbooks:
                 yield playbook
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     async def create_provider_connection(
         self,
