@@ -23,7 +23,7 @@ pydantic.
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -149,7 +149,9 @@ def callback_at_of(data: Mapping[str, Any] | None) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None  # a time without offset is ambiguous
+    if moment.tzinfo is None:  # a time without its offset is ambiguous
+        return None
+    return moment.astimezone(UTC)
 
 
 def outcome_of(reason: str | None, table: EndReasons, connected: bool) -> Outcome | None:

@@ -131,8 +131,10 @@ END_REASONS: dict[str, Outcome | None] = {
     "assistant-request-returned-invalid-assistant": Outcome.FAILED,
     "assistant-request-returned-no-assistant": Outcome.FAILED,
     "assistant-request-returned-forwarding-phone-number": Outcome.FAILED,
-    "call.start.error-get-org": Outcome.FAILED,
+    "call.start.error-get-org": Outcome.FAILED,  # as the ended-reason page spells them
     "call.start.error-get-subscription": Outcome.FAILED,
+    "call.start.error-vapifault-get-org": Outcome.FAILED,  # as the API's enum does
+    "call.start.error-vapifault-get-subscription": Outcome.FAILED,
     "call.start.error-get-assistant": Outcome.FAILED,
     "call.start.error-get-phone-number": Outcome.FAILED,
     "call.start.error-get-customer": Outcome.FAILED,
