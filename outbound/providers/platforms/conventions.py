@@ -114,7 +114,7 @@ def refusal(platform: str, status: int, message: str) -> ProviderError:
     return CallRejected(f"{platform} refused the call ({status}): {message}")
 
 
-def answer(model: type[Model], response: httpx.Response, platform: str) -> Model:
+def read_answer(model: type[Model], response: httpx.Response, platform: str) -> Model:
     """A successful answer read as ``model``; ``ProviderUnavailable`` when it is not one."""
     try:
         return model.model_validate_json(response.content)
@@ -122,7 +122,7 @@ def answer(model: type[Model], response: httpx.Response, platform: str) -> Model
         raise ProviderUnavailable(f"{platform} answered an unreadable {model.__name__}") from exc
 
 
-def parsed(model: type[Model], body: bytes) -> Model:
+def read_webhook(model: type[Model], body: bytes) -> Model:
     """A webhook's body read as ``model``; ``MalformedCallback`` naming the fields at fault."""
     try:
         return model.model_validate_json(body)

@@ -54,6 +54,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, Field
@@ -161,11 +162,11 @@ class RetellAdapter(PlatformAdapter):
 
     async def place_call(self, request: CallRequest) -> CallHandle:
         response = await self._send("POST", "/v2/create-phone-call", create_call_body(request))
-        return CallHandle(conventions.answer(RetellCall, response, "Retell").call_id)
+        return CallHandle(conventions.read_answer(RetellCall, response, "Retell").call_id)
 
     async def fetch_call(self, provider_call_id: str) -> list[ProviderEvent]:
-        response = await self._send("GET", f"/v2/get-call/{provider_call_id}")
-        call = conventions.answer(RetellCall, response, "Retell")
+        response = await self._send("GET", f"/v2/get-call/{quote(provider_call_id, safe='')}")
+        call = conventions.read_answer(RetellCall, response, "Retell")
         if call.call_status not in ENDED_STATUSES:
             return []
         return [_end_event(call, ended_result(call).merged(analysis_result(call)))]
@@ -193,7 +194,7 @@ class RetellAdapter(PlatformAdapter):
         return signature  # timestamped: good once
 
     def parse_callback(self, request: CallbackRequest) -> list[ProviderEvent]:
-        webhook = conventions.parsed(RetellWebhook, request.body)
+        webhook = conventions.read_webhook(RetellWebhook, request.body)
         call = webhook.call
         if webhook.event == "call_started":
             return [ProviderEvent(NAME, call.call_id, "answered")]

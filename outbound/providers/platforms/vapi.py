@@ -57,6 +57,7 @@ import hmac
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -258,14 +259,14 @@ class VapiAdapter(PlatformAdapter):
 
     async def place_call(self, request: CallRequest) -> CallHandle:
         response = await self._send("POST", "/call", create_call_body(request))
-        call = conventions.answer(VapiCall, response, "Vapi")
+        call = conventions.read_answer(VapiCall, response, "Vapi")
         if call.subscription_limits and call.subscription_limits.concurrency_blocked:
             raise ProviderUnavailable("Vapi blocked the call: its concurrency limit is reached")
         return CallHandle(call.id)
 
     async def fetch_call(self, provider_call_id: str) -> list[ProviderEvent]:
-        response = await self._send("GET", f"/call/{provider_call_id}")
-        call = conventions.answer(VapiCall, response, "Vapi")
+        response = await self._send("GET", f"/call/{quote(provider_call_id, safe='')}")
+        call = conventions.read_answer(VapiCall, response, "Vapi")
         return ended_events(call) if call.status == "ended" else []
 
     async def _send(
@@ -286,7 +287,7 @@ class VapiAdapter(PlatformAdapter):
         return None  # the same secret on every request: nothing makes one single-use
 
     def parse_callback(self, request: CallbackRequest) -> list[ProviderEvent]:
-        message = conventions.parsed(VapiWebhook, request.body).message
+        message = conventions.read_webhook(VapiWebhook, request.body).message
         if message.type == "end-of-call-report":
             return ended_events(message.reported_call())
         if message.type == "status-update" and message.status in PROGRESS:
