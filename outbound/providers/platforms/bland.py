@@ -57,6 +57,7 @@ from outbound.providers.platforms.shared import (
     DISPOSITION_FIELD,
     callback_at_of,
     disposition_of,
+    end_event,
     hmac_sha256_hex,
     json_or_none,
     malformed,
@@ -276,11 +277,11 @@ def ended(call: CallDetails) -> list[ProviderEvent]:
     if duration is None and call.call_length is not None:
         duration = call.call_length * 60
     return [
-        ProviderEvent(
+        end_event(
             NAME,
             call.call_id,
-            "ended",
-            outcome=outcome,
+            reason,
+            END_REASONS,
             duration_s=duration,
             answered_by=call.answered_by,
             error=call.error_message if outcome == Outcome.FAILED else None,

@@ -52,6 +52,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from outbound.domain.connections import ConnectionType
@@ -60,10 +61,11 @@ from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallHandle, CallRequest
 from outbound.providers.callbacks import CallbackRequest, ProviderEvent
 from outbound.providers.errors import CallRejected, InvalidCallback, ProviderUnavailable
-from outbound.providers.platforms.base import PlatformAdapter
+from outbound.providers.platforms.base import Connection, PlatformAdapter
 from outbound.providers.platforms.shared import (
     callback_at_of,
     disposition_of,
+    end_event,
     hmac_sha256_hex,
     json_or_none,
     malformed,
@@ -201,8 +203,8 @@ class ElevenLabsAdapter(PlatformAdapter):
     type = ConnectionType.ELEVENLABS
     default_api_base_url = API_BASE_URL
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, connection: Connection, http: httpx.AsyncClient | None = None) -> None:
+        super().__init__(connection, http)
         self._phone_providers: dict[str, str] = {}  # phone_number_id -> "twilio" | "sip_trunk"
 
     @property
@@ -310,11 +312,11 @@ class ElevenLabsAdapter(PlatformAdapter):
     def _ended(self, conversation: Conversation) -> ProviderEvent:
         reason = end_reason(conversation)
         metadata = conversation.metadata or ConversationMetadata()
-        return ProviderEvent(
+        return end_event(
             NAME,
             conversation.conversation_id,
-            "ended",
-            outcome=outcome_of(reason),
+            reason,
+            END_REASONS,
             duration_s=metadata.call_duration_secs,
             error=None if reason in ("done", VOICEMAIL_TOOL) else metadata.termination_reason,
             result=self.result(conversation),
@@ -394,20 +396,15 @@ def end_reason(conversation: Conversation) -> str:
     return conversation.status
 
 
-def outcome_of(reason: str) -> Outcome:
-    outcome = END_REASONS.get(reason)
-    return outcome if outcome is not None else Outcome.FAILED
-
-
 def initiation_failed(failure: InitiationFailure) -> ProviderEvent:
     """A call that never connected: its outcome, and the telephony's own report as the error."""
     body = (failure.metadata.body if failure.metadata else None) or {}
     detail = body.get("sip_status_code") or body.get("CallStatus") or body.get("error_reason")
-    return ProviderEvent(
+    return end_event(
         NAME,
         failure.conversation_id,
-        "ended",
-        outcome=outcome_of(failure.failure_reason),
+        failure.failure_reason,
+        END_REASONS,
         error=f"{failure.failure_reason}: {detail}" if detail else failure.failure_reason,
     )
 

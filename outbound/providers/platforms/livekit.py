@@ -55,6 +55,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+import httpx
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.json_format import Parse as parse_json
 from google.protobuf.json_format import ParseError
@@ -70,7 +71,12 @@ from outbound.providers.errors import (
     MalformedCallback,
     ProviderUnavailable,
 )
-from outbound.providers.platforms.base import DEFAULT_TIMEOUT_SECONDS, PlatformAdapter
+from outbound.providers.platforms.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Connection,
+    PlatformAdapter,
+)
+from outbound.providers.platforms.shared import end_event
 
 NAME = ConnectionType.LIVEKIT.value
 PLATFORM = "LiveKit"
@@ -109,8 +115,8 @@ class LiveKitAdapter(PlatformAdapter):
     type = ConnectionType.LIVEKIT
     default_api_base_url = ""  # the connection's ``url`` credential
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, connection: Connection, http: httpx.AsyncClient | None = None) -> None:
+        super().__init__(connection, http)
         if not self.base_url:
             self.base_url = self.connection.credentials["url"].rstrip("/")
         self._api: api.LiveKitAPI | None = None
@@ -258,14 +264,8 @@ def _variables(variables: Mapping[str, Any]) -> dict[str, Any]:
 
 def _left(room: str, participant: api.ParticipantInfo) -> ProviderEvent:
     reason = api.DisconnectReason.Name(participant.disconnect_reason)
-    outcome = END_REASONS.get(reason) or Outcome.FAILED
-    return ProviderEvent(
-        NAME,
-        room,
-        "ended",
-        outcome=outcome,
-        error=None if outcome == Outcome.ANSWERED else reason,
-    )
+    answered = END_REASONS.get(reason) == Outcome.ANSWERED
+    return end_event(NAME, room, reason, END_REASONS, error=None if answered else reason)
 
 
 def _lost(room: str, why: str) -> ProviderEvent:

@@ -8,7 +8,7 @@ to be called back under ``callback_at`` (ISO 8601; without an offset it is read 
 platform calls that data something else (ElevenLabs' data collection, Bland's analysis and
 variables); its adapter hands it here.
 
-May import ``outbound.domain`` and ``outbound.providers`` (errors), httpx and pydantic.
+May import ``outbound.domain``, ``outbound.providers`` (callbacks, errors), httpx and pydantic.
 """
 
 import hashlib
@@ -20,6 +20,9 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from outbound.domain.results import ConversationResult
+from outbound.domain.statuses import Outcome
+from outbound.providers.callbacks import ProviderEvent
 from outbound.providers.errors import CallRejected, MalformedCallback, ProviderUnavailable
 
 DISPOSITION_FIELD = "disposition"
@@ -43,6 +46,34 @@ def callback_at_of(data: Mapping[str, Any] | None) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def end_event(
+    provider: str,
+    provider_call_id: str,
+    reason: str,
+    end_reasons: Mapping[str, Outcome | None],
+    *,
+    duration_s: float | None = None,
+    answered_by: str | None = None,
+    error: str | None = None,
+    result: ConversationResult | None = None,
+) -> ProviderEvent:
+    """The event a platform's end reason makes by its adapter's table: ``ended`` with the
+    reason's outcome (``failed`` for a reason outside the table), or ``unplaced`` for a reason
+    the table maps to None (the platform was too busy to place the call)."""
+    if reason in end_reasons and end_reasons[reason] is None:
+        return ProviderEvent(provider, provider_call_id, "unplaced", error=error or reason)
+    return ProviderEvent(
+        provider,
+        provider_call_id,
+        "ended",
+        outcome=end_reasons.get(reason) or Outcome.FAILED,
+        duration_s=duration_s,
+        answered_by=answered_by,
+        error=error,
+        result=result,
+    )
 
 
 def hmac_sha256_hex(secret: str, message: bytes) -> str:
