@@ -83,7 +83,7 @@ SIGNATURE_HEADER = "ElevenLabs-Signature"
 # window, the one its memory of used signatures covers (``signing.TOLERANCE_SECONDS``).
 SIGNATURE_TOLERANCE_SECONDS = TOLERANCE_SECONDS
 VOICEMAIL_TOOL = "voicemail_detection"
-OUTBOUNDS_CALL_ENDPOINTS = {  # by the phone number's provider
+OUTBOUND_CALL_ENDPOINTS = {  # by the phone number's provider
     "twilio": "/v1/convai/twilio/outbound-call",
     "sip_trunk": "/v1/convai/sip-trunk/outbound-call",
 }
@@ -214,7 +214,7 @@ class ElevenLabsAdapter(PlatformAdapter):
     async def place_call(self, request: CallRequest) -> CallHandle:
         fields = request.playbook.provider or {}
         phone_number_id = str(fields["phone_number_id"])
-        endpoint = OUTBOUNDS_CALL_ENDPOINTS[await self._phone_provider(phone_number_id)]
+        endpoint = OUTBOUND_CALL_ENDPOINTS[await self._phone_provider(phone_number_id)]
         body = outbound_call_request(request, str(fields["agent_id"]), phone_number_id)
         response = await send(
             self._http,
@@ -248,7 +248,7 @@ class ElevenLabsAdapter(PlatformAdapter):
                 number = PhoneNumber.model_validate(response.json())
             except (ValueError, ValidationError) as exc:
                 raise CallRejected(f"{PLATFORM} answered without the phone number") from exc
-            if number.provider not in OUTBOUNDS_CALL_ENDPOINTS:
+            if number.provider not in OUTBOUND_CALL_ENDPOINTS:
                 raise CallRejected(
                     f"{PLATFORM} places no outbound call from a {number.provider!r} number"
                 )

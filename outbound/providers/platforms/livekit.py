@@ -194,7 +194,8 @@ class LiveKitAdapter(PlatformAdapter):
 
     def authenticate(self, request: CallbackRequest, now: datetime) -> str:
         """The ``Authorization`` JWT checked as ``livekit.api.WebhookReceiver`` checks it:
-        signed with the API secret by the API key, unexpired, carrying the body's SHA-256."""
+        signed with the API secret by the API key, unexpired (by the machine's clock, which the
+        SDK's verifier reads), carrying the body's SHA-256."""
         token = (request.header("Authorization") or "").removeprefix("Bearer ").strip()
         if not token:
             raise InvalidCallback("missing Authorization token")
