@@ -69,6 +69,9 @@ class CallRequest:
 @dataclass(frozen=True)
 class CallHandle:
     provider_call_id: str
+    # The outcome comes back through ``report`` in this process (the simulator): the provider
+    # call id is stored as the attempt closes, not at once.
+    in_process: bool = False
 
 
 class Provider(abc.ABC):

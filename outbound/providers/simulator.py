@@ -140,7 +140,7 @@ class SimulatorProvider(Provider):
             lasts, self._end, request, outcome, provider_call_id
         )
         self._timers[provider_call_id] = timer
-        return CallHandle(provider_call_id)
+        return CallHandle(provider_call_id, in_process=True)
 
     def _end(self, request: CallRequest, outcome: Outcome, provider_call_id: str) -> None:
         del self._timers[provider_call_id]

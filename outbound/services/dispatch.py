@@ -209,10 +209,27 @@ def release_unplaced(
         campaign_store.record_provider_error(conn, campaign_ids, unplaced[-1][1], now)
 
 
-def record_placed(database: Database, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
-    if placed:
+def record_placed(
+    database: Database,
+    placed: Sequence[tuple[uuid.UUID, str]],
+    leases: Sequence[tuple[uuid.UUID, datetime]] = (),
+) -> None:
+    """Store the provider's call id of each placed attempt (by attempt id), and the longer
+    leases of calls placed on a platform whose calls last longer than the claim's lease."""
+    if placed or leases:
         with database.transaction() as conn:
             conn.queue.record_provider_ids(placed)
+            store.extend_leases(conn, leases)
+
+
+def expired_platform_attempts(database: Database, now: datetime) -> list[store.PlatformAttempt]:
+    with database.reading() as conn:
+        return store.expired_platform_attempts(conn, now, LEASE_EXPIRY_BATCH)
+
+
+def extend_leases(database: Database, leases: Sequence[tuple[uuid.UUID, datetime]]) -> None:
+    with database.transaction() as conn:
+        store.extend_leases(conn, leases)
 
 
 def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: datetime) -> list[str]:

@@ -6,11 +6,13 @@ It takes ``ProviderEvent`` records, verified and parsed by the provider that rec
 
 import hashlib
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from outbound import metrics
 from outbound.clock import SYSTEM_CLOCK, utcnow
+from outbound.domain.backoff import provider_backoff
 from outbound.domain.outcomes import resolve_outcome
 from outbound.domain.records import AttemptResult
 from outbound.domain.statuses import Outcome
@@ -19,11 +21,15 @@ from outbound.providers.callbacks import ProviderEvent
 from outbound.services.dispatch import apply_results
 from outbound.services.results import record_later_result
 from outbound.signing import TOLERANCE_SECONDS
+from outbound.store import calls as call_store
+from outbound.store import campaigns as campaign_store
 from outbound.store import provider_events as store
 from outbound.store.database import Database
 
 DEFAULT_RESULT_GRACE = timedelta(seconds=120)  # OUTBOUND_RESULT_GRACE_SECONDS
-UNKNOWN_CALL_GRACE_SECONDS = 5.0  # how long an unknown provider call id is looked for
+UNKNOWN_CALL_GRACE_SECONDS = 5.0
+BUSY_RETRY_SECONDS = 5.0  # a call the platform was too busy to place is tried again after
+BUSY_RETRY_MAX_SECONDS = 300.0  # how long an unknown provider call id is looked for
 UNKNOWN_CALL_POLL_SECONDS = 0.1
 
 
@@ -36,8 +42,12 @@ def record_event(
     event: ProviderEvent,
     now: datetime,
     grace: timedelta = DEFAULT_RESULT_GRACE,
+    account_id: uuid.UUID | None = None,
 ) -> bool:
     """Record a provider's event; the same event twice is recorded once (returns False).
+
+    ``account_id``: the account whose connection received the event; a call of another
+    account is unknown to it (``UnknownProviderCall``).
 
     ``ended`` closes the attempt and applies the recall rule, like any other outcome; a later
     ``result`` completes the attempt's result and decides the call within ``grace``.
@@ -45,7 +55,7 @@ def record_event(
     ended: list[str] = []
     with database.transaction() as conn:
         attempt = store.find_attempt(conn, event.provider_call_id)
-        if attempt is None:
+        if attempt is None or (account_id is not None and attempt.account_id != account_id):
             raise UnknownProviderCall(f"unknown provider call id {event.provider_call_id!r}")
         if not store.remember_event(conn, event.provider, event.provider_call_id, event.kind, now):
             return False
@@ -78,10 +88,22 @@ def record_event(
                 ],
                 now,
             )
+        elif event.kind == "unplaced":
+            # The platform was too busy to place it: the attempt is not spent.
+            campaigns = call_store.release_unplaced(
+                conn, [(attempt.call_id, attempt.number)], now, _backoff
+            )
+            campaign_store.record_provider_error(
+                conn, campaigns, event.error or "the platform was busy", now
+            )
         elif event.kind == "result" and event.result is not None:
             record_later_result(conn, attempt.call_id, attempt.number, event.result, now, grace)
     metrics.count_outcomes(ended)
     return True
+
+
+def _backoff(failures: int) -> timedelta:
+    return provider_backoff(failures, BUSY_RETRY_SECONDS, BUSY_RETRY_MAX_SECONDS)
 
 
 def record_when_known(
@@ -89,6 +111,7 @@ def record_when_known(
     event: ProviderEvent,
     clock: Callable[[], datetime] = utcnow,
     grace: timedelta = DEFAULT_RESULT_GRACE,
+    account_id: uuid.UUID | None = None,
 ) -> bool:
     """Record ``event``, waiting a little for a call id the dispatcher is about to store.
 
@@ -99,7 +122,7 @@ def record_when_known(
     deadline = SYSTEM_CLOCK.monotonic() + UNKNOWN_CALL_GRACE_SECONDS
     while True:
         try:
-            return record_event(database, event, clock(), grace)
+            return record_event(database, event, clock(), grace, account_id)
         except UnknownProviderCall:
             if SYSTEM_CLOCK.monotonic() >= deadline:
                 raise

@@ -33,7 +33,7 @@ from outbound.domain.pacing import RATE_WINDOW_SECONDS, AccountLimits, Pacer
 from outbound.domain.records import ClaimedAttempt
 from outbound.domain.statuses import CallStatus, CampaignStatus
 from outbound.domain.windows import CallingWindow, parse_window
-from outbound.store.tables import accounts, call_attempts, calls, campaigns
+from outbound.store.tables import accounts, call_attempts, calls, campaigns, playbooks
 
 
 class InFlightCall(NamedTuple):
@@ -516,3 +516,53 @@ def release_unplaced(
         [{"b_id": row.id, "b_due": now + backoff(row.provider_failures)} for row in rows],
     )
     return {row.campaign_id for row in rows}
+
+
+class PlatformAttempt(NamedTuple):
+    """An open attempt placed through a provider connection, whose lease has run out."""
+
+    call_id: uuid.UUID
+    number: int
+    provider_call_id: str
+    connection_id: uuid.UUID
+    started_at: datetime
+
+
+def expired_platform_attempts(conn: Connection, now: datetime, limit: int) -> list[PlatformAttempt]:
+    """Open attempts of playbooks with a provider connection whose lease ran out: before the
+    lease rule declares them lost, the platform is asked how they ended."""
+    query = (
+        select(
+            calls.c.id,
+            call_attempts.c.number,
+            call_attempts.c.provider_call_id,
+            playbooks.c.connection_id,
+            call_attempts.c.started_at,
+        )
+        .join(
+            call_attempts,
+            (call_attempts.c.call_id == calls.c.id)
+            & (call_attempts.c.number == calls.c.attempt_count),
+        )
+        .join(campaigns, campaigns.c.id == calls.c.campaign_id)
+        .join(playbooks, playbooks.c.id == campaigns.c.playbook_id)
+        .where(
+            calls.c.status.in_(OPEN_ATTEMPT_STATUSES),
+            calls.c.lease_expires_at < now,
+            playbooks.c.connection_id.is_not(None),
+            call_attempts.c.provider_call_id.is_not(None),
+        )
+        .limit(limit)
+    )
+    return [PlatformAttempt(*row) for row in conn.execute(query)]
+
+
+def extend_leases(conn: Connection, leases: Sequence[tuple[uuid.UUID, datetime]]) -> None:
+    """Open attempts that may last longer than the claim's lease (a platform's calls)."""
+    if leases:
+        conn.execute(
+            update(calls)
+            .where(calls.c.id == bindparam("b_id"), calls.c.lease_expires_at.is_not(None))
+            .values(lease_expires_at=bindparam("b_until", type_=calls.c.lease_expires_at.type)),
+            [{"b_id": call_id, "b_until": until} for call_id, until in leases],
+        )

@@ -17,6 +17,7 @@ class PlacedAttempt:
     number: int
     answered_by: str | None
     open: bool  # no outcome yet
+    account_id: uuid.UUID | None = None
 
 
 def find_attempt(conn: Connection, provider_call_id: str) -> PlacedAttempt | None:
@@ -25,12 +26,15 @@ def find_attempt(conn: Connection, provider_call_id: str) -> PlacedAttempt | Non
             call_attempts.c.call_id,
             call_attempts.c.number,
             call_attempts.c.answered_by,
+            call_attempts.c.account_id,
             call_attempts.c.outcome,
         ).where(call_attempts.c.provider_call_id == provider_call_id)
     ).first()
     if row is None:
         return None
-    return PlacedAttempt(row.call_id, row.number, row.answered_by, row.outcome is None)
+    return PlacedAttempt(
+        row.call_id, row.number, row.answered_by, row.outcome is None, row.account_id
+    )
 
 
 def remember_event(

@@ -3,16 +3,20 @@
 import asyncio
 import contextlib
 import logging
-from functools import partial
+import uuid
 
 from prometheus_client import start_http_server
 
 from outbound import metrics
 from outbound.clock import utcnow
 from outbound.config import Settings
+from outbound.encryption import Cipher
 from outbound.providers import registry
+from outbound.providers.base import Provider, ReportResult
 from outbound.providers.callbacks import CallbackReceiver
-from outbound.services import dispatch
+from outbound.providers.platforms.base import Connection
+from outbound.providers.router import ProviderRouter
+from outbound.services import dispatch, provider_connections
 from outbound.store.database import Database, Sessions
 from outbound.workers.delivery import Deliverer
 from outbound.workers.dispatcher import Dispatcher, ProviderFactory
@@ -24,12 +28,28 @@ def open_database(settings: Settings, sessions: Sessions = "api") -> Database:
     return Database(settings.database_url, sessions)
 
 
-def provider_factory(settings: Settings) -> ProviderFactory:
-    """Builds the provider ``OUTBOUND_TELEPHONY`` names, in the dispatcher that uses it."""
+def provider_factory(settings: Settings, database: Database) -> ProviderFactory:
+    """Builds, in the dispatcher that uses it, the provider ``OUTBOUND_TELEPHONY`` names and
+    the router that sends the calls of playbooks with a provider connection to its platform."""
     provider = registry.BY_NAME.get(settings.telephony)
     if provider is None:
         raise ValueError(f"unknown telephony provider: {settings.telephony}")
-    return partial(provider.from_settings, settings)
+    cipher = Cipher(settings.secret_key)
+
+    async def load(connection_id: uuid.UUID) -> Connection | None:
+        return await asyncio.to_thread(
+            provider_connections.get_connection_for_webhook, database, cipher, connection_id
+        )
+
+    def build(report: ReportResult) -> Provider:
+        return ProviderRouter(
+            provider.from_settings(settings, report),
+            load,
+            settings.provider_retry_seconds,
+            settings.provider_retry_max_seconds,
+        )
+
+    return build
 
 
 def callback_receivers(settings: Settings) -> dict[str, CallbackReceiver]:
@@ -43,7 +63,7 @@ def callback_receivers(settings: Settings) -> dict[str, CallbackReceiver]:
 
 
 def build_dispatcher(settings: Settings, database: Database) -> Dispatcher:
-    return Dispatcher(database, provider_factory(settings), settings)
+    return Dispatcher(database, provider_factory(settings, database), settings)
 
 
 async def run_background(

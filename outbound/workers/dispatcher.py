@@ -18,7 +18,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from outbound import metrics
@@ -28,9 +28,10 @@ from outbound.domain.backoff import provider_backoff
 from outbound.domain.phones import mask_phone
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import Outcome
-from outbound.providers.base import CallRequest, Provider, ReportResult
+from outbound.providers.base import CallHandle, CallRequest, Provider, ReportResult
 from outbound.providers.errors import CallRejected, ProviderUnavailable
-from outbound.services import dispatch
+from outbound.providers.router import ProviderRouter
+from outbound.services import dispatch, provider_events
 from outbound.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ class Dispatcher:
             await asyncio.to_thread(dispatch.start_due_campaigns, self._database, now)
         if elapsed >= self._next_lease_check:
             self._next_lease_check = elapsed + self._settings.lease_check_interval_seconds
+            if isinstance(provider, ProviderRouter):
+                await self._reconcile(provider, now)
             await asyncio.to_thread(dispatch.expire_leases, self._database, now)
         room = min(
             self._settings.dispatch_batch_size, self._settings.max_in_flight - self._in_flight
@@ -163,24 +166,30 @@ class Dispatcher:
                 for item, request in zip(claimed, requests, strict=True)
             )
         )
-        placed = [
-            (item.attempt_id, o)
-            for item, o in zip(claimed, outcomes, strict=True)
-            if isinstance(o, str)
+        handles = [
+            (item, request, o)
+            for item, request, o in zip(claimed, requests, outcomes, strict=True)
+            if isinstance(o, CallHandle)
         ]
+        # Outcomes reported in this process carry the provider's call id, stored as the
+        # attempt closes; the others arrive through the API and find the attempt by it: now.
+        placed = [
+            (item.attempt_id, handle.provider_call_id)
+            for item, _, handle in handles
+            if not handle.in_process
+        ]
+        leases = self._longer_leases(provider, handles)
         unplaced = [
             (item, o.message)
             for item, o in zip(claimed, outcomes, strict=True)
             if isinstance(o, _Unplaced)
         ]
-        metrics.ATTEMPTS_PLACED.labels(provider.name).inc(len(placed))
-        if not provider.reports_in_process:
-            # Outcomes will arrive through the API and find the attempt by this id: store it
-            # now. In-process outcomes carry it, and it is stored as the attempt closes.
+        metrics.ATTEMPTS_PLACED.labels(provider.name).inc(len(handles))
+        if placed or leases:
             try:
                 await self._persist(
                     f"storing {len(placed)} provider call ids",
-                    lambda: dispatch.record_placed(self._database, placed),
+                    lambda: dispatch.record_placed(self._database, placed, leases),
                 )
             finally:
                 self._settle(len(placed))
@@ -195,6 +204,47 @@ class Dispatcher:
             finally:
                 self._settle(len(unplaced))
         return len(claimed) == room
+
+    def _longer_leases(
+        self, provider: Provider, handles: list[tuple[ClaimedAttempt, CallRequest, CallHandle]]
+    ) -> list[tuple[uuid.UUID, datetime]]:
+        """The leases of attempts placed on a platform whose calls last longer than the
+        claim's lease: the platform's longest call, and the grace."""
+        if not isinstance(provider, ProviderRouter):
+            return []
+        leases = []
+        for item, request, _ in handles:
+            seconds = provider.max_call_seconds_of(request)
+            if seconds > provider.max_call_seconds:
+                lasts = timedelta(seconds=seconds + self._settings.lease_grace_seconds)
+                leases.append((item.call_id, item.started_at + lasts))
+        return leases
+
+    async def _reconcile(self, router: ProviderRouter, now: datetime) -> None:
+        """Ask the platforms about their attempts whose end never arrived, before the lease
+        declares them lost (a platform may send its end-of-call report once and never again).
+        An attempt the platform says is still going on keeps a longer lease, up to twice its
+        longest call; one the platform cannot tell about is left to the lease rule."""
+        expired = await asyncio.to_thread(dispatch.expired_platform_attempts, self._database, now)
+        still: list[tuple[uuid.UUID, datetime]] = []
+        for attempt in expired:
+            try:
+                events = await router.fetch_call(attempt.connection_id, attempt.provider_call_id)
+            except Exception as exc:  # the platform cannot tell: the lease rule decides
+                log.warning("looking up call %s failed: %s", attempt.call_id, exc)
+                continue
+            for event in events:
+                await asyncio.to_thread(
+                    provider_events.record_event, self._database, event, self._clock.now()
+                )
+            if not any(event.kind in ("ended", "unplaced") for event in events):
+                adapter = await router.adapter(attempt.connection_id)
+                limit = attempt.started_at + timedelta(seconds=2 * adapter.max_call_seconds)
+                if now < limit:
+                    grace = timedelta(seconds=self._settings.lease_grace_seconds)
+                    still.append((attempt.call_id, min(now + grace, limit)))
+        if still:
+            await asyncio.to_thread(dispatch.extend_leases, self._database, still)
 
     def _backoff(self, failures: int) -> timedelta:
         return provider_backoff(
@@ -224,9 +274,9 @@ class Dispatcher:
 
     async def _place(
         self, provider: Provider, item: ClaimedAttempt, request: CallRequest
-    ) -> "str | _Unplaced | None":
-        """The provider's call id; _Unplaced if the provider is down or failed unexpectedly;
-        None if it refused the call (the attempt fails)."""
+    ) -> "CallHandle | _Unplaced | None":
+        """The provider's handle of the call; _Unplaced if the provider is down or failed
+        unexpectedly; None if it refused the call (the attempt fails)."""
         try:
             handle = await provider.place_call(request)
         except ProviderUnavailable as exc:
@@ -255,7 +305,7 @@ class Dispatcher:
                 item.call_id,
             )
             return _Unplaced(f"the {provider.name} provider failed: {type(exc).__name__}")
-        return handle.provider_call_id
+        return handle
 
     def _report(self, result: AttemptResult) -> None:
         self._results.put_nowait(result)
