@@ -94,6 +94,7 @@ def create_app(
     app.state.database = database
     app.state.settings = settings
     app.state.cipher = Cipher(settings.secret_key)
+    app.state.connection_adapters = {}  # by connection id: what verifies its platform's webhooks
     app.state.callback_receivers = callback_receivers(settings)
     app.state.notify_new_work = lambda: None
     app.state.metrics = metrics.registry(lambda: dispatch_services.queue_counts(database, utcnow()))

@@ -16,6 +16,7 @@ acknowledgement (``204`` without one).
 No bearer token: the platform signs its requests. Knows no platform.
 """
 
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
@@ -24,10 +25,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from outbound.api.deps import DatabaseDep
-from outbound.api.errors import RESPONSES, error
+from outbound.api.deps import CipherDep, DatabaseDep
+from outbound.api.errors import RESPONSES, error, parse_id
 from outbound.clock import utcnow
 from outbound.config import Settings
+from outbound.domain.connections import WEBHOOK_PATH
+from outbound.encryption import Cipher
 from outbound.exceptions import NotFound
 from outbound.providers.callbacks import (
     CallbackReceiver,
@@ -36,17 +39,26 @@ from outbound.providers.callbacks import (
     callback_path,
 )
 from outbound.providers.errors import InvalidCallback, MalformedCallback
+from outbound.providers.platforms.base import PlatformAdapter
+from outbound.providers.platforms.registry import ADAPTERS
 from outbound.providers.registry import CALLBACK_RECEIVERS
-from outbound.services import provider_events
+from outbound.services import provider_connections, provider_events
 from outbound.store.database import Database
 
 Handler = Callable[[Request, Database], Awaitable[Response]]
 
 
 def _receive(
-    database: Database, receiver: CallbackReceiver, callback: CallbackRequest, grace: timedelta
+    database: Database,
+    receiver: CallbackReceiver | PlatformAdapter,
+    callback: CallbackRequest,
+    grace: timedelta,
+    account_id: uuid.UUID | None = None,
 ) -> Response:
-    """Authenticate, parse and record one callback; the answer the platform gets."""
+    """Authenticate, parse and record one callback; the answer the platform gets.
+
+    ``account_id``: the account of the connection that received it, whose calls alone it may
+    report."""
     now = utcnow()
     try:
         replay_key = receiver.authenticate(callback, now)
@@ -59,7 +71,12 @@ def _receive(
         return error(401, exc.message)
     except MalformedCallback as exc:
         return error(400, exc.message, exc.errors)
-    recorded = [provider_events.record_when_known(database, event, grace=grace) for event in events]
+    recorded = [
+        provider_events.record_when_known(database, event, grace=grace, account_id=account_id)
+        for event in events
+    ]
+    if isinstance(receiver, PlatformAdapter):
+        return Response(status_code=204)
     return _answer(receiver.acknowledge(callback, recorded))
 
 
@@ -123,3 +140,52 @@ def callback_router(receivers: Sequence[type[CallbackReceiver]]) -> APIRouter:
 
 
 router = callback_router(CALLBACK_RECEIVERS)
+
+
+@router.post(
+    WEBHOOK_PATH,
+    status_code=204,
+    response_class=Response,
+    responses=RESPONSES(400, 401, 404),
+    name="connection_event",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def connection_event(
+    connection_id: str, request: Request, database: DatabaseDep, cipher: CipherDep
+) -> Response:
+    """A call webhook of an agent platform, posted to the `webhook_url` of one of your provider
+    connections: verified by the platform's own signature scheme (`401`, nothing recorded,
+    otherwise); a call that is not of the connection's account is `404`."""
+    adapter = await run_in_threadpool(_adapter, request, database, cipher, parse_id(connection_id))
+    callback = CallbackRequest(
+        method=request.method,
+        url=_public_url(request),
+        path="events",
+        headers=dict(request.headers),
+        body=await request.body(),
+    )
+    settings: Settings = request.app.state.settings
+    grace = timedelta(seconds=settings.result_grace_seconds)
+    account_id = adapter.connection.account_id
+    return await run_in_threadpool(_receive, database, adapter, callback, grace, account_id)
+
+
+def _adapter(
+    request: Request, database: Database, cipher: Cipher, connection_id: uuid.UUID
+) -> PlatformAdapter:
+    """The adapter that verifies and parses the connection's webhooks, kept by the app."""
+    adapters: dict[uuid.UUID, PlatformAdapter] = request.app.state.connection_adapters
+    adapter = adapters.get(connection_id)
+    if adapter is None:
+        connection = provider_connections.get_connection_for_webhook(
+            database, cipher, connection_id
+        )
+        if connection is None or connection.type not in ADAPTERS:
+            raise NotFound("no such provider connection")
+        adapter = adapters.setdefault(connection_id, ADAPTERS[connection.type](connection))
+    return adapter
