@@ -37,6 +37,10 @@ class UnknownProviderCall(NotFound):
     """No attempt was placed with that provider call id."""
 
 
+class ForeignProviderCall(NotFound):
+    """The call is another account's: unknown to the connection that reported it."""
+
+
 def record_event(
     database: Database,
     event: ProviderEvent,
@@ -55,8 +59,10 @@ def record_event(
     ended: list[str] = []
     with database.transaction() as conn:
         attempt = store.find_attempt(conn, event.provider_call_id)
-        if attempt is None or (account_id is not None and attempt.account_id != account_id):
+        if attempt is None:
             raise UnknownProviderCall(f"unknown provider call id {event.provider_call_id!r}")
+        if account_id is not None and attempt.account_id != account_id:
+            raise ForeignProviderCall(f"unknown provider call id {event.provider_call_id!r}")
         if not store.remember_event(conn, event.provider, event.provider_call_id, event.kind, now):
             return False
         if event.kind == "ringing":

@@ -1,0 +1,251 @@
+"""A campaign placed through a Vapi connection, end to end: outbound serves the API and the
+dispatcher, the Vapi stand-in takes the create-call requests, and the test posts Vapi's
+server messages to the connection's webhook URL as Vapi would."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from outbound.store.database import Database
+from tests.conftest import TEST_SECRET_KEY
+from tests.factories import Tenant, make_account, phone
+from tests.providers.platforms.http_stand_in import running
+from tests.providers.platforms.vapi_api import (
+    VapiApi,
+    end_of_call_report,
+    message,
+    post_message,
+    vapi_error,
+)
+from tests.servers import Server, start_server, wait_for
+
+API_KEY = "vapi-private-key-e2e"
+SECRET = "vapi-webhook-secret-e2e"
+ASSISTANT_ID = "4a170597-a0c2-4657-8c32-cb93f080cead"
+PHONE_NUMBER_ID = "c6ea6cb0-0dfb-4a65-918f-6a33abb54b64"
+# Quick leases and retries: a missing end is looked up, a busy platform retried, in seconds.
+ENV = {
+    "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
+    "OUTBOUND_LEASE_GRACE_SECONDS": "0.5",
+    "OUTBOUND_LEASE_CHECK_INTERVAL_SECONDS": "0.2",
+    "OUTBOUND_PROVIDER_RETRY_SECONDS": "0.2",
+}
+
+
+@pytest.fixture(scope="module")
+def vapi() -> Iterator[VapiApi]:
+    with running(VapiApi(API_KEY, {ASSISTANT_ID}, {PHONE_NUMBER_ID})) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture(scope="module")
+def platform_server(database: Database, database_url: str, tmp_path_factory) -> Iterator[Server]:
+    workdir: Path = tmp_path_factory.mktemp("vapi-server")
+    with start_server(database_url, workdir, extra_env=ENV) as running_server:
+        yield running_server
+
+
+def _connect(http: httpx.Client, vapi: VapiApi, max_call_seconds: float = 600) -> dict[str, Any]:
+    created = http.post(
+        "/provider-connection",
+        json={
+            "type": "vapi",
+            "name": "Our Vapi",
+            "credentials": {"api_key": API_KEY, "webhook_secret": SECRET},
+            "settings": {"api_base_url": vapi.url, "max_call_seconds": max_call_seconds},
+        },
+    )
+    assert created.status_code == 201, created.text
+    return dict(created.json())
+
+
+def _playbook(http: httpx.Client, connection_id: str) -> str:
+    created = http.post(
+        "/playbook",
+        json={
+            "name": "Vapi renewals",
+            "first_message": "Hi {{first_name}}",
+            "dispositions": [
+                {"name": "renewed", "action": "complete"},
+                {"name": "call_back", "action": "callback"},
+            ],
+            "provider": {
+                "connection_id": connection_id,
+                "assistant_id": ASSISTANT_ID,
+                "phone_number_id": PHONE_NUMBER_ID,
+            },
+        },
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["playbook_id"])
+
+
+def _campaign(http: httpx.Client, playbook_id: str, contacts: list[dict], **body: Any) -> str:
+    created = http.post(
+        "/campaign", json={"playbook_id": playbook_id, "contacts": contacts, **body}
+    )
+    assert created.status_code == 202, created.text
+    return str(created.json()["campaign_id"])
+
+
+def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict]:
+    return {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
+
+
+def _created_for(vapi: VapiApi, number: str) -> list[dict]:
+    return [r.json for r in vapi.created if r.json and r.json["customer"]["number"] == number]
+
+
+def _vapi_call_id(vapi: VapiApi, number: str, attempt: int) -> str:
+    """The Vapi call id of the ``attempt``-th call Vapi created to ``number``."""
+
+    def created() -> list[str]:
+        with vapi.lock:
+            return [i for i, call in vapi.calls.items() if call["customer"]["number"] == number]
+
+    wait_for(lambda: len(created()) >= attempt, 20)
+    return created()[attempt - 1]
+
+
+def _webhook(server: Server, connection: dict[str, Any]) -> str:
+    """The connection's webhook URL on this server (the URL names the public address)."""
+    return server.url + urlsplit(connection["webhook_url"]).path
+
+
+def _tenant(database: Database) -> Tenant:
+    return make_account(database, name="Vapi team")
+
+
+def test_calls_are_placed_on_vapi_retried_and_reported_with_results(
+    platform_server: Server, database: Database, vapi: VapiApi
+):
+    tenant = _tenant(database)
+    answered, unanswered = phone(1), phone(2)
+    with platform_server.client(tenant.token) as http:
+        connection = _connect(http, vapi)
+        webhook_url = _webhook(platform_server, connection)
+        playbook_id = _playbook(http, connection["connection_id"])
+        campaign_id = _campaign(
+            http,
+            playbook_id,
+            [{"phone": answered, "first_name": "Ana"}, {"phone": unanswered}],
+            recall=[0.01],
+        )
+        first = _vapi_call_id(vapi, answered, 1)
+        sent = _created_for(vapi, answered)[0]
+        assert sent["assistantOverrides"]["variableValues"]["first_name"] == "Ana"
+        assert sent["assistantOverrides"]["firstMessage"] == "Hi Ana"
+        report = end_of_call_report(
+            vapi.end(
+                first,
+                "customer-ended-call",
+                messages=[message("bot", "Hi Ana", 0.4), message("user", "Renew it.", 2.0)],
+                summary="Renewed for a year.",
+                structured_data={"disposition": "renewed", "plan": "gold"},
+                cost=0.12,
+                talk_seconds=40,
+            )
+        )
+        assert post_message(webhook_url, report, SECRET).status_code in (200, 204)
+        # The unanswered one is retried after its recall offset, then answered.
+        no_answer = end_of_call_report(
+            vapi.end(_vapi_call_id(vapi, unanswered, 1), "customer-did-not-answer")
+        )
+        assert post_message(webhook_url, no_answer, SECRET).status_code in (200, 204)
+        second = end_of_call_report(
+            vapi.end(_vapi_call_id(vapi, unanswered, 2), "customer-ended-call", talk_seconds=5)
+        )
+        assert post_message(webhook_url, second, SECRET).status_code in (200, 204)
+        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 20)
+        calls = _calls(http, campaign_id)
+        campaign = http.get(f"/campaign/{campaign_id}").json()
+        full = http.get(f"/call/{calls[answered]['call_id']}").json()
+    assert [a["outcome"] for a in calls[unanswered]["attempts"]] == ["no_answer", "answered"]
+    result = full["attempts"][0]["result"]
+    assert result["disposition"] == "renewed" and result["summary"] == "Renewed for a year."
+    assert result["cost"] == {"amount": 0.12, "currency": "USD"}
+    assert [t["text"] for t in result["transcript"]] == ["Hi Ana", "Renew it."]
+    assert campaign["dispositions"] == {"renewed": 1}
+
+
+def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
+    platform_server: Server, database: Database, vapi: VapiApi
+):
+    owner, stranger = _tenant(database), _tenant(database)
+    number = phone(3)
+    with (
+        platform_server.client(owner.token) as http,
+        platform_server.client(stranger.token) as other,
+    ):
+        connection = _connect(http, vapi)
+        url = _webhook(platform_server, connection)
+        campaign_id = _campaign(
+            http, _playbook(http, connection["connection_id"]), [{"phone": number}]
+        )
+        report = end_of_call_report(
+            vapi.end(_vapi_call_id(vapi, number, 1), "customer-ended-call", talk_seconds=3)
+        )
+        assert post_message(url, report, "not-the-secret").status_code == 401
+        theirs = _connect(other, vapi)
+        their_url = _webhook(platform_server, theirs)
+        assert post_message(their_url, report, SECRET).status_code == 404
+        assert _calls(http, campaign_id)[number]["status"] == "in_progress"
+        assert post_message(url, report, SECRET).status_code in (200, 204)
+        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
+
+
+def test_a_missing_end_of_call_report_is_looked_up_before_the_lease_runs_out(
+    platform_server: Server, database: Database, vapi: VapiApi
+):
+    tenant = _tenant(database)
+    number = phone(4)
+    with platform_server.client(tenant.token) as http:
+        connection = _connect(http, vapi, max_call_seconds=1)
+        campaign_id = _campaign(
+            http, _playbook(http, connection["connection_id"]), [{"phone": number}]
+        )
+        vapi.end(
+            _vapi_call_id(vapi, number, 1),
+            "customer-ended-call",
+            summary="Looked up.",
+            structured_data={"disposition": "renewed"},
+            talk_seconds=1,
+        )  # and Vapi never sends its report
+        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 20)
+        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+    assert attempt["outcome"] == "answered" and attempt["error"] is None
+    assert attempt["result"]["summary"] == "Looked up."
+
+
+def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
+    platform_server: Server, database: Database, vapi: VapiApi
+):
+    tenant = _tenant(database)
+    busy, invalid = phone(5), phone(6)
+    with platform_server.client(tenant.token) as http:
+        connection = _connect(http, vapi)
+        url = _webhook(platform_server, connection)
+        playbook_id = _playbook(http, connection["connection_id"])
+        vapi.answers.append((400, vapi_error(400, "Bad Request", "Over Concurrency Limit.")))
+        busy_campaign = _campaign(http, playbook_id, [{"phone": busy}])
+        report = end_of_call_report(
+            vapi.end(_vapi_call_id(vapi, busy, 1), "customer-ended-call", talk_seconds=2)
+        )
+        assert post_message(url, report, SECRET).status_code in (200, 204)
+        wait_for(lambda: _calls(http, busy_campaign)[busy]["status"] == "completed", 10)
+        assert [a["number"] for a in _calls(http, busy_campaign)[busy]["attempts"]] == [1]
+        assert len(_created_for(vapi, busy)) == 2  # refused once, then placed
+        assert (
+            _created_for(vapi, busy)[1]["assistantOverrides"]["metadata"]["outbound_attempt"] == 1
+        )
+
+        refusal = ["customer.number must be a valid phone number in the E.164 format."]
+        vapi.answers.append((400, vapi_error(400, "Bad Request", refusal)))
+        invalid_campaign = _campaign(http, playbook_id, [{"phone": invalid}])
+        wait_for(lambda: _calls(http, invalid_campaign)[invalid]["status"] == "failed", 10)
+        [attempt] = _calls(http, invalid_campaign)[invalid]["attempts"]
+    assert attempt["outcome"] == "failed" and "E.164" in attempt["error"]
