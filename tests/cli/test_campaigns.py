@@ -3,6 +3,7 @@
 import codecs
 import csv
 import json
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -343,6 +344,29 @@ def test_watch_exits_by_itself_when_the_campaign_completes(server: Server, accou
         "completed 2, failed 1, cancelled 0, skipped 0"
     ) in result.stdout
     assert "answered" in result.stdout and "no_answer" in result.stdout
+
+
+def test_watch_shows_the_dispositions_and_the_cost(server: Server, database: Database):
+    tenant = make_account(database)
+    playbook_id = make_playbook(database, tenant.id, {"booked": "complete", "opt_out": "dnc"})
+    contacts = [
+        {"phone": phone(1), "custom_fields": {"sim_disposition": "booked"}},
+        {"phone": phone(2), "custom_fields": {"sim_disposition": "booked"}},
+        {"phone": phone(3), "custom_fields": {"sim_disposition": "opt_out"}},
+        {"phone": phone(64)},
+    ]
+    with Client(server.url, tenant.token) as api:
+        created = api.create_campaign(playbook_id, contacts)
+    result = campaign_cli(
+        server, tenant.token, "watch", str(created.campaign_id), "--interval", "0.2"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "calls by disposition" in result.stdout
+    assert re.search(r"booked +2 ", result.stdout) and re.search(r"opt_out +1 ", result.stdout)
+    # the live view's last frame, then the closing lines: three answered calls, one not
+    assert "cost: 0.16 USD" in "\n".join(lines[:-2])
+    assert lines[-1] == "dispositions: booked 2, opt_out 1; cost: 0.16 USD"
 
 
 def test_pause_resume_and_cancel_commands(server: Server, account: Tenant):
