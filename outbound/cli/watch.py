@@ -1,4 +1,5 @@
-"""``outbound campaign watch``: a campaign's progress, live in the terminal."""
+"""``outbound campaign watch``: a campaign's progress and what its calls achieved (dispositions,
+cost), live in the terminal."""
 
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ from outbound.client import (
 )
 from outbound.clock import utcnow
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
+from outbound.schemas.records import CostOut
 
 STATUS_STYLES = {
     CallStatus.PENDING.value: "cyan",
@@ -48,6 +50,7 @@ OUTCOME_STYLES = {
     Outcome.VOICEMAIL.value: "blue",
     Outcome.FAILED.value: "red",
 }
+DISPOSITION_STYLE = "cyan"
 CAMPAIGN_STYLES = {
     CampaignStatus.SCHEDULED.value: "cyan",
     CampaignStatus.RUNNING.value: "yellow",
@@ -102,7 +105,10 @@ def render_campaign(campaign: CampaignOut, stats: AttemptStats | None) -> Render
             Text(status.value, STATUS_STYLES[status.value]), str(counts.get(status.value, 0))
         )
 
-    parts: list[RenderableType] = [overall, Text(), statuses, Text()]
+    dispositions = render_dispositions(campaign.dispositions)
+    cost = Text(f"cost: {money(campaign.cost)}")
+    parts: list[RenderableType] = [overall, Text(), statuses, Text(), dispositions, Text(), cost]
+    parts.append(Text())
     if stats is not None:
         outcomes = Table(title="attempt outcomes", title_justify="left", box=None, padding=(0, 2))
         outcomes.add_column("outcome")
@@ -125,6 +131,36 @@ def render_campaign(campaign: CampaignOut, stats: AttemptStats | None) -> Render
     return Panel(Group(*parts), title=title, title_align="left", expand=False)
 
 
+def render_dispositions(dispositions: dict[str, int]) -> RenderableType:
+    """Calls by the disposition of their last answered attempt, the most frequent first."""
+    if not dispositions:
+        return Text("calls by disposition: none yet", "bright_black")
+    table = Table(title="calls by disposition", title_justify="left", box=None, padding=(0, 2))
+    table.add_column("disposition")
+    table.add_column("calls", justify="right")
+    table.add_column("")
+    most = max(dispositions.values())
+    for name, count in ranked(dispositions):
+        table.add_row(
+            Text(name, DISPOSITION_STYLE),
+            str(count),
+            ProgressBar(total=most, completed=count, width=30, complete_style=DISPOSITION_STYLE),
+        )
+    return table
+
+
+def ranked(dispositions: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(dispositions.items(), key=lambda item: (-item[1], item[0]))
+
+
+def money(cost: CostOut | None) -> str:
+    """An amount with its cents, and more digits only when it has them (``0.0125 USD``)."""
+    if cost is None:
+        return "none yet"
+    digits = 2 if round(cost.amount, 2) == cost.amount else 4
+    return f"{cost.amount:,.{digits}f} {cost.currency}"
+
+
 def summary_line(campaign: CampaignOut) -> str:
     counts = ", ".join(
         f"{status.value} {campaign.counts.get(status.value, 0)}" for status in CallStatus
@@ -133,6 +169,11 @@ def summary_line(campaign: CampaignOut) -> str:
         f"campaign {campaign.campaign_id} {campaign.status}: "
         f"total {campaign.counts.get('total', 0)}, {counts}"
     )
+
+
+def results_line(campaign: CampaignOut) -> str:
+    dispositions = ", ".join(f"{name} {count}" for name, count in ranked(campaign.dispositions))
+    return f"dispositions: {dispositions or 'none'}; cost: {money(campaign.cost)}"
 
 
 def watch(
@@ -170,3 +211,4 @@ def watch(
     if not console.is_terminal:
         console.line()  # Live ends its last frame with a newline only on a terminal
     console.print(summary_line(campaign), highlight=False, soft_wrap=True)
+    console.print(results_line(campaign), highlight=False, soft_wrap=True)

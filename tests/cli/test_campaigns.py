@@ -3,17 +3,22 @@
 import codecs
 import csv
 import json
+import re
 import subprocess
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from outbound.client import Client, TooManyRequests
+from outbound.cli.export import export_rows
+from outbound.client import AttemptOut, CallOut, Client, TooManyRequests
+from outbound.domain.dispositions import DataField, DataType
 from outbound.store.database import Database
 from tests.commands import invoke
 from tests.conftest import migrated_database
-from tests.factories import Tenant, make_account, phone
+from tests.factories import Tenant, make_account, make_playbook, phone
 from tests.servers import OUTBOUND, Server, outbound_env, start_server, wait_for
 
 LATER = "2099-01-01T00:00:00Z"
@@ -206,6 +211,7 @@ def test_export_writes_one_row_per_call_with_each_attempt(
         header = next(csv.reader(file))
     assert header == [
         "phone", "status", "contact_id", "call_id", "attempts",
+        "disposition", "summary", "cost",  # the account's playbook declares no data field
         "attempt_1_outcome", "attempt_1_started_at", "attempt_1_ended_at",
         "attempt_2_outcome", "attempt_2_started_at", "attempt_2_ended_at",
     ]  # fmt: skip
@@ -214,6 +220,8 @@ def test_export_writes_one_row_per_call_with_each_attempt(
     assert by_phone[answered]["attempts"] == "1"
     assert by_phone[answered]["attempt_1_outcome"] == "answered"
     assert by_phone[answered]["attempt_2_outcome"] == ""
+    assert by_phone[answered]["summary"] == f"Simulated conversation with {answered}."
+    assert by_phone[answered]["cost"] == "0.05"
     assert by_phone[answered]["call_id"] == str(calls[answered].call_id)
     assert by_phone[answered]["contact_id"] == str(calls[answered].contact_id)
     failed = by_phone[unanswered]
@@ -222,10 +230,102 @@ def test_export_writes_one_row_per_call_with_each_attempt(
     first_started = calls[unanswered].attempts[0].started_at
     assert failed["attempt_1_started_at"] == first_started.isoformat().replace("+00:00", "Z")
     assert failed["attempt_2_ended_at"].endswith("Z")
+    assert [failed[c] for c in ("disposition", "summary", "cost")] == ["", "", ""]
 
     to_stdout = campaign_cli(server, account.token, "export", campaign_id)
     assert to_stdout.returncode == 0, to_stdout.stderr
     assert to_stdout.stdout == out.read_text()
+
+
+def test_export_has_each_calls_last_answered_result_and_the_playbooks_data_fields(
+    server: Server, database: Database, tmp_path: Path
+):
+    tenant = make_account(database)
+    fields = (
+        DataField("budget", DataType.NUMBER),
+        DataField("plan", DataType.STRING),
+        DataField("decided", DataType.BOOLEAN),
+        DataField("notes", DataType.STRING),
+    )
+    playbook_id = make_playbook(database, tenant.id, {"booked": "complete"}, data_fields=fields)
+    booked, plain, unanswered = phone(11), phone(12), phone(70)
+    data = {"budget": 1200.5, "plan": {"tier": "pro", "seats": 3}, "decided": True, "other": 1}
+    booked_fields = {
+        "sim_disposition": "booked",
+        "sim_summary": 'Booked a demo, "Tuesday", at 10',
+        "sim_data": data,
+    }
+    with Client(server.url, tenant.token) as api:
+        created = api.create_campaign(
+            playbook_id,
+            [
+                {"phone": booked, "custom_fields": booked_fields},
+                {"phone": plain},
+                {"phone": unanswered},
+            ],
+        )
+        campaign_id = str(created.campaign_id)
+        wait_for(lambda: api.get_campaign(campaign_id).status == "completed", 60)
+    out = tmp_path / "results.csv"
+    result = campaign_cli(server, tenant.token, "export", campaign_id, "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    with out.open(newline="") as file:
+        header = next(csv.reader(file))
+        file.seek(0)
+        rows = {row["phone"]: row for row in csv.DictReader(file)}
+    assert header == [
+        "phone", "status", "contact_id", "call_id", "attempts",
+        "disposition", "summary", "cost",
+        "data.budget", "data.plan", "data.decided", "data.notes",  # the playbook's order
+        "attempt_1_outcome", "attempt_1_started_at", "attempt_1_ended_at",
+    ]  # fmt: skip
+    results = ["disposition", "summary", "cost", *header[8:12]]
+    assert [rows[booked][c] for c in results] == [
+        "booked",
+        'Booked a demo, "Tuesday", at 10',
+        "0.05",
+        "1200.5",
+        '{"tier":"pro","seats":3}',
+        "true",
+        "",  # a data field the result does not have
+    ]
+    assert [rows[plain][c] for c in results] == [
+        "",
+        f"Simulated conversation with {plain}.",
+        "0.05",
+        "", "", "", "",
+    ]  # fmt: skip
+    # no answered attempt: nothing to tell, although the attempt itself cost something
+    assert rows[unanswered]["attempt_1_outcome"] == "no_answer"
+    assert [rows[unanswered][c] for c in results] == [""] * 7
+
+
+def test_the_exported_result_is_the_last_answered_attempts():
+    def attempt(number: int, outcome: str, disposition: str) -> AttemptOut:
+        result = {"disposition": disposition, "summary": None, "data": None, "cost": None}
+        started = datetime(2026, 3, 2, 12, number, tzinfo=UTC)
+        return AttemptOut(
+            number=number, outcome=outcome, started_at=started, ended_at=started, result=result
+        )
+
+    call = CallOut(
+        call_id=uuid.uuid4(),
+        campaign_id=uuid.uuid4(),
+        contact_id=uuid.uuid4(),
+        phone=phone(1),
+        status="failed",
+        attempts=[
+            attempt(1, "answered", "not_now"),
+            attempt(2, "answered", "call_back"),
+            attempt(3, "busy", "ignored"),  # an unanswered attempt's disposition decides nothing
+        ],
+        next_attempt_at=None,
+        recall=[1, 2],
+    )
+    header, [row] = export_rows([call], ["budget"])
+    assert row[header.index("disposition")] == "call_back"
+    assert row[header.index("data.budget")] == ""
+    assert row[header.index("attempt_3_outcome")] == "busy"
 
 
 def test_watch_exits_by_itself_when_the_campaign_completes(server: Server, account: Tenant):
@@ -244,6 +344,29 @@ def test_watch_exits_by_itself_when_the_campaign_completes(server: Server, accou
         "completed 2, failed 1, cancelled 0, skipped 0"
     ) in result.stdout
     assert "answered" in result.stdout and "no_answer" in result.stdout
+
+
+def test_watch_shows_the_dispositions_and_the_cost(server: Server, database: Database):
+    tenant = make_account(database)
+    playbook_id = make_playbook(database, tenant.id, {"booked": "complete", "opt_out": "dnc"})
+    contacts = [
+        {"phone": phone(1), "custom_fields": {"sim_disposition": "booked"}},
+        {"phone": phone(2), "custom_fields": {"sim_disposition": "booked"}},
+        {"phone": phone(3), "custom_fields": {"sim_disposition": "opt_out"}},
+        {"phone": phone(64)},
+    ]
+    with Client(server.url, tenant.token) as api:
+        created = api.create_campaign(playbook_id, contacts)
+    result = campaign_cli(
+        server, tenant.token, "watch", str(created.campaign_id), "--interval", "0.2"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "calls by disposition" in result.stdout
+    assert re.search(r"booked +2 ", result.stdout) and re.search(r"opt_out +1 ", result.stdout)
+    # the live view's last frame, then the closing lines: three answered calls, one not
+    assert "cost: 0.16 USD" in "\n".join(lines[:-2])
+    assert lines[-1] == "dispositions: booked 2, opt_out 1; cost: 0.16 USD"
 
 
 def test_pause_resume_and_cancel_commands(server: Server, account: Tenant):

@@ -1,5 +1,6 @@
 """The dashboard at ``/``, end to end in headless Chromium (Debian's ``chromium``, driven by
-Playwright): sign in with a token, watch a campaign complete, pause, resume and cancel another.
+Playwright): sign in with a token, watch a campaign complete, pause, resume and cancel another;
+see what the calls achieved (dispositions, cost) and read one call's conversation.
 
 ``make test`` installs Chromium when it is missing; under ``CI=true`` these tests never skip.
 """
@@ -14,9 +15,10 @@ import httpx
 import pytest
 
 from outbound.client import Client
+from outbound.domain.dispositions import DataField, DataType
 from outbound.store.database import Database
-from tests.factories import Tenant, phone
-from tests.servers import Server, start_server
+from tests.factories import Tenant, make_account, make_playbook, phone
+from tests.servers import Server, start_server, wait_for
 
 CHROMIUM = os.environ.get("OUTBOUND_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -75,6 +77,7 @@ def browser() -> Iterator[Any]:
             headless=True,
             args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},
+            locale="en-US",  # amounts and times as the assertions write them
         )
         try:
             yield context
@@ -202,3 +205,90 @@ def test_dashboard_end_to_end(server: Server, account: Tenant, page: Any):
     expect(page.locator("#token")).to_be_visible()
     assert page.evaluate("localStorage.getItem('outbound.token')") is None
     api.close()
+
+
+def _sign_in(page: Any, server: Server, token: str) -> None:
+    page.goto(f"{server.url}/")
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.locator("#campaign-rows").wait_for(state="attached")
+
+
+def test_dispositions_cost_and_a_calls_conversation(server: Server, database: Database, page: Any):
+    from playwright.sync_api import expect
+
+    tenant = make_account(database)
+    fields = (DataField("budget", DataType.NUMBER), DataField("plan", DataType.STRING))
+    playbook_id = make_playbook(
+        database,
+        tenant.id,
+        {"booked": "complete", "not_interested": "complete"},
+        data_fields=fields,
+    )
+    booked, unanswered = phone(11), phone(70)
+    ana = {
+        "sim_disposition": "booked",
+        "sim_summary": "Booked a demo for Tuesday at ten.",
+        "sim_data": {"budget": 1200, "plan": {"tier": "pro"}},
+    }
+    contacts = [
+        {"phone": booked, "first_name": "Ana", "custom_fields": ana},
+        {"phone": phone(12), "custom_fields": {"sim_disposition": "booked"}},
+        {"phone": phone(13), "custom_fields": {"sim_disposition": "not_interested"}},
+        {"phone": unanswered},
+    ]
+    with Client(server.url, tenant.token) as api:
+        campaign_id = str(api.create_campaign(playbook_id, contacts).campaign_id)
+        wait_for(lambda: api.get_campaign(campaign_id).status == "completed", WAIT_MS / 1000)
+        call_ids = {call.phone: str(call.call_id) for call in api.iter_calls(campaign_id)}
+    page.set_default_timeout(WAIT_MS)
+    _sign_in(page, server, tenant.token)
+    page.goto(f"{server.url}/#/campaign/{campaign_id}")
+
+    # the chart: calls per disposition of their last answered attempt, the most frequent first
+    bars = page.locator("#disposition-chart .hbar")
+    expect(bars).to_have_count(2)
+    expect(bars.nth(0)).to_have_attribute("data-disposition", "booked")
+    expect(bars.nth(0)).to_have_attribute("data-count", "2")
+    expect(bars.nth(0)).to_contain_text("booked")
+    expect(bars.nth(0).locator(".value")).to_have_text("2 · 67%")
+    expect(bars.nth(1)).to_have_attribute("data-disposition", "not_interested")
+    expect(bars.nth(1).locator(".value")).to_have_text("1 · 33%")
+    expect(page.locator("#campaign-cost")).to_have_text("$0.16")  # three answered, one not
+    rows = page.locator("#call-rows")
+    expect(rows.locator(f"tr[data-call-id='{call_ids[booked]}'] [data-disposition]")).to_have_text(
+        "booked"
+    )
+
+    # a call: its attempt's disposition, summary, data and transcript, turn by turn
+    rows.locator(f"tr[data-call-id='{call_ids[booked]}'] button.link").click()
+    detail = page.locator("#call-detail")
+    expect(detail).to_be_visible()
+    expect(detail.locator(".phone.big")).to_have_text(booked)
+    expect(detail.locator(".facts [data-disposition]")).to_have_text("booked")
+    expect(detail.locator(".facts")).to_contain_text("$0.05")
+    expect(detail.locator(".summary")).to_have_text("Booked a demo for Tuesday at ten.")
+    expect(detail.locator("[data-field='budget']")).to_have_text("1200")
+    expect(detail.locator("[data-field='plan']")).to_have_text('{"tier":"pro"}')
+    turns = detail.locator(".transcript .turn")
+    expect(turns).to_have_count(2)
+    expect(turns.nth(0)).to_have_attribute("data-role", "agent")
+    expect(turns.nth(0).locator("p")).to_have_text("Hi Ana")
+    expect(turns.nth(1)).to_have_attribute("data-role", "contact")
+    expect(turns.nth(1).locator("p")).to_have_text("Hello?")
+    expect(rows.locator("tr.selected")).to_have_attribute("data-call-id", call_ids[booked])
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-call.png"), full_page=True)
+
+    # another call replaces it: unanswered, a cost and no conversation
+    rows.locator(f"tr[data-call-id='{call_ids[unanswered]}']").click()
+    expect(detail.locator(".phone.big")).to_have_text(unanswered)
+    expect(detail.locator(".attempt")).to_have_count(1)
+    expect(detail.locator(".attempt-head")).to_contain_text("no answer")
+    expect(detail.locator(".facts")).to_contain_text("$0.01")
+    expect(detail.locator(".transcript")).to_have_count(0)
+    page.keyboard.press("Escape")
+    expect(detail).to_be_hidden()
+    expect(rows.locator("tr.selected")).to_have_count(0)

@@ -14,6 +14,7 @@ const CALLS_SHOWN_STEP = 100; // rows added by "Show more"
 const CAMPAIGNS_PAGE = 50;
 const BUCKETS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
 const MAX_BUCKETS = 40;
+const DISPOSITION_TONES = 8; // --d0 ... --d7 in the stylesheet
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -49,6 +50,7 @@ const api = {
   campaigns: (status, limit) => request("GET", "/campaign", { status, limit }),
   campaign: (id) => request("GET", `/campaign/${encodeURIComponent(id)}`),
   transition: (id, verb) => request("POST", `/campaign/${encodeURIComponent(id)}/${verb}`),
+  call: (id) => request("GET", `/call/${encodeURIComponent(id)}`),
   async calls(id) {
     const calls = [];
     let cursor = null;
@@ -93,6 +95,32 @@ function build(el, attrs, children) {
 
 const label = (name) => name.replace(/_/g, " ");
 const plural = (n, word) => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+
+// An amount with its cents, and more digits only when it has them ($0.0125).
+function money(cost) {
+  if (!cost) return "—";
+  const digits = Math.round(cost.amount * 100) / 100 === cost.amount ? 2 : 4;
+  try {
+    return new Intl.NumberFormat(undefined, {
+      style: "currency", currency: cost.currency, minimumFractionDigits: digits, maximumFractionDigits: digits,
+    }).format(cost.amount);
+  } catch {
+    return `${cost.amount.toFixed(digits)} ${cost.currency}`; // a currency code Intl does not know
+  }
+}
+
+// A value of a result's data as text: text as it is, anything else as JSON.
+function valueText(value) {
+  if (value == null) return "—";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+// Dispositions are the playbook's own names: each gets a colour of its own, the same on every visit.
+function dispositionTone(name) {
+  let hash = 0;
+  for (const char of name) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
+  return `d${hash % DISPOSITION_TONES}`;
+}
 
 function when(iso) {
   if (!iso) return "";
@@ -286,7 +314,13 @@ function campaignView(id) {
   const outcomeChart = h("div", { class: "chart", id: "outcome-chart" });
   const timelineChart = h("div", { class: "chart", id: "timeline-chart" });
   const rate = h("p", { class: "rate", id: "attempt-rate" });
+  const dispositionChart = h("div", { class: "chart", id: "disposition-chart" });
+  const cost = h("span", { class: "n", id: "campaign-cost" }, "—");
+  const costNote = h("span", { class: "label", id: "cost-note" });
   const callRows = h("tbody", { id: "call-rows" });
+  const drawer = h("aside", { class: "drawer", id: "call-detail", hidden: true, "aria-label": "Call details" });
+  let openCallId = null; // the call shown in the drawer
+  let openCall = null; // and what was last read of it
   const callsNote = h("span", { class: "muted", id: "calls-note" });
   const more = h("button", { class: "more", hidden: true, onclick() { shown += CALLS_SHOWN_STEP; renderCalls(); } },
     "Show more");
@@ -315,15 +349,20 @@ function campaignView(id) {
     meta, actionError,
     h("div", { class: "overall" }, overallBar, overallText),
     counts,
+    h("div", { class: "charts results" },
+      h("div", { class: "card" }, h("h2", {}, "Dispositions ", h("span", { class: "hint" }, "· last answered attempt of each call")),
+        dispositionChart),
+      h("div", { class: "card cost" }, h("h2", {}, "Cost"), cost, costNote)),
     h("div", { class: "charts" },
       h("div", { class: "card" }, h("h2", {}, "Attempt outcomes"), outcomeChart),
       h("div", { class: "card" }, h("h2", {}, "Attempts over time"), timelineChart, rate)),
     h("div", { class: "card" },
       h("h2", {}, "Calls ", callsNote),
       h("table", { class: "calls" },
-        h("thead", {}, h("tr", {}, ["Phone", "Status", "Attempts", "Next attempt"].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, ["Phone", "Status", "Disposition", "Attempts", "Next attempt"].map((t) => h("th", {}, t)))),
         callRows),
-      more)));
+      more),
+    drawer));
 
   function renderCampaign(campaign) {
     status.replaceChildren(badge(campaign.status, "big"));
@@ -342,12 +381,15 @@ function campaignView(id) {
     counts.replaceChildren(
       countCard("total", total, "ink"),
       ...CALL_STATUSES.map((s) => countCard(s, campaign.counts[s] ?? 0, s)));
+    dispositionChart.replaceChildren(...dispositionBars(campaign.dispositions ?? {}));
+    cost.textContent = money(campaign.cost);
+    costNote.textContent = campaign.cost ? "every attempt, summed" : "no cost reported yet";
   }
 
   function renderCalls() {
     if (!lastCalls) return;
     const { calls, truncated } = lastCalls;
-    callRows.replaceChildren(...calls.slice(0, shown).map(callRow));
+    callRows.replaceChildren(...calls.slice(0, shown).map((call) => callRow(call, openDetail, call.call_id === openCallId)));
     more.hidden = calls.length <= shown;
     callsNote.textContent = `· ${plural(calls.length, "call")}${truncated ? " (first ones only)" : ""}`;
     const attempts = calls.flatMap((call) => call.attempts);
@@ -371,7 +413,49 @@ function campaignView(id) {
       renderCalls();
       finishedAndRead = FINISHED.has(campaign.status);
     }
+    if (openCall && unsettled(openCall)) await loadDetail();
   }
+
+  // The drawer: one call's attempts with their results, transcripts included (GET /call/{id}).
+  function openDetail(callId) {
+    openCallId = callId;
+    openCall = null;
+    drawer.hidden = false;
+    drawer.replaceChildren(h("p", { class: "muted" }, "Reading the call…"));
+    markSelected();
+    loadDetail();
+  }
+
+  function closeDetail() {
+    openCallId = null;
+    openCall = null;
+    drawer.hidden = true;
+    markSelected();
+  }
+
+  function markSelected() {
+    for (const row of callRows.children) row.classList.toggle("selected", row.dataset.callId === openCallId);
+  }
+
+  async function loadDetail() {
+    const wanted = openCallId;
+    try {
+      const call = await api.call(wanted);
+      if (wanted !== openCallId) return; // another call was opened meanwhile
+      const changed = JSON.stringify(call) !== JSON.stringify(openCall);
+      openCall = call;
+      if (changed) drawer.replaceChildren(...callDetail(call, closeDetail));
+    } catch (error) {
+      if (error instanceof Unauthorized) return signOut("The token was rejected: sign in again.");
+      if (wanted !== openCallId) return;
+      drawer.replaceChildren(
+        h("button", { class: "quiet close", type: "button", "aria-label": "Close", onclick: closeDetail }, "×"),
+        h("p", { class: "error" }, `Could not read this call: ${error.message}`));
+    }
+  }
+
+  const onKey = (event) => { if (event.key === "Escape" && !drawer.hidden) closeDetail(); };
+  document.addEventListener("keydown", onKey);
 
   const poller = poll(async () => {
     try {
@@ -386,7 +470,12 @@ function campaignView(id) {
       throw error;
     }
   });
-  return poller;
+  return {
+    stop() {
+      poller.stop();
+      document.removeEventListener("keydown", onKey);
+    },
+  };
 }
 
 function countCard(name, n, tone) {
@@ -394,7 +483,21 @@ function countCard(name, n, tone) {
     h("span", { class: "n" }, n.toLocaleString()), h("span", { class: "label" }, label(name)));
 }
 
-function callRow(call) {
+// A call's result may still come: while it is not over, or an ended attempt has none yet.
+function unsettled(call) {
+  return !TERMINAL.has(call.status) || call.attempts.some((a) => a.ended_at && !a.result);
+}
+
+function lastAnswered(call) {
+  const answered = call.attempts.filter((a) => a.outcome === "answered");
+  return answered.length ? answered[answered.length - 1] : null;
+}
+
+function dispositionChip(name) {
+  return h("span", { class: "chip", tone: dispositionTone(name), "data-disposition": name }, name);
+}
+
+function callRow(call, open, selected) {
   const attempts = call.attempts.map((a) => {
     const outcome = a.outcome ?? "in_flight";
     const title = `attempt ${a.number}: started ${when(a.started_at)}${a.ended_at ? `, ended ${when(a.ended_at)}` : ""}${a.error ? ` (${a.error})` : ""}`;
@@ -404,15 +507,106 @@ function callRow(call) {
   let next = "";
   if (call.status === "pending" && call.next_attempt_at) next = when(call.next_attempt_at);
   else if (call.skip_reason) next = `skipped: ${label(call.skip_reason)}`;
-  return h("tr", { "data-call-id": call.call_id },
-    h("td", { class: "phone" }, call.phone),
+  const disposition = lastAnswered(call)?.result?.disposition;
+  return h("tr", { "data-call-id": call.call_id, class: selected ? "selected" : null, onclick() { open(call.call_id); } },
+    h("td", {}, h("button", { class: "link phone", type: "button", title: "Show the attempts and results" }, call.phone)),
     h("td", {}, badge(call.status)),
+    h("td", {}, disposition ? dispositionChip(disposition) : h("span", { class: "muted" }, "—")),
     h("td", {}, attempts.length ? attempts : h("span", { class: "muted" }, "none yet")),
     h("td", { class: "muted" }, next));
 }
 
 // ---------------------------------------------------------------------------------------------
-// Charts (inline SVG)
+// One call's attempts and what they achieved
+
+function callDetail(call, close) {
+  const attempts = call.attempts.length
+    ? [...call.attempts].reverse().map(attemptDetail) // the latest, which decided the call, first
+    : [h("p", { class: "empty" }, "No attempt yet.")];
+  return [
+    h("div", { class: "drawer-head" },
+      h("div", {}, h("h2", {}, "Call"), h("div", { class: "phone big" }, call.phone)),
+      badge(call.status),
+      h("button", { class: "quiet close", type: "button", "aria-label": "Close", onclick: close }, "×")),
+    h("p", { class: "muted mono" }, call.call_id),
+    ...attempts,
+  ];
+}
+
+function attemptDetail(attempt) {
+  const times = [`started ${when(attempt.started_at)}`];
+  if (attempt.ended_at) {
+    const seconds = (new Date(attempt.ended_at) - new Date(attempt.started_at)) / 1000;
+    times.push(`${seconds.toFixed(1)} s`);
+  }
+  const section = h("section", { class: "attempt", "data-attempt": attempt.number },
+    h("div", { class: "attempt-head" },
+      h("strong", {}, `Attempt ${attempt.number}`),
+      h("span", { class: "chip", tone: attempt.outcome ?? "in_flight" }, attempt.outcome ? label(attempt.outcome) : "in progress"),
+      h("span", { class: "muted" }, times.join(" · "))));
+  const result = attempt.result;
+  if (!result) {
+    section.append(h("p", { class: "muted" }, attempt.ended_at ? "No result reported." : "The call is not over yet."));
+    return section;
+  }
+  section.append(h("dl", { class: "facts" }, facts(result)));
+  if (result.summary) section.append(h("p", { class: "summary" }, result.summary));
+  const data = Object.entries(result.data ?? {});
+  if (data.length) {
+    section.append(h("h3", {}, "Data"), h("dl", { class: "data" },
+      data.flatMap(([name, value]) => [h("dt", {}, name), h("dd", { "data-field": name }, valueText(value))])));
+  }
+  const turns = result.transcript ?? [];
+  if (turns.length) {
+    section.append(h("h3", {}, "Transcript"), h("ol", { class: "transcript" }, turns.map((turn) => {
+      const side = ["agent", "contact"].includes(turn.role) ? turn.role : "other";
+      return h("li", { class: `turn ${side}`, "data-role": turn.role },
+        h("span", { class: "role" }, turn.role, turn.at_s != null ? ` · ${turn.at_s.toFixed(1)} s` : ""),
+        h("p", {}, turn.text));
+    })));
+  }
+  if (result.truncated) section.append(h("p", { class: "muted" }, "This result was cut to the size limits."));
+  return section;
+}
+
+function facts(result) {
+  const rows = [];
+  const fact = (name, value) => rows.push(h("dt", {}, name), h("dd", {}, value));
+  if (result.disposition) fact("disposition", dispositionChip(result.disposition));
+  if (result.cost) fact("cost", money(result.cost));
+  if (result.ended_reason) fact("end reason", result.ended_reason);
+  if (result.callback_at) fact("call back", when(result.callback_at));
+  if (result.voicemail_left != null) fact("voicemail left", result.voicemail_left ? "yes" : "no");
+  if (result.success != null) fact("success", result.success ? "yes" : "no");
+  if (result.recording_url) {
+    const safe = /^https?:\/\//i.test(result.recording_url); // never a javascript: link
+    fact("recording", safe
+      ? h("a", { href: result.recording_url, target: "_blank", rel: "noopener noreferrer" }, "listen")
+      : result.recording_url);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts (inline SVG, or CSS bars where labels are the user's own and of any length)
+
+function dispositionBars(dispositions) {
+  const entries = Object.entries(dispositions).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  if (!entries.length) return [h("p", { class: "empty" }, "No dispositions yet: answered calls bring them.")];
+  const total = entries.reduce((n, [, count]) => n + count, 0);
+  const most = entries[0][1];
+  return [h("div", { class: "hbars", role: "list", "aria-label": "Calls by disposition" },
+    entries.map(([name, count]) => {
+      const share = Math.round((100 * count) / total);
+      return h("div", {
+        class: "hbar", role: "listitem", "data-disposition": name, "data-count": count,
+        title: `${name}: ${plural(count, "call")} (${share}%)`,
+      },
+        h("span", { class: "name" }, name),
+        h("span", { class: "track" }, h("span", { class: "fill", tone: dispositionTone(name), "width%": ((100 * count) / most).toFixed(1) })),
+        h("span", { class: "value" }, `${count.toLocaleString()} · ${share}%`));
+    }))];
+}
 
 function outcomeBars(attempts) {
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0]));
