@@ -120,7 +120,7 @@ def test_a_call_carries_the_pathway_the_variables_and_the_attempt(api):
             "outbound_call_id": str(request.call_id),
             "outbound_attempt": 3,
             "outbound_idempotency_key": f"{request.call_id}:3",
-            "outbound_voicemail": "hangup",
+            "outbound_voicemail_message": False,
         },
         "webhook": WEBHOOK_URL,
         "answered_by_enabled": True,
@@ -148,7 +148,7 @@ def test_a_task_a_voicemail_message_and_the_playbooks_data_fields_travel(api):
         "leave_message",
         "Call us back, Ada.",
     )
-    assert body["metadata"]["outbound_voicemail"] == "leave_message"
+    assert body["metadata"]["outbound_voicemail_message"] is True
     assert body["analysis_schema"] == {
         "budget": "number",
         "callback_at": "YYYY-MM-DDTHH:MM:SSZ",
@@ -197,9 +197,15 @@ def test_a_call_bland_did_not_queue_is_refused_with_its_message(api):
         _place(api, _request())
 
 
-def test_a_wrong_api_key_is_refused(api):
-    with pytest.raises(CallRejected, match="401: Invalid API key"):
+def test_a_wrong_api_key_leaves_the_attempt_unspent(api):
+    with pytest.raises(ProviderUnavailable, match="api_key: 401: Invalid API key"):
         _place(api, _request(), api_key="wrong")
+
+
+def test_an_answer_that_is_not_blands_leaves_the_attempt_unspent(api):
+    api.recorder.answers.append(Answer(200, b"<html>"))
+    with pytest.raises(ProviderUnavailable, match="unreadable"):
+        _place(api, _request())
 
 
 def test_bland_out_of_reach_leaves_the_attempt_unspent():
@@ -309,6 +315,17 @@ def test_a_failed_call_carries_blands_error_message():
     assert (event.outcome, event.error) == (Outcome.FAILED, "Unserviced area")
 
 
+@pytest.mark.parametrize(
+    ("transcripts", "outcome"), [(None, Outcome.ANSWERED), ([], Outcome.FAILED)]
+)
+def test_a_reason_outside_the_table_is_answered_if_a_conversation_took_place(transcripts, outcome):
+    payload = call_details(
+        "call-1", answered_by=None, queue_status=None, status="abandoned", transcripts=transcripts
+    )
+    [event] = _events(payload)
+    assert (event.kind, event.outcome) == ("ended", outcome)
+
+
 def test_a_webhook_of_a_call_not_completed_reports_nothing():
     assert _events(call_details("call-1", completed=False)) == []
 
@@ -353,9 +370,10 @@ def test_a_pathways_extracted_variables_give_the_disposition_without_an_analysis
     assert result.callback_at == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("left", "voicemail_left"), [("leave_message", True), ("hangup", False)])
+@pytest.mark.parametrize(("left", "voicemail_left"), [(True, True), (False, False)])
 def test_a_voicemail_says_whether_the_message_was_left(left, voicemail_left):
-    payload = call_details("call-1", answered_by="voicemail", metadata={"outbound_voicemail": left})
+    metadata = {"outbound_voicemail_message": left}
+    payload = call_details("call-1", answered_by="voicemail", metadata=metadata)
     [event] = _events(payload)
     assert event.outcome == Outcome.VOICEMAIL
     assert event.result is not None and event.result.voicemail_left is voicemail_left

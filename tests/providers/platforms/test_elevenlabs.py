@@ -222,9 +222,21 @@ def test_a_call_elevenlabs_did_not_start_is_refused_with_its_message(api):
         _place(api, _request())
 
 
-def test_a_wrong_api_key_is_refused(api):
-    with pytest.raises(CallRejected, match="401: Invalid API key"):
+def test_a_wrong_api_key_leaves_the_attempt_unspent(api):
+    with pytest.raises(ProviderUnavailable, match="api_key: 401: Invalid API key"):
         _run(api.url, lambda adapter: adapter.place_call(_request()), api_key="wrong")
+
+
+def test_an_answer_that_is_not_elevenlabs_leaves_the_attempt_unspent(api):
+    api.recorder.answers.extend([api.phone_number(TWILIO_NUMBER), Answer(200, b"<html>")])
+    with pytest.raises(ProviderUnavailable, match="unreadable"):
+        _place(api, _request())
+
+
+def test_a_playbook_without_the_elevenlabs_fields_is_rejected_without_a_request(api):
+    with pytest.raises(CallRejected, match="no phone_number_id"):
+        _place(api, _request(number=""))
+    assert api.recorder.requests == []
 
 
 def test_elevenlabs_out_of_reach_leaves_the_attempt_unspent():
@@ -322,6 +334,15 @@ def test_every_end_reason_gives_its_outcome(reason, outcome):
     [event] = _events(_payload_ending(reason))
     assert (event.provider, event.provider_call_id, event.kind) == ("elevenlabs", "conv_1", "ended")
     assert event.outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("transcript", "outcome"), [(None, Outcome.ANSWERED), ([], Outcome.FAILED)]
+)
+def test_a_status_outside_the_table_is_answered_if_a_conversation_took_place(transcript, outcome):
+    payload = conversation("conv_1", status="abandoned", transcript=transcript)
+    [event] = _events(transcription_webhook(payload))
+    assert (event.kind, event.outcome) == ("ended", outcome)
 
 
 def test_a_call_that_never_connected_names_the_telephony_report():

@@ -191,7 +191,7 @@ def test_an_overloaded_sip_service_leaves_the_attempt_unspent(server):
 
 
 def test_an_unknown_trunk_is_refused_with_livekits_message(server):
-    with pytest.raises(CallRejected, match="404 not_found: requested sip trunk does not exist"):
+    with pytest.raises(CallRejected, match="404: not_found: requested sip trunk does not exist"):
         _place(server, _request(trunk="ST_gone"))
 
 
@@ -200,10 +200,16 @@ def test_an_invalid_number_is_refused(server):
         _place(server, _request(to="not a number"))
 
 
-def test_a_wrong_api_secret_is_refused(server):
-    with pytest.raises(CallRejected, match="401 unauthenticated"):
+def test_a_wrong_api_secret_leaves_the_attempt_unspent(server):
+    with pytest.raises(ProviderUnavailable, match="api_key: 401: unauthenticated"):
         _place(server, _request(), api_secret="another-secret-of-at-least-32-chars")
     assert server.rooms == {}
+
+
+def test_a_playbook_without_a_trunk_is_rejected_without_a_request(server):
+    with pytest.raises(CallRejected, match="no sip_trunk_id"):
+        _place(server, _request(trunk=""))
+    assert server.recorder.requests == []
 
 
 def test_livekit_out_of_reach_leaves_the_attempt_unspent():

@@ -417,11 +417,12 @@ def test_the_end_of_call_report_carries_the_result():
     ("data", "disposition", "callback_at"),
     [
         ({"disposition": 3, "callback_at": "tomorrow"}, None, None),
-        ({"callback_at": "2026-12-02T10:00:00"}, None, None),  # no offset: ambiguous
         (None, None, None),
+        # no offset: UTC, as a result posted to outbound is read
+        ({"callback_at": "2026-12-02T10:00:00"}, None, datetime(2026, 12, 2, 10, tzinfo=UTC)),
     ],
 )
-def test_a_disposition_or_callback_not_in_the_convention_is_left_unknown(
+def test_the_convention_reads_a_disposition_and_a_callback_or_leaves_them_unknown(
     data, disposition, callback_at
 ):
     call = ended_call(
