@@ -24,7 +24,7 @@ from outbound.providers.errors import (
 from outbound.providers.platforms.base import Connection
 from outbound.providers.platforms.bland import END_REASONS, BlandAdapter
 from tests.providers.platforms.bland_api import BlandApi, call_details, encode, error, signature
-from tests.providers.platforms.http_standin import Answer, serving
+from tests.providers.platforms.http_stand_in import Answer, serving
 
 API_KEY = "sk-bland-test"
 SECRET = "bland-webhook-secret"

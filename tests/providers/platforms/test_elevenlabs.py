@@ -32,7 +32,7 @@ from tests.providers.platforms.elevenlabs_api import (
     transcription_webhook,
     turn,
 )
-from tests.providers.platforms.http_standin import Answer, serving
+from tests.providers.platforms.http_stand_in import Answer, serving
 
 API_KEY = "xi-test-key"
 SECRET = "wsec_test"

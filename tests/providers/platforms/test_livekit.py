@@ -24,7 +24,7 @@ from outbound.providers.errors import (
 )
 from outbound.providers.platforms.base import Connection
 from outbound.providers.platforms.livekit import END_REASONS, LiveKitAdapter
-from tests.providers.platforms.http_standin import serving
+from tests.providers.platforms.http_stand_in import serving
 from tests.providers.platforms.livekit_api import (
     LiveKitApi,
     decoded_metadata,

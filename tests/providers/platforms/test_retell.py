@@ -1,7 +1,6 @@
 """The Retell adapter against a stand-in for Retell's API, and Retell's webhooks."""
 
 import asyncio
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from outbound.providers.errors import (
 from outbound.providers.platforms import conventions
 from outbound.providers.platforms.base import Connection
 from outbound.providers.platforms.retell import END_REASONS, RetellAdapter, create_call_body
-from tests.providers.platforms.http_stand_in import ApiRequest, running
+from tests.providers.platforms.http_stand_in import Answer, Received, serving
 from tests.providers.platforms.retell_api import (
     BAD_REQUEST,
     NOT_FOUND,
@@ -99,12 +98,11 @@ def _run(adapter: RetellAdapter, use: Callable[[RetellAdapter], Awaitable[T]]) -
 
 def _new_call(request: CallRequest | None = None) -> dict[str, Any]:
     """A call object as Retell's create-phone-call answers it, without a server."""
-    body = json.loads(conventions.json_body(create_call_body(request or _request())))
+    body = conventions.json_body(create_call_body(request or _request()))
     headers = {"authorization": f"Bearer {API_KEY}"}
-    status, call = RetellApi(API_KEY).handle(
-        ApiRequest("POST", "/v2/create-phone-call", headers, body)
-    )
-    assert status == 201
+    answer = RetellApi(API_KEY).answer(Received("POST", "/v2/create-phone-call", headers, body))
+    assert answer.status == 201
+    call: dict[str, Any] = answer.value()
     return call
 
 
@@ -126,7 +124,7 @@ def _parse(payload: dict[str, Any]) -> list[ProviderEvent]:
 
 @pytest.fixture
 def api() -> Iterator[RetellApi]:
-    with running(RetellApi(API_KEY, {AGENT_ID}, {FROM_NUMBER})) as stand_in:
+    with serving(RetellApi(API_KEY, {AGENT_ID}, {FROM_NUMBER})) as stand_in:
         yield stand_in
 
 
@@ -140,9 +138,9 @@ def test_place_call_creates_the_phone_call_with_the_agent_number_variables_and_m
     [sent] = api.created
     assert handle.provider_call_id in api.calls
     assert sent.method == "POST"
-    assert sent.authorization == f"Bearer {API_KEY}"
+    assert sent.headers["authorization"] == f"Bearer {API_KEY}"
     assert sent.headers["content-type"] == "application/json"
-    assert sent.json == {
+    assert sent.json() == {
         "from_number": FROM_NUMBER,
         "to_number": CONTACT,
         "override_agent_id": AGENT_ID,
@@ -176,15 +174,15 @@ def test_a_playbook_that_hangs_up_on_voicemail_keeps_the_agents_own_option(api):
     _run(_adapter(api.url), lambda adapter: adapter.place_call(_request(voicemail_message=None)))
 
     [sent] = api.created
-    assert "agent_override" not in sent.json
-    assert sent.json["metadata"]["outbound_voicemail_message"] is False
+    assert "agent_override" not in sent.json()
+    assert sent.json()["metadata"]["outbound_voicemail_message"] is False
 
 
 def test_a_playbook_without_the_retell_fields_is_rejected_without_a_request(api):
     request = _request(provider={"connection_id": "c", "from_number": FROM_NUMBER})
     with pytest.raises(CallRejected, match="agent_id"):
         _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
-    assert api.requests == []
+    assert api.recorder.requests == []
 
 
 @pytest.mark.parametrize(
@@ -200,7 +198,7 @@ def test_a_playbook_without_the_retell_fields_is_rejected_without_a_request(api)
 def test_rate_limits_concurrency_server_errors_and_a_refused_key_leave_the_attempt_unspent(
     api, status, body
 ):
-    api.answers.append((status, body))
+    api.recorder.answers.append(Answer.json(status, body))
     with pytest.raises(ProviderUnavailable, match=str(status)):
         _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
@@ -209,7 +207,7 @@ def test_rate_limits_concurrency_server_errors_and_a_refused_key_leave_the_attem
     ("status", "body"), [(402, PAYMENT_REQUIRED), (404, retell_error("Not Found"))]
 )
 def test_payment_and_not_found_refusals_are_rejected_with_retells_message(api, status, body):
-    api.answers.append((status, body))
+    api.recorder.answers.append(Answer.json(status, body))
     with pytest.raises(CallRejected, match=body["message"]):
         _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
@@ -247,9 +245,9 @@ def test_fetch_call_of_a_call_not_over_reports_nothing(api, started):
     events = _run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
 
     assert events == []
-    [*_, lookup] = api.requests
+    [*_, lookup] = api.recorder.requests
     assert (lookup.method, lookup.path) == ("GET", f"/v2/get-call/{handle.provider_call_id}")
-    assert lookup.authorization == f"Bearer {API_KEY}"
+    assert lookup.headers["authorization"] == f"Bearer {API_KEY}"
 
 
 def test_fetch_call_of_an_ended_call_reports_its_end_with_the_whole_result(api):

@@ -1,7 +1,6 @@
 """The Vapi adapter against a stand-in for Vapi's API, and Vapi's server messages."""
 
 import asyncio
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from outbound.providers.errors import (
 from outbound.providers.platforms import conventions
 from outbound.providers.platforms.base import Connection
 from outbound.providers.platforms.vapi import END_REASONS, VapiAdapter, create_call_body
-from tests.providers.platforms.http_stand_in import ApiRequest, running
+from tests.providers.platforms.http_stand_in import Answer, Received, serving
 from tests.providers.platforms.vapi_api import (
     VapiApi,
     bearer_headers,
@@ -102,17 +101,12 @@ def _callback(payload: dict[str, Any] | bytes, headers: dict[str, str]) -> Callb
 
 def _new_call(request: CallRequest | None = None) -> dict[str, Any]:
     """A Call object as Vapi's create-call answers it, without a server."""
-    api = VapiApi(API_KEY)
-    body = _body(request or _request())
-    status, call = api.handle(
-        ApiRequest("POST", "/call", {"authorization": f"Bearer {API_KEY}"}, body)
-    )
-    assert status == 201
+    body = conventions.json_body(create_call_body(request or _request()))
+    headers = {"authorization": f"Bearer {API_KEY}"}
+    answer = VapiApi(API_KEY).answer(Received("POST", "/call", headers, body))
+    assert answer.status == 201
+    call: dict[str, Any] = answer.value()
     return call
-
-
-def _body(request: CallRequest) -> dict[str, Any]:
-    return json.loads(conventions.json_body(create_call_body(request)))
 
 
 def _parse(payload: dict[str, Any]) -> list:
@@ -127,7 +121,7 @@ CONVERSATION = [
 
 @pytest.fixture
 def api() -> Iterator[VapiApi]:
-    with running(VapiApi(API_KEY, {ASSISTANT_ID}, {PHONE_NUMBER_ID})) as stand_in:
+    with serving(VapiApi(API_KEY, {ASSISTANT_ID}, {PHONE_NUMBER_ID})) as stand_in:
         yield stand_in
 
 
@@ -140,9 +134,9 @@ def test_place_call_creates_the_call_with_the_assistant_number_variables_and_met
 
     [sent] = api.created
     assert handle.provider_call_id in api.calls
-    assert sent.authorization == f"Bearer {API_KEY}"
+    assert sent.headers["authorization"] == f"Bearer {API_KEY}"
     assert sent.headers["content-type"] == "application/json"
-    assert sent.json == {
+    assert sent.json() == {
         "assistantId": ASSISTANT_ID,
         "phoneNumberId": PHONE_NUMBER_ID,
         "customer": {"number": CONTACT},
@@ -164,7 +158,7 @@ def test_a_playbook_without_first_or_voicemail_message_keeps_the_assistants_own(
     request = _request(first_message=None, voicemail_message=None)
     _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
 
-    overrides = api.created[0].json["assistantOverrides"]
+    overrides = api.created[0].json()["assistantOverrides"]
     assert "firstMessage" not in overrides and "voicemailMessage" not in overrides
     assert overrides["metadata"]["outbound_voicemail_message"] is False
 
@@ -173,7 +167,7 @@ def test_a_playbook_without_the_vapi_fields_is_rejected_without_a_request(api):
     request = _request(provider={"connection_id": "c", "assistant_id": ASSISTANT_ID})
     with pytest.raises(CallRejected, match="phone_number_id"):
         _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
-    assert api.requests == []
+    assert api.recorder.requests == []
 
 
 @pytest.mark.parametrize(
@@ -189,7 +183,7 @@ def test_a_playbook_without_the_vapi_fields_is_rejected_without_a_request(api):
 def test_rate_limits_concurrency_server_errors_and_a_refused_key_leave_the_attempt_unspent(
     api, status, body
 ):
-    api.answers.append((status, body))
+    api.recorder.answers.append(Answer.json(status, body))
     with pytest.raises(ProviderUnavailable, match=str(status)):
         _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
@@ -201,7 +195,7 @@ def test_a_call_blocked_by_the_concurrency_limit_is_unavailable(api):
         "concurrencyLimit": 10,
         "remainingConcurrentCalls": 0,
     }
-    api.answers.append((201, call))
+    api.recorder.answers.append(Answer.json(201, call))
     with pytest.raises(ProviderUnavailable, match="concurrency"):
         _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
@@ -223,7 +217,7 @@ def test_an_unreachable_vapi_is_unavailable():
 
 
 def test_an_unreadable_answer_is_unavailable(api):
-    api.answers.append((201, {"status": "queued"}))  # no id
+    api.recorder.answers.append(Answer.json(201, {"status": "queued"}))  # no id
     with pytest.raises(ProviderUnavailable, match="unreadable"):
         _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
@@ -238,9 +232,9 @@ def test_fetch_call_of_an_ongoing_call_reports_nothing(api):
     events = _run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
 
     assert events == []
-    assert api.requests[-1].method == "GET"
-    assert api.requests[-1].path == f"/call/{handle.provider_call_id}"
-    assert api.requests[-1].authorization == f"Bearer {API_KEY}"
+    [*_, lookup] = api.recorder.requests
+    assert (lookup.method, lookup.path) == ("GET", f"/call/{handle.provider_call_id}")
+    assert lookup.headers["authorization"] == f"Bearer {API_KEY}"
 
 
 def test_fetch_call_of_an_ended_call_reports_its_end_and_result(api):
