@@ -165,7 +165,7 @@ class BlandAdapter(PlatformAdapter):
             self._http,
             PLATFORM,
             "POST",
-            f"{self.base_url}/v1/calls",
+            self.base_url + "/v1/calls",
             self._headers,
             error_message,
             body.model_dump(exclude_none=True, by_alias=True),

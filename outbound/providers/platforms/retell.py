@@ -172,7 +172,7 @@ class RetellAdapter(PlatformAdapter):
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._api_key}"}
+        headers = {"Authorization": f"Bearer {self._api_key}"}  # the key also signs webhooks
         return await conventions.send(
             self._http, PLATFORM, method, self.base_url + path, headers, error_message, body
         )
