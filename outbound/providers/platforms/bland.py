@@ -177,7 +177,7 @@ class BlandAdapter(PlatformAdapter):
         return CallHandle(sent.call_id)
 
     async def fetch_call(self, provider_call_id: str) -> list[ProviderEvent]:
-        response = await conventions.request(
+        response = await conventions.http_request(
             self._http,
             PLATFORM,
             "GET",

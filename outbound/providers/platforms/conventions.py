@@ -1,8 +1,8 @@
 """What outbound does the same way with every agent platform: each adapter (Vapi, Retell,
 ElevenLabs, Bland, LiveKit) keeps to its platform's words and leaves these to this module.
 
-- **Asking a platform** (``request``, ``refuse``, ``send``, ``read_answer``): one HTTP request,
-  its failures in outbound's words (CONTRACT §8, ``errors``):
+- **Asking a platform** (``http_request``, ``refuse``, ``send``, ``read_answer``): one HTTP
+  request, its failures in outbound's words (CONTRACT §8, ``errors``):
 
   - a platform out of reach (any httpx error: refused, timed out, reset, undecodable) is
     ``ProviderUnavailable``;
@@ -22,8 +22,10 @@ ElevenLabs, Bland, LiveKit) keeps to its platform's words and leaves these to th
 - **What outbound attaches to a call** (``call_metadata``, ``leaves_voicemail``): the call id,
   the attempt, the attempt's idempotency key (no platform's create-call API takes one, so it
   travels there, for your own reconciliation) and whether outbound gave the call a voicemail
-  message, in the metadata the platform stores and echoes back. ``provider_fields``: the
-  playbook's fields of the platform, ``CallRejected`` without a request when one is missing.
+  message, in the metadata Vapi, Retell and Bland store and echo back (ElevenLabs takes the
+  ids as dynamic variables, LiveKit a metadata of its own for the agent to read).
+  ``provider_fields``: the playbook's fields of the platform, ``CallRejected`` without a
+  request when one is missing.
 - **The result convention** (``disposition_of``, ``callback_at_of``): the agent reports the
   playbook's disposition in its structured data (Vapi's structured data, Retell's custom
   analysis data, ElevenLabs' data collection, Bland's analysis or variables) as a string field
@@ -46,8 +48,9 @@ that keeps to CONTRACT §7/§8 and the rules of the agent platforms' issue: a re
 a concurrency refusal named in any status leave the attempt unspent for every platform (before,
 ElevenLabs, Bland and LiveKit failed the attempt on them); a callback time without an offset is
 UTC (before, Vapi and Retell dropped it); an unknown end reason of a call that connected is
-``answered`` (before, ElevenLabs and Bland made it ``failed``); an unreadable create-call answer
-leaves the attempt unspent (before, ElevenLabs and Bland failed it).
+``answered`` (before, ElevenLabs and Bland made it ``failed``); an unreadable answer to a
+create-call leaves the attempt unspent (before, ElevenLabs and Bland failed it); a platform's
+message is cut at 500 characters (before, 300 for ElevenLabs, Bland and LiveKit).
 
 May import ``outbound.domain``, ``outbound.providers`` (base, callbacks, errors),
 ``outbound.signing``, httpx and pydantic.
@@ -94,7 +97,7 @@ Model = TypeVar("Model", bound=BaseModel)
 # Asking a platform
 
 
-async def request(
+async def http_request(
     http: httpx.AsyncClient,
     platform: str,
     method: str,
@@ -132,8 +135,8 @@ async def send(
     message_of: MessageOf,
     body: Mapping[str, Any] | None = None,
 ) -> httpx.Response:
-    """``request``, then ``refuse``: the answer of a request that succeeded."""
-    response = await request(http, platform, method, url, headers, body)
+    """``http_request``, then ``refuse``: the answer of a request that succeeded."""
+    response = await http_request(http, platform, method, url, headers, body)
     refuse(platform, response, message_of)
     return response
 

@@ -231,7 +231,7 @@ class ElevenLabsAdapter(PlatformAdapter):
         return self._phone_providers[phone_number_id]
 
     async def fetch_call(self, provider_call_id: str) -> list[ProviderEvent]:
-        response = await conventions.request(
+        response = await conventions.http_request(
             self._http,
             PLATFORM,
             "GET",
