@@ -24,46 +24,40 @@ its ``voice`` and ``language`` when set; its voicemail as ``voicemail_action`` (
 ``leave_message`` with ``voicemail_message``) with ``answered_by_enabled`` so that Bland says
 who answered; its data fields and, when it declares dispositions, a ``disposition`` field, as
 the ``analysis_schema`` Bland fills after the call; ``max_duration`` from the connection's
-``max_call_seconds``; and ``metadata`` naming the attempt (``outbound_call_id``,
-``outbound_attempt``, ``outbound_idempotency_key``: Bland takes no idempotency key) and the
-voicemail action. The call's ``webhook`` is the connection's webhook address, from the
+``max_call_seconds``; and ``metadata`` naming the attempt (``conventions.call_metadata``: Bland
+takes no idempotency key, so the attempt's key travels there, with whether the call was given a
+voicemail message). The call's ``webhook`` is the connection's webhook address, from the
 connection's ``settings["webhook_url"]``.
 
 The result: the transcripts (``assistant`` is the agent, ``user`` the contact; ``at_s`` counts
 from ``started_at``; ``agent-action`` lines are not speech and are left out), the summary, the
 ``analysis`` as ``data`` (``disposition`` and ``callback_at`` by outbound's convention, see
-``shared``, read from the analysis, else from the call's ``variables``, where a pathway's
-extracted variables land), ``price`` as the cost in USD, ``recording_url``, and
-``voicemail_left`` when Bland heard a voicemail and outbound asked it to leave a message.
+``conventions``, read from the analysis, else from the call's ``variables``, where a pathway's
+extracted variables land), ``price`` as the cost in USD, ``recording_url``, and, when Bland
+heard a voicemail, ``voicemail_left``: whether outbound asked it to leave a message (outbound
+tells Bland to hang up otherwise, so a voicemail without one left nothing).
+
+Refusals are read as ``conventions`` reads every platform's; a ``200`` whose ``status`` is not
+``success`` is a refusal with Bland's message.
 """
 
-import hmac
 import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
 
 from outbound.domain.connections import ConnectionType
 from outbound.domain.dispositions import DataField, DataType
-from outbound.domain.results import ConversationResult, Cost, Turn, truncated
+from outbound.domain.results import ConversationResult, Cost, Turn
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallHandle, CallRequest
 from outbound.providers.callbacks import CallbackRequest, ProviderEvent
-from outbound.providers.errors import CallRejected, InvalidCallback, ProviderUnavailable
+from outbound.providers.errors import InvalidCallback
+from outbound.providers.platforms import conventions
 from outbound.providers.platforms.base import PlatformAdapter
-from outbound.providers.platforms.shared import (
-    DISPOSITION_FIELD,
-    callback_at_of,
-    disposition_of,
-    end_event,
-    hmac_sha256_hex,
-    json_or_none,
-    malformed,
-    refuse,
-    send,
-)
 
 NAME = ConnectionType.BLAND.value
 PLATFORM = "Bland"
@@ -167,61 +161,47 @@ class BlandAdapter(PlatformAdapter):
             max_minutes=math.ceil(self.max_call_seconds / 60),
             webhook=self.connection.settings.get(WEBHOOK_URL_SETTING),
         )
-        response = await send(
+        response = await conventions.send(
             self._http,
             PLATFORM,
             "POST",
-            f"{self.base_url}/v1/calls",
-            json=body.model_dump(exclude_none=True, by_alias=True),
-            headers=self._headers,
+            self.base_url + "/v1/calls",
+            self._headers,
+            error_message,
+            body.model_dump(exclude_none=True, by_alias=True),
         )
-        refuse(response, PLATFORM, error_message(response))
-        try:
-            sent = SendCallResponse.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            raise CallRejected(f"{PLATFORM} answered without a call id") from exc
+        sent = conventions.read_answer(SendCallResponse, response, PLATFORM)
         if sent.status != "success" or not sent.call_id:
-            raise CallRejected(f"{PLATFORM} refused the call: {sent.message or sent.status}")
+            message = sent.message or sent.status
+            raise conventions.refusal(PLATFORM, response.status_code, message)
         return CallHandle(sent.call_id)
 
     async def fetch_call(self, provider_call_id: str) -> list[ProviderEvent]:
-        response = await send(
+        response = await conventions.http_request(
             self._http,
             PLATFORM,
             "GET",
             f"{self.base_url}/v1/calls/{provider_call_id}",
-            headers=self._headers,
+            self._headers,
         )
         if response.status_code == 404:
-            return [
-                ProviderEvent(
-                    NAME,
-                    provider_call_id,
-                    "ended",
-                    outcome=Outcome.FAILED,
-                    error=f"{PLATFORM} knows no call {provider_call_id}",
-                )
-            ]
-        refuse(response, PLATFORM, error_message(response))
-        try:
-            call = CallDetails.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            raise ProviderUnavailable(f"{PLATFORM} answered without the call") from exc
+            why = f"{PLATFORM} knows no call {provider_call_id}"
+            return [conventions.lost_event(NAME, provider_call_id, why)]
+        conventions.refuse(PLATFORM, response, error_message)
+        call = conventions.read_answer(CallDetails, response, PLATFORM)
         return ended(call) if call.completed else []
 
     def authenticate(self, request: CallbackRequest, now: datetime) -> None:
         # Bland signs the body alone, with no timestamp: a webhook sent again (Bland's resend)
         # is the same request, accepted again and recorded once.
         given = request.header(SIGNATURE_HEADER) or ""
-        expected = hmac_sha256_hex(self.connection.credentials["webhook_secret"], request.body)
-        if not given or not hmac.compare_digest(expected, given.strip().lower()):
+        secret = self.connection.credentials["webhook_secret"]
+        expected = conventions.hmac_sha256_hex(secret, request.body)
+        if not given or not conventions.constant_time_equal(expected, given.strip().lower()):
             raise InvalidCallback(f"missing or invalid {SIGNATURE_HEADER}")
 
     def parse_callback(self, request: CallbackRequest) -> list[ProviderEvent]:
-        try:
-            call = CallDetails.model_validate_json(request.body)
-        except ValidationError as exc:
-            raise malformed(exc, f"a {PLATFORM} post-call webhook") from exc
+        call = conventions.read_webhook(CallDetails, request.body, PLATFORM)
         return ended(call) if call.completed is not False else []
 
 
@@ -238,12 +218,7 @@ def send_call(request: CallRequest, max_minutes: int, webhook: str | None) -> Se
         voice=playbook.voice,
         language=playbook.language,
         request_data=dict(request.variables),
-        metadata={
-            "outbound_call_id": str(request.call_id),
-            "outbound_attempt": request.attempt_number,
-            "outbound_idempotency_key": request.idempotency_key,
-            "outbound_voicemail": "leave_message" if leave_message else "hangup",
-        },
+        metadata=conventions.call_metadata(request),
         webhook=webhook,
         voicemail_action="leave_message" if leave_message else "hangup",
         voicemail_message=playbook.voicemail_message if leave_message else None,
@@ -258,7 +233,7 @@ def analysis_schema(
     """What Bland extracts after the call: the playbook's data fields, and its disposition."""
     schema = {field.name: ANALYSIS_TYPES[field.type] for field in data_fields}
     if dispositions:
-        schema.setdefault(DISPOSITION_FIELD, "string")
+        schema.setdefault(conventions.DISPOSITION_FIELD, "string")
     return schema or None
 
 
@@ -272,49 +247,49 @@ def end_reason(call: CallDetails) -> str:
 
 def ended(call: CallDetails) -> list[ProviderEvent]:
     reason = end_reason(call)
-    outcome = END_REASONS.get(reason) or Outcome.FAILED
+    transcript = transcript_of(call)
+    outcome = conventions.outcome_of(reason, END_REASONS, connected=bool(transcript))
     duration = call.corrected_duration
     if duration is None and call.call_length is not None:
         duration = call.call_length * 60
     return [
-        end_event(
+        conventions.end_event(
             NAME,
             call.call_id,
+            outcome,
             reason,
-            END_REASONS,
             duration_s=duration,
             answered_by=call.answered_by,
-            error=call.error_message if outcome == Outcome.FAILED else None,
-            result=result(call, outcome),
+            error=call.error_message if outcome is Outcome.FAILED else None,
+            result=result(call, outcome, transcript),
         )
     ]
 
 
-def result(call: CallDetails, outcome: Outcome) -> ConversationResult:
-    data = call.analysis or None
+def result(
+    call: CallDetails, outcome: Outcome | None, transcript: tuple[Turn, ...]
+) -> ConversationResult:
     extracted: Mapping[str, Any] = {**(call.variables or {}), **(call.analysis or {})}
-    return truncated(
-        ConversationResult(
-            disposition=disposition_of(extracted),
-            summary=call.summary or None,
-            data=data,
-            transcript=tuple(
-                Turn(ROLES.get(line.user, line.user), line.text, _seconds_since(call, line))
-                for line in call.transcripts or ()
-                if line.text and line.user not in NOT_SPEECH
-            ),
-            recording_url=call.recording_url,
-            cost=Cost(call.price, "USD") if call.price is not None else None,
-            ended_reason=(
-                call.call_ended_by or call.error_message or call.answered_by or call.status
-            ),
-            callback_at=callback_at_of(extracted),
-            voicemail_left=(
-                (call.metadata or {}).get("outbound_voicemail") == "leave_message"
-                if outcome == Outcome.VOICEMAIL
-                else None
-            ),
-        )
+    return ConversationResult(
+        disposition=conventions.disposition_of(extracted),
+        summary=call.summary or None,
+        data=call.analysis or None,
+        transcript=transcript,
+        recording_url=call.recording_url,
+        cost=Cost(call.price, "USD") if call.price is not None else None,
+        ended_reason=call.call_ended_by or call.error_message or call.answered_by or call.status,
+        callback_at=conventions.callback_at_of(extracted),
+        voicemail_left=(
+            conventions.leaves_voicemail(call.metadata) if outcome is Outcome.VOICEMAIL else None
+        ),
+    )
+
+
+def transcript_of(call: CallDetails) -> tuple[Turn, ...]:
+    return tuple(
+        Turn(ROLES.get(line.user, line.user), line.text, _seconds_since(call, line))
+        for line in call.transcripts or ()
+        if line.text and line.user not in NOT_SPEECH
     )
 
 
@@ -324,9 +299,9 @@ def _seconds_since(call: CallDetails, line: TranscriptLine) -> float | None:
     return round((line.created_at - call.started_at).total_seconds(), 3)
 
 
-def error_message(response: Any) -> str | None:
+def error_message(response: httpx.Response) -> str | None:
     """Bland's error text: ``{"status": "error", "message"}`` or ``{"errors": [{"message"}]}``."""
-    body = json_or_none(response)
+    body = conventions.json_or_none(response)
     if not isinstance(body, dict):
         return None
     errors = body.get("errors")

@@ -39,40 +39,32 @@ agent's prompt, voice and language stay the agent's.
 
 The result: the transcript (``agent``; ``user`` becomes ``contact``; ``time_in_call_secs`` is
 ``at_s``), ``analysis.transcript_summary``, ``analysis.data_collection_results`` values as
-``data`` (with ``disposition`` and ``callback_at`` by outbound's convention, see ``shared``),
-``analysis.call_successful`` as ``success``, ``metadata.cost_fiat`` as the cost in USD
-(``metadata.cost`` counts ElevenLabs credits, not money, and is left out), the conversation's
-audio address (``GET /v1/convai/conversations/{id}/audio``, read with the API key) when it has
-audio, and ``metadata.termination_reason`` as ``ended_reason``.
+``data`` (with ``disposition`` and ``callback_at`` by outbound's convention, see
+``conventions``), ``analysis.call_successful`` as ``success``, ``metadata.cost_fiat`` as the
+cost in USD (``metadata.cost`` counts ElevenLabs credits, not money, and is left out), the
+conversation's audio address (``GET /v1/convai/conversations/{id}/audio``, read with the API
+key) when it has audio, and ``metadata.termination_reason`` as ``ended_reason``.
+
+Refusals are read as ``conventions`` reads every platform's; a ``200`` whose ``success`` is
+false is a refusal with ElevenLabs' message.
 """
 
-import hmac
 import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from outbound.domain.connections import ConnectionType
-from outbound.domain.results import ConversationResult, Cost, Turn, truncated
+from outbound.domain.results import ConversationResult, Cost, Turn
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallHandle, CallRequest
 from outbound.providers.callbacks import CallbackRequest, ProviderEvent
-from outbound.providers.errors import CallRejected, InvalidCallback, ProviderUnavailable
+from outbound.providers.errors import CallRejected, InvalidCallback
+from outbound.providers.platforms import conventions
 from outbound.providers.platforms.base import Connection, PlatformAdapter
-from outbound.providers.platforms.shared import (
-    callback_at_of,
-    disposition_of,
-    end_event,
-    hmac_sha256_hex,
-    json_or_none,
-    malformed,
-    refuse,
-    send,
-)
-from outbound.signing import TOLERANCE_SECONDS
 
 NAME = ConnectionType.ELEVENLABS.value
 PLATFORM = "ElevenLabs"
@@ -80,8 +72,7 @@ API_BASE_URL = "https://api.elevenlabs.io"
 API_KEY_HEADER = "xi-api-key"
 SIGNATURE_HEADER = "ElevenLabs-Signature"
 # ElevenLabs' examples accept a signature for 30 minutes; outbound keeps its own, shorter
-# window, the one its memory of used signatures covers (``signing.TOLERANCE_SECONDS``).
-SIGNATURE_TOLERANCE_SECONDS = TOLERANCE_SECONDS
+# window, the one its memory of used signatures covers (``conventions.check_fresh``).
 VOICEMAIL_TOOL = "voicemail_detection"
 OUTBOUND_CALL_ENDPOINTS = {  # by the phone number's provider
     "twilio": "/v1/convai/twilio/outbound-call",
@@ -199,6 +190,14 @@ class Webhook(_Payload):
     data: dict[str, Any]
 
 
+class TranscriptionWebhook(_Payload):
+    data: Conversation
+
+
+class InitiationFailureWebhook(_Payload):
+    data: InitiationFailure
+
+
 class ElevenLabsAdapter(PlatformAdapter):
     type = ConnectionType.ELEVENLABS
     default_api_base_url = API_BASE_URL
@@ -207,47 +206,23 @@ class ElevenLabsAdapter(PlatformAdapter):
         super().__init__(connection, http)
         self._phone_providers: dict[str, str] = {}  # phone_number_id -> "twilio" | "sip_trunk"
 
-    @property
-    def _headers(self) -> dict[str, str]:
-        return {API_KEY_HEADER: self.connection.credentials["api_key"]}
-
     async def place_call(self, request: CallRequest) -> CallHandle:
-        fields = request.playbook.provider or {}
-        phone_number_id = str(fields["phone_number_id"])
+        fields = conventions.provider_fields(request, PLATFORM, "agent_id", "phone_number_id")
+        phone_number_id = fields["phone_number_id"]
         endpoint = OUTBOUND_CALL_ENDPOINTS[await self._phone_provider(phone_number_id)]
-        body = outbound_call_request(request, str(fields["agent_id"]), phone_number_id)
-        response = await send(
-            self._http,
-            PLATFORM,
-            "POST",
-            self.base_url + endpoint,
-            json=body.model_dump(exclude_none=True),
-            headers=self._headers,
-        )
-        refuse(response, PLATFORM, error_message(response))
-        try:
-            created = OutboundCallResponse.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            raise CallRejected(f"{PLATFORM} answered without a conversation") from exc
+        body = outbound_call_request(request, fields["agent_id"], phone_number_id)
+        response = await self._send("POST", endpoint, body.model_dump(exclude_none=True))
+        created = conventions.read_answer(OutboundCallResponse, response, PLATFORM)
         if not created.success or not created.conversation_id:
-            raise CallRejected(f"{PLATFORM} refused the call: {created.message or 'no reason'}")
+            message = created.message or "no conversation"
+            raise conventions.refusal(PLATFORM, response.status_code, message)
         return CallHandle(created.conversation_id)
 
     async def _phone_provider(self, phone_number_id: str) -> str:
         """Which telephony the number is imported from, asked once per number."""
         if phone_number_id not in self._phone_providers:
-            response = await send(
-                self._http,
-                PLATFORM,
-                "GET",
-                f"{self.base_url}/v1/convai/phone-numbers/{phone_number_id}",
-                headers=self._headers,
-            )
-            refuse(response, PLATFORM, error_message(response))
-            try:
-                number = PhoneNumber.model_validate(response.json())
-            except (ValueError, ValidationError) as exc:
-                raise CallRejected(f"{PLATFORM} answered without the phone number") from exc
+            response = await self._send("GET", f"/v1/convai/phone-numbers/{phone_number_id}")
+            number = conventions.read_answer(PhoneNumber, response, PLATFORM)
             if number.provider not in OUTBOUND_CALL_ENDPOINTS:
                 raise CallRejected(
                     f"{PLATFORM} places no outbound call from a {number.provider!r} number"
@@ -256,31 +231,32 @@ class ElevenLabsAdapter(PlatformAdapter):
         return self._phone_providers[phone_number_id]
 
     async def fetch_call(self, provider_call_id: str) -> list[ProviderEvent]:
-        response = await send(
+        response = await conventions.http_request(
             self._http,
             PLATFORM,
             "GET",
             f"{self.base_url}/v1/convai/conversations/{provider_call_id}",
-            headers=self._headers,
+            self._headers,
         )
         if response.status_code == 404:  # never started, or deleted: nothing will come
-            return [
-                ProviderEvent(
-                    NAME,
-                    provider_call_id,
-                    "ended",
-                    outcome=Outcome.FAILED,
-                    error=f"{PLATFORM} knows no conversation {provider_call_id}",
-                )
-            ]
-        refuse(response, PLATFORM, error_message(response))
-        try:
-            conversation = Conversation.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
-            raise ProviderUnavailable(f"{PLATFORM} answered without the conversation") from exc
+            why = f"{PLATFORM} knows no conversation {provider_call_id}"
+            return [conventions.lost_event(NAME, provider_call_id, why)]
+        conventions.refuse(PLATFORM, response, error_message)
+        conversation = conventions.read_answer(Conversation, response, PLATFORM)
         if conversation.status in ONGOING_STATUSES:
             return []
         return [self._ended(conversation)]
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {API_KEY_HEADER: self.connection.credentials["api_key"]}
+
+    async def _send(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        return await conventions.send(
+            self._http, PLATFORM, method, self.base_url + path, self._headers, error_message, body
+        )
 
     def authenticate(self, request: CallbackRequest, now: datetime) -> str:
         header = request.header(SIGNATURE_HEADER)
@@ -288,38 +264,38 @@ class ElevenLabsAdapter(PlatformAdapter):
         timestamp, digest = parts.get("t", ""), parts.get("v0", "")
         if not timestamp.isdigit() or not digest:
             raise InvalidCallback(f"missing or malformed {SIGNATURE_HEADER}")
-        if abs(now.timestamp() - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
-            raise InvalidCallback(f"stale {SIGNATURE_HEADER}")
-        expected = hmac_sha256_hex(
+        conventions.check_fresh(int(timestamp), now, SIGNATURE_HEADER)
+        expected = conventions.hmac_sha256_hex(
             self.connection.credentials["webhook_secret"], timestamp.encode() + b"." + request.body
         )
-        if not hmac.compare_digest(expected, digest):
+        if not conventions.constant_time_equal(expected, digest):
             raise InvalidCallback(f"{SIGNATURE_HEADER} does not match")
         assert header is not None
         return header  # timestamped: the same signature twice is a replay
 
     def parse_callback(self, request: CallbackRequest) -> list[ProviderEvent]:
-        try:
-            webhook = Webhook.model_validate_json(request.body)
-            if webhook.type == "post_call_transcription":
-                return [self._ended(Conversation.model_validate(webhook.data))]
-            if webhook.type == "call_initiation_failure":
-                return [initiation_failed(InitiationFailure.model_validate(webhook.data))]
-        except ValidationError as exc:
-            raise malformed(exc, f"an {PLATFORM} post-call webhook") from exc
+        webhook = conventions.read_webhook(Webhook, request.body, PLATFORM)
+        if webhook.type == "post_call_transcription":
+            transcription = conventions.read_webhook(TranscriptionWebhook, request.body, PLATFORM)
+            return [self._ended(transcription.data)]
+        if webhook.type == "call_initiation_failure":
+            failure = conventions.read_webhook(InitiationFailureWebhook, request.body, PLATFORM)
+            return [initiation_failed(failure.data)]
         return []  # post_call_audio and types outbound does not read
 
     def _ended(self, conversation: Conversation) -> ProviderEvent:
         reason = end_reason(conversation)
         metadata = conversation.metadata or ConversationMetadata()
-        return end_event(
+        result = self.result(conversation)
+        outcome = conventions.outcome_of(reason, END_REASONS, connected=bool(result.transcript))
+        return conventions.end_event(
             NAME,
             conversation.conversation_id,
+            outcome,
             reason,
-            END_REASONS,
             duration_s=metadata.call_duration_secs,
-            error=None if reason in ("done", VOICEMAIL_TOOL) else metadata.termination_reason,
-            result=self.result(conversation),
+            error=metadata.termination_reason if outcome is Outcome.FAILED else None,
+            result=result,
         )
 
     def result(self, conversation: Conversation) -> ConversationResult:
@@ -335,22 +311,20 @@ class ElevenLabsAdapter(PlatformAdapter):
             if conversation.has_audio
             else None
         )
-        return truncated(
-            ConversationResult(
-                disposition=disposition_of(data),
-                summary=analysis.transcript_summary or None,
-                data=data,
-                transcript=tuple(
-                    Turn(ROLES.get(turn.role, turn.role), turn.message, turn.time_in_call_secs)
-                    for turn in conversation.transcript
-                    if turn.message
-                ),
-                recording_url=recording_url,
-                cost=Cost(metadata.cost_fiat, "USD") if metadata.cost_fiat is not None else None,
-                ended_reason=metadata.termination_reason or conversation.status,
-                callback_at=callback_at_of(data),
-                success=CALL_SUCCESSFUL.get(analysis.call_successful or ""),
-            )
+        return ConversationResult(
+            disposition=conventions.disposition_of(data),
+            summary=analysis.transcript_summary or None,
+            data=data,
+            transcript=tuple(
+                Turn(ROLES.get(turn.role, turn.role), turn.message, turn.time_in_call_secs)
+                for turn in conversation.transcript
+                if turn.message
+            ),
+            recording_url=recording_url,
+            cost=Cost(metadata.cost_fiat, "USD") if metadata.cost_fiat is not None else None,
+            ended_reason=metadata.termination_reason or conversation.status,
+            callback_at=conventions.callback_at_of(data),
+            success=CALL_SUCCESSFUL.get(analysis.call_successful or ""),
         )
 
 
@@ -400,19 +374,20 @@ def initiation_failed(failure: InitiationFailure) -> ProviderEvent:
     """A call that never connected: its outcome, and the telephony's own report as the error."""
     body = (failure.metadata.body if failure.metadata else None) or {}
     detail = body.get("sip_status_code") or body.get("CallStatus") or body.get("error_reason")
-    return end_event(
+    reason = failure.failure_reason
+    return conventions.end_event(
         NAME,
         failure.conversation_id,
-        failure.failure_reason,
-        END_REASONS,
-        error=f"{failure.failure_reason}: {detail}" if detail else failure.failure_reason,
+        conventions.outcome_of(reason, END_REASONS, connected=False),
+        reason,
+        error=f"{reason}: {detail}" if detail else reason,
     )
 
 
-def error_message(response: Any) -> str | None:
+def error_message(response: httpx.Response) -> str | None:
     """ElevenLabs' error text: ``{"detail": {"status", "message"}}``, ``{"detail": "..."}``
     or, for a request that fails validation (422), ``{"detail": [{"loc", "msg"}...]}``."""
-    body = json_or_none(response)
+    body = conventions.json_or_none(response)
     detail = body.get("detail") if isinstance(body, dict) else None
     if isinstance(detail, dict):
         return str(detail.get("message") or detail.get("status") or "") or None

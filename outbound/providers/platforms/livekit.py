@@ -65,18 +65,13 @@ from outbound.domain.connections import ConnectionType
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallHandle, CallRequest
 from outbound.providers.callbacks import CallbackRequest, ProviderEvent
-from outbound.providers.errors import (
-    CallRejected,
-    InvalidCallback,
-    MalformedCallback,
-    ProviderUnavailable,
-)
+from outbound.providers.errors import InvalidCallback, MalformedCallback
+from outbound.providers.platforms import conventions
 from outbound.providers.platforms.base import (
     DEFAULT_TIMEOUT_SECONDS,
     Connection,
     PlatformAdapter,
 )
-from outbound.providers.platforms.shared import end_event
 
 NAME = ConnectionType.LIVEKIT.value
 PLATFORM = "LiveKit"
@@ -87,6 +82,7 @@ CALL_ID_ATTRIBUTE = "outbound.call_id"
 ATTEMPT_ATTRIBUTE = "outbound.attempt"
 CALL_STATUS_ATTRIBUTE = "sip.callStatus"
 RESERVED_ATTRIBUTE_PREFIXES = ("sip.", "lk.", "outbound.")
+# Twirp's words for a server without room for the request: the attempt is not spent.
 UNAVAILABLE_CODES = frozenset({"resource_exhausted", "unavailable", "deadline_exceeded"})
 
 # Why the SIP participant left (``DisconnectReason``). The SIP service reports a SIP answer as
@@ -141,6 +137,7 @@ class LiveKitAdapter(PlatformAdapter):
 
     async def place_call(self, request: CallRequest) -> CallHandle:
         fields = request.playbook.provider or {}
+        trunk = conventions.provider_fields(request, PLATFORM, "sip_trunk_id")["sip_trunk_id"]
         room = room_name(request, str(fields.get("room_prefix") or DEFAULT_ROOM_PREFIX))
         metadata = json.dumps(call_metadata(request), default=str)
         client = self._client()
@@ -158,7 +155,7 @@ class LiveKitAdapter(PlatformAdapter):
                 )
             await client.sip.create_sip_participant(
                 api.CreateSIPParticipantRequest(
-                    sip_trunk_id=str(fields["sip_trunk_id"]),
+                    sip_trunk_id=trunk,
                     sip_call_to=request.to,
                     sip_number=request.from_ or "",
                     room_name=room,
@@ -184,10 +181,11 @@ class LiveKitAdapter(PlatformAdapter):
             except api.TwirpError as exc:
                 if exc.code != api.TwirpErrorCode.NOT_FOUND:
                     raise
-                return [_lost(provider_call_id, f"room {provider_call_id} is gone")]
+                why = f"room {provider_call_id} is gone"
+                return [conventions.lost_event(NAME, provider_call_id, why)]
         contact = next((p for p in listed.participants if p.identity == CONTACT_IDENTITY), None)
         if contact is None:
-            return [_lost(provider_call_id, "the contact left the room")]
+            return [conventions.lost_event(NAME, provider_call_id, "the contact left the room")]
         if contact.attributes.get(CALL_STATUS_ATTRIBUTE) in ONGOING_CALL_STATUSES:
             return []
         return [_left(provider_call_id, contact)]
@@ -264,29 +262,27 @@ def _variables(variables: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _left(room: str, participant: api.ParticipantInfo) -> ProviderEvent:
+    """The contact's departure. Its reason alone tells whether the call was answered: a reason
+    outside ``END_REASONS`` is ``failed``, and names the error of every call not answered."""
     reason = api.DisconnectReason.Name(participant.disconnect_reason)
-    answered = END_REASONS.get(reason) == Outcome.ANSWERED
-    return end_event(NAME, room, reason, END_REASONS, error=None if answered else reason)
-
-
-def _lost(room: str, why: str) -> ProviderEvent:
-    return ProviderEvent(NAME, room, "ended", outcome=Outcome.FAILED, error=why)
+    outcome = conventions.outcome_of(reason, END_REASONS, connected=False)
+    error = None if outcome is Outcome.ANSWERED else reason
+    return conventions.end_event(NAME, room, outcome, reason, error=error)
 
 
 class _translated:
-    """LiveKit's errors in outbound's words: a rate limit, an overloaded or failing server and
-    a server out of reach leave the attempt unspent; any other refusal (an unknown trunk, an
-    invalid request, wrong credentials) is ``CallRejected`` with LiveKit's message."""
+    """LiveKit's errors in outbound's words, by ``conventions.refusal``'s rule (a Twirp code
+    of ``UNAVAILABLE_CODES`` is a server without room); a server out of reach is
+    ``ProviderUnavailable``."""
 
     async def __aenter__(self) -> None:
         return None
 
     async def __aexit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
         if isinstance(exc, api.TwirpError):
-            detail = f"{exc.status} {exc.code}: {exc.message or exc}"
-            if exc.status == 429 or exc.status >= 500 or exc.code in UNAVAILABLE_CODES:
-                raise ProviderUnavailable(f"{PLATFORM} answered {detail}") from exc
-            raise CallRejected(f"{PLATFORM} refused the call: {detail}") from exc
+            message = f"{exc.code}: {exc.message or exc}"
+            busy = exc.code in UNAVAILABLE_CODES
+            raise conventions.refusal(PLATFORM, exc.status, message, busy=busy) from exc
         if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError):
-            raise ProviderUnavailable(f"{PLATFORM} unreachable: {exc!r}") from exc
+            raise conventions.unreachable(PLATFORM, exc) from exc
         return False

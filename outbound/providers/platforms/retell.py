@@ -47,8 +47,6 @@ must decide, and its ``verify`` is untyped; the payloads read here are pydantic 
 documented fields, the rest ignored.
 """
 
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -60,7 +58,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from outbound.domain.connections import ConnectionType
-from outbound.domain.results import ConversationResult, Cost, Turn, truncated
+from outbound.domain.results import ConversationResult, Cost, Turn
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallHandle, CallRequest
 from outbound.providers.callbacks import CallbackRequest, ProviderEvent
@@ -69,10 +67,10 @@ from outbound.providers.platforms import conventions
 from outbound.providers.platforms.base import PlatformAdapter
 
 NAME = ConnectionType.RETELL.value
+PLATFORM = "Retell"
 DEFAULT_API_BASE_URL = "https://api.retellai.com"
 SIGNATURE_HEADER = "X-Retell-Signature"
 SIGNATURE = re.compile(r"v=(\d+),d=([0-9a-f]{64})")  # as the SDK's verify reads it
-SIGNATURE_TOLERANCE_MS = 5 * 60 * 1000
 CENTS_PER_DOLLAR = 100
 ENDED_STATUSES = frozenset({"ended", "not_connected", "error"})  # call_status once it is over
 
@@ -162,11 +160,11 @@ class RetellAdapter(PlatformAdapter):
 
     async def place_call(self, request: CallRequest) -> CallHandle:
         response = await self._send("POST", "/v2/create-phone-call", create_call_body(request))
-        return CallHandle(conventions.read_answer(RetellCall, response, "Retell").call_id)
+        return CallHandle(conventions.read_answer(RetellCall, response, PLATFORM).call_id)
 
     async def fetch_call(self, provider_call_id: str) -> list[ProviderEvent]:
         response = await self._send("GET", f"/v2/get-call/{quote(provider_call_id, safe='')}")
-        call = conventions.read_answer(RetellCall, response, "Retell")
+        call = conventions.read_answer(RetellCall, response, PLATFORM)
         if call.call_status not in ENDED_STATUSES:
             return []
         return [_end_event(call, ended_result(call).merged(analysis_result(call)))]
@@ -174,8 +172,9 @@ class RetellAdapter(PlatformAdapter):
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._api_key}"}  # the key also signs webhooks
         return await conventions.send(
-            self._http, "Retell", method, self.base_url + path, self._api_key, error_message, body
+            self._http, PLATFORM, method, self.base_url + path, headers, error_message, body
         )
 
     def authenticate(self, request: CallbackRequest, now: datetime) -> str:
@@ -184,31 +183,27 @@ class RetellAdapter(PlatformAdapter):
         if match is None:
             raise InvalidCallback(f"missing or malformed {SIGNATURE_HEADER}")
         timestamp, digest = match.groups()
-        if abs(now.timestamp() * 1000 - int(timestamp)) > SIGNATURE_TOLERANCE_MS:
-            raise InvalidCallback(f"stale {SIGNATURE_HEADER}")
-        expected = hmac.new(
-            self._api_key.encode(), request.body + timestamp.encode(), hashlib.sha256
-        ).hexdigest()
-        if not hmac.compare_digest(expected, digest):
+        conventions.check_fresh(int(timestamp) / 1000, now, SIGNATURE_HEADER)
+        expected = conventions.hmac_sha256_hex(self._api_key, request.body + timestamp.encode())
+        if not conventions.constant_time_equal(expected, digest):
             raise InvalidCallback(f"invalid {SIGNATURE_HEADER}")
         return signature  # timestamped: good once
 
     def parse_callback(self, request: CallbackRequest) -> list[ProviderEvent]:
-        webhook = conventions.read_webhook(RetellWebhook, request.body)
+        webhook = conventions.read_webhook(RetellWebhook, request.body, PLATFORM)
         call = webhook.call
         if webhook.event == "call_started":
             return [ProviderEvent(NAME, call.call_id, "answered")]
         if webhook.event == "call_ended":
             return [_end_event(call, ended_result(call))]
         if webhook.event == "call_analyzed":
-            result = truncated(analysis_result(call))
-            return [ProviderEvent(NAME, call.call_id, "result", result=result)]
+            return [conventions.result_event(NAME, call.call_id, analysis_result(call))]
         return []
 
 
 def create_call_body(request: CallRequest) -> dict[str, Any]:
     """The ``POST /v2/create-phone-call`` body of one attempt."""
-    fields = conventions.provider_fields(request, "Retell", "agent_id", "from_number")
+    fields = conventions.provider_fields(request, PLATFORM, "agent_id", "from_number")
     body: dict[str, Any] = {
         "from_number": fields["from_number"],
         "to_number": request.to,
@@ -235,14 +230,11 @@ def _text(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
 
 
-def error_message(response: httpx.Response) -> str:
+def error_message(response: httpx.Response) -> str | None:
     """Retell's error text: ``{"status": "error", "message"}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text or response.reason_phrase
+    body = conventions.json_or_none(response)
     message = body.get("message") if isinstance(body, dict) else None
-    return str(message or body)
+    return str(message) if message else None
 
 
 def ended_result(call: RetellCall) -> ConversationResult:
@@ -300,5 +292,10 @@ def _outcome(call: RetellCall) -> Outcome | None:
 def _end_event(call: RetellCall, result: ConversationResult) -> ProviderEvent:
     duration = call.duration_ms / 1000 if call.duration_ms is not None else None
     return conventions.end_event(
-        NAME, call.call_id, _outcome(call), call.disconnection_reason, duration, result
+        NAME,
+        call.call_id,
+        _outcome(call),
+        call.disconnection_reason,
+        duration_s=duration,
+        result=result,
     )

@@ -52,8 +52,6 @@ endpoints for the two we use, and retries on its own where outbound must decide.
 read here are pydantic models of the documented fields, the rest ignored.
 """
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -72,12 +70,12 @@ from outbound.providers.platforms import conventions
 from outbound.providers.platforms.base import PlatformAdapter
 
 NAME = ConnectionType.VAPI.value
+PLATFORM = "Vapi"
 DEFAULT_API_BASE_URL = "https://api.vapi.ai"
 SECRET_HEADER = "X-Vapi-Secret"
 HMAC_SIGNATURE_HEADER = "x-signature"  # HMACAuthenticationPlan's defaults
 HMAC_TIMESTAMP_HEADER = "x-timestamp"
 HMAC_PREFIX = "sha256="
-HMAC_TOLERANCE_SECONDS = 300
 MILLISECONDS_AFTER = 10**11  # a timestamp this large is in milliseconds (year 5138 in seconds)
 
 # endedReason values, https://docs.vapi.ai/calls/call-ended-reason. None: Vapi (or its carrier)
@@ -254,26 +252,28 @@ class VapiAdapter(PlatformAdapter):
     default_api_base_url = DEFAULT_API_BASE_URL
 
     @property
-    def _api_key(self) -> str:
-        return self.connection.credentials["api_key"]
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.connection.credentials['api_key']}"}
 
     async def place_call(self, request: CallRequest) -> CallHandle:
         response = await self._send("POST", "/call", create_call_body(request))
-        call = conventions.read_answer(VapiCall, response, "Vapi")
+        call = conventions.read_answer(VapiCall, response, PLATFORM)
         if call.subscription_limits and call.subscription_limits.concurrency_blocked:
-            raise ProviderUnavailable("Vapi blocked the call: its concurrency limit is reached")
+            raise ProviderUnavailable(
+                f"{PLATFORM} blocked the call: its concurrency limit is reached"
+            )
         return CallHandle(call.id)
 
     async def fetch_call(self, provider_call_id: str) -> list[ProviderEvent]:
         response = await self._send("GET", f"/call/{quote(provider_call_id, safe='')}")
-        call = conventions.read_answer(VapiCall, response, "Vapi")
+        call = conventions.read_answer(VapiCall, response, PLATFORM)
         return ended_events(call) if call.status == "ended" else []
 
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> httpx.Response:
         return await conventions.send(
-            self._http, "Vapi", method, self.base_url + path, self._api_key, error_message, body
+            self._http, PLATFORM, method, self.base_url + path, self._headers, error_message, body
         )
 
     def authenticate(self, request: CallbackRequest, now: datetime) -> str | None:
@@ -282,12 +282,12 @@ class VapiAdapter(PlatformAdapter):
         if signature is not None:
             return _verify_hmac(secret, signature, request, now)
         given = request.header(SECRET_HEADER) or _bearer(request.header("Authorization"))
-        if given is None or not hmac.compare_digest(given.encode(), secret.encode()):
+        if given is None or not conventions.constant_time_equal(secret, given):
             raise InvalidCallback(f"missing or invalid {SECRET_HEADER}")
         return None  # the same secret on every request: nothing makes one single-use
 
     def parse_callback(self, request: CallbackRequest) -> list[ProviderEvent]:
-        message = conventions.read_webhook(VapiWebhook, request.body).message
+        message = conventions.read_webhook(VapiWebhook, request.body, PLATFORM).message
         if message.type == "end-of-call-report":
             return ended_events(message.reported_call())
         if message.type == "status-update" and message.status in PROGRESS:
@@ -297,7 +297,7 @@ class VapiAdapter(PlatformAdapter):
 
 def create_call_body(request: CallRequest) -> dict[str, Any]:
     """The ``POST /call`` body of one attempt."""
-    fields = conventions.provider_fields(request, "Vapi", "assistant_id", "phone_number_id")
+    fields = conventions.provider_fields(request, PLATFORM, "assistant_id", "phone_number_id")
     overrides: dict[str, Any] = {"variableValues": dict(request.variables)}
     if request.playbook.first_message:
         overrides["firstMessage"] = request.playbook.first_message
@@ -312,16 +312,13 @@ def create_call_body(request: CallRequest) -> dict[str, Any]:
     }
 
 
-def error_message(response: httpx.Response) -> str:
+def error_message(response: httpx.Response) -> str | None:
     """Vapi's error text: ``{"message": str | [str], "error", "statusCode"}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text or response.reason_phrase
+    body = conventions.json_or_none(response)
     message = body.get("message") if isinstance(body, dict) else None
     if isinstance(message, list):
         return "; ".join(map(str, message))
-    return str(message or body)
+    return str(message) if message else None
 
 
 def ended_events(call: VapiCall) -> list[ProviderEvent]:
@@ -354,7 +351,9 @@ def ended_events(call: VapiCall) -> list[ProviderEvent]:
         if call.started_at and call.ended_at
         else None
     )
-    return [conventions.end_event(NAME, call.id, outcome, reason, duration, result)]
+    return [
+        conventions.end_event(NAME, call.id, outcome, reason, duration_s=duration, result=result)
+    ]
 
 
 def transcript_of(messages: Sequence[VapiMessage]) -> tuple[Turn, ...]:
@@ -394,11 +393,10 @@ def _verify_hmac(secret: str, signature: str, request: CallbackRequest, now: dat
         sent = float(timestamp or "")
     except ValueError as exc:
         raise InvalidCallback(f"missing or invalid {HMAC_TIMESTAMP_HEADER}") from exc
-    seconds = sent / 1000 if sent >= MILLISECONDS_AFTER else sent
-    if abs(now.timestamp() - seconds) > HMAC_TOLERANCE_SECONDS:
-        raise InvalidCallback(f"stale {HMAC_SIGNATURE_HEADER}")
-    signed = f"{timestamp}.".encode() + request.body
-    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), signature.removeprefix(HMAC_PREFIX).encode()):
+    conventions.check_fresh(
+        sent / 1000 if sent >= MILLISECONDS_AFTER else sent, now, HMAC_SIGNATURE_HEADER
+    )
+    expected = conventions.hmac_sha256_hex(secret, f"{timestamp}.".encode() + request.body)
+    if not conventions.constant_time_equal(expected, signature.removeprefix(HMAC_PREFIX)):
         raise InvalidCallback(f"invalid {HMAC_SIGNATURE_HEADER}")
     return signature

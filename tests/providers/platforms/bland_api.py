@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.providers.platforms.http_standin import Answer, Received, Recorder
+from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
 
 
 def error(status: int, message: str) -> Answer:

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.providers.platforms.http_standin import Answer, Received, Recorder
+from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
 
 ENDPOINTS = {
     "twilio": "/v1/convai/twilio/outbound-call",

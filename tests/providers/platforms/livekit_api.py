@@ -26,7 +26,7 @@ from google.protobuf.message import Message
 from livekit import api
 from livekit.api.access_token import Claims
 
-from tests.providers.platforms.http_standin import Answer, Received, Recorder
+from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
 
 PROTOBUF = "application/protobuf"
 M = TypeVar("M", bound=Message)

@@ -4,8 +4,8 @@ The API answers ``POST /v2/create-phone-call`` and ``GET /v2/get-call/{call_id}`
 (https://docs.retellai.com/api-references/create-phone-call,
 https://docs.retellai.com/api-references/get-call): a bearer API key, ``201`` with the call
 object (V2PhoneCallResponse), ``{"status": "error", "message"}`` on a refusal with the
-documented example messages. Every request is kept for the test to read; ``answers`` are given
-first, one per request, to play Retell's errors; ``end`` ends a call as Retell would report it.
+documented example messages. Its ``recorder`` keeps every request and gives the scripted answers
+first (``http_stand_in``); ``end`` ends a call as Retell would report it.
 
 The webhooks (https://docs.retellai.com/features/webhook-overview) are ``{"event", "call"}``,
 signed as https://docs.retellai.com/features/secure-webhook and the SDK's ``sign`` do
@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from tests.providers.platforms.http_stand_in import ApiRequest
+from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 NOT_CONNECTED = frozenset(
@@ -166,36 +165,33 @@ class RetellApi:
     api_key: str
     agent_ids: set[str] = field(default_factory=set)  # empty: any
     from_numbers: set[str] = field(default_factory=set)  # empty: any
-    answers: list[tuple[int, Any]] = field(default_factory=list)
-    requests: list[ApiRequest] = field(default_factory=list)
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)  # call objects by call_id
+    recorder: Recorder = field(default_factory=Recorder)
     url: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def handle(self, request: ApiRequest) -> tuple[int, Any]:
-        with self.lock:
-            self.requests.append(request)
-            if self.answers:
-                return self.answers.pop(0)
-            if request.authorization != f"Bearer {self.api_key}":
-                return 401, UNAUTHORIZED
-            if request.method == "POST" and request.path == "/v2/create-phone-call":
-                return self._create(request.json or {})
-            if request.method == "GET" and request.path.startswith("/v2/get-call/"):
-                call = self.calls.get(request.path.removeprefix("/v2/get-call/"))
-                return (200, call) if call is not None else (422, NOT_FOUND)
-            return 404, retell_error("The requested resource was not found.")
+    def answer(self, request: Received) -> Answer:
+        scripted = self.recorder.record(request)
+        if scripted is not None:
+            return scripted
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return Answer.json(401, UNAUTHORIZED)
+        if request.method == "POST" and request.path == "/v2/create-phone-call":
+            return self._create(request.json())
+        if request.method == "GET" and request.path.startswith("/v2/get-call/"):
+            call = self.calls.get(request.path.removeprefix("/v2/get-call/"))
+            return Answer.json(200, call) if call is not None else Answer.json(422, NOT_FOUND)
+        return Answer.json(404, retell_error("The requested resource was not found."))
 
-    def _create(self, body: dict[str, Any]) -> tuple[int, Any]:
+    def _create(self, body: dict[str, Any]) -> Answer:
         variables = body.get("retell_llm_dynamic_variables") or {}
         if not E164.match(body.get("to_number", "")) or not all(
             isinstance(value, str) for value in variables.values()
         ):
-            return 400, BAD_REQUEST
+            return Answer.json(400, BAD_REQUEST)
         if (self.agent_ids and body.get("override_agent_id") not in self.agent_ids) or (
             self.from_numbers and body.get("from_number") not in self.from_numbers
         ):
-            return 422, NOT_FOUND
+            return Answer.json(422, NOT_FOUND)
         call_id = uuid.uuid4().hex
         call = {
             "call_type": "phone_call",
@@ -213,25 +209,22 @@ class RetellApi:
             "opt_in_signed_url": False,
         }
         self.calls[call_id] = call
-        return 201, call
+        return Answer.json(201, call)
 
     @property
-    def created(self) -> list[ApiRequest]:
+    def created(self) -> list[Received]:
         """The requests that created a call, in order."""
-        with self.lock:
-            return [r for r in self.requests if r.path == "/v2/create-phone-call"]
+        return self.recorder.received("POST", "/v2/create-phone-call")
 
     def start(self, call_id: str) -> dict[str, Any]:
-        with self.lock:
-            self.calls[call_id] = {
-                **self.calls[call_id],
-                "call_status": "ongoing",
-                "start_timestamp": int(time.time() * 1000),
-            }
-            return self.calls[call_id]
+        self.calls[call_id] = {
+            **self.calls[call_id],
+            "call_status": "ongoing",
+            "start_timestamp": int(time.time() * 1000),
+        }
+        return self.calls[call_id]
 
     def end(self, call_id: str, reason: str, **details: Any) -> dict[str, Any]:
         """End the call as Retell would (``ended_call``'s ``details``); the ended call."""
-        with self.lock:
-            self.calls[call_id] = ended_call(self.calls[call_id], reason, **details)
-            return self.calls[call_id]
+        self.calls[call_id] = ended_call(self.calls[call_id], reason, **details)
+        return self.calls[call_id]

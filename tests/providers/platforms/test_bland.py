@@ -1,11 +1,9 @@
 """The Bland adapter against a stand-in for its API, and its post-call webhooks as the docs show
 them (tests/providers/platforms/bland_api.py)."""
 
-import asyncio
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -13,7 +11,7 @@ from outbound.domain.connections import ConnectionType
 from outbound.domain.dispositions import Action, DataField, DataType, Disposition
 from outbound.domain.results import TRANSCRIPT_MAX_TURNS, Cost, Turn
 from outbound.domain.statuses import Outcome
-from outbound.providers.base import CallHandle, CallRequest, PlaybookSnapshot
+from outbound.providers.base import CallHandle, CallRequest
 from outbound.providers.callbacks import CallbackRequest, ProviderEvent
 from outbound.providers.errors import (
     CallRejected,
@@ -21,18 +19,25 @@ from outbound.providers.errors import (
     MalformedCallback,
     ProviderUnavailable,
 )
-from outbound.providers.platforms.base import Connection
 from outbound.providers.platforms.bland import END_REASONS, BlandAdapter
+from tests.providers.platforms.adapters import (
+    EVENTS_URL,
+    UNREACHABLE,
+    call_request,
+    callback,
+    connection,
+    received,
+    run,
+)
 from tests.providers.platforms.bland_api import BlandApi, call_details, encode, error, signature
-from tests.providers.platforms.http_standin import Answer, serving
+from tests.providers.platforms.http_stand_in import Answer, serving
 
 API_KEY = "sk-bland-test"
 SECRET = "bland-webhook-secret"
 PATHWAY = "a0f0d4ed-f5f5-4f16-b3f9-22166594d7a7"
 FROM = "+14155550123"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-WEBHOOK_URL = "https://outbound.example.com/provider/connection/c1/events"
-T = TypeVar("T")
+WEBHOOK_URL = EVENTS_URL  # the connection's webhook_url: Bland posts there
 
 
 @pytest.fixture
@@ -41,63 +46,47 @@ def api() -> Iterator[BlandApi]:
         yield stand_in
 
 
-def _connection(api_base_url: str, api_key: str = API_KEY, **settings: Any) -> Connection:
-    return Connection(
-        id=uuid.uuid4(),
-        account_id=uuid.uuid4(),
-        type=ConnectionType.BLAND,
-        name="Bland",
-        credentials={"api_key": api_key, "webhook_secret": SECRET},
-        settings={"api_base_url": api_base_url, "webhook_url": WEBHOOK_URL, **settings},
+def _adapter(
+    api_base_url: str = UNREACHABLE, api_key: str = API_KEY, **settings: Any
+) -> BlandAdapter:
+    credentials = {"api_key": api_key, "webhook_secret": SECRET}
+    return BlandAdapter(
+        connection(
+            ConnectionType.BLAND,
+            credentials,
+            api_base_url=api_base_url,
+            webhook_url=WEBHOOK_URL,
+            **settings,
+        )
     )
-
-
-def _run(api_base_url: str, use: Callable[[BlandAdapter], Awaitable[T]], **kw: Any) -> T:
-    async def run() -> T:
-        adapter = BlandAdapter(_connection(api_base_url, **kw))
-        try:
-            return await use(adapter)
-        finally:
-            await adapter.aclose()
-
-    return asyncio.run(run())
 
 
 def _request(
     provider: dict[str, Any] | None = None, to: str = "+14155550142", **playbook: Any
 ) -> CallRequest:
-    return CallRequest(
-        call_id=uuid.uuid4(),
-        attempt_number=3,
+    return call_request(
+        {"connection_id": "c1", "from_number": FROM, "pathway_id": PATHWAY}
+        if provider is None
+        else provider,
+        attempt=3,
         to=to,
-        from_=None,
-        playbook=PlaybookSnapshot(
-            id=uuid.uuid4(),
-            name="Renewals",
-            provider={"connection_id": "c1", "from_number": FROM, "pathway_id": PATHWAY}
-            if provider is None
-            else provider,
-            **playbook,
-        ),
         variables={"first_name": "Ada", "plan": {"tier": "pro"}},
+        **playbook,
     )
 
 
 def _place(api: BlandApi, request: CallRequest, **kw: Any) -> CallHandle:
-    return _run(api.url, lambda adapter: adapter.place_call(request), **kw)
+    return run(_adapter(api.url, **kw), lambda adapter: adapter.place_call(request))
 
 
 def _webhook(payload: dict[str, Any], secret: str = SECRET) -> CallbackRequest:
     body = encode(payload)
     headers = {"x-webhook-signature": signature(secret, body)}
-    return CallbackRequest("POST", WEBHOOK_URL, "events", headers, body)
+    return callback(body, headers)
 
 
 def _events(payload: dict[str, Any]) -> list[ProviderEvent]:
-    adapter = BlandAdapter(_connection("http://127.0.0.1:9"))
-    request = _webhook(payload)
-    adapter.authenticate(request, NOW)
-    return adapter.parse_callback(request)
+    return received(_adapter(), _webhook(payload), NOW)
 
 
 # Placing calls
@@ -120,7 +109,7 @@ def test_a_call_carries_the_pathway_the_variables_and_the_attempt(api):
             "outbound_call_id": str(request.call_id),
             "outbound_attempt": 3,
             "outbound_idempotency_key": f"{request.call_id}:3",
-            "outbound_voicemail": "hangup",
+            "outbound_voicemail_message": False,
         },
         "webhook": WEBHOOK_URL,
         "answered_by_enabled": True,
@@ -148,7 +137,7 @@ def test_a_task_a_voicemail_message_and_the_playbooks_data_fields_travel(api):
         "leave_message",
         "Call us back, Ada.",
     )
-    assert body["metadata"]["outbound_voicemail"] == "leave_message"
+    assert body["metadata"]["outbound_voicemail_message"] is True
     assert body["analysis_schema"] == {
         "budget": "number",
         "callback_at": "YYYY-MM-DDTHH:MM:SSZ",
@@ -197,21 +186,27 @@ def test_a_call_bland_did_not_queue_is_refused_with_its_message(api):
         _place(api, _request())
 
 
-def test_a_wrong_api_key_is_refused(api):
-    with pytest.raises(CallRejected, match="401: Invalid API key"):
+def test_a_wrong_api_key_leaves_the_attempt_unspent(api):
+    with pytest.raises(ProviderUnavailable, match="api_key: 401: Invalid API key"):
         _place(api, _request(), api_key="wrong")
+
+
+def test_an_answer_that_is_not_blands_leaves_the_attempt_unspent(api):
+    api.recorder.answers.append(Answer(200, b"<html>"))
+    with pytest.raises(ProviderUnavailable, match="unreadable"):
+        _place(api, _request())
 
 
 def test_bland_out_of_reach_leaves_the_attempt_unspent():
     with pytest.raises(ProviderUnavailable, match="unreachable"):
-        _run("http://127.0.0.1:9", lambda adapter: adapter.place_call(_request()))
+        run(_adapter(), lambda adapter: adapter.place_call(_request()))
 
 
 # Looking a call up
 
 
 def _fetch(api: BlandApi, call_id: str) -> list[ProviderEvent]:
-    return _run(api.url, lambda adapter: adapter.fetch_call(call_id))
+    return run(_adapter(api.url), lambda adapter: adapter.fetch_call(call_id))
 
 
 def test_a_call_not_completed_shows_nothing(api):
@@ -243,7 +238,7 @@ def test_a_lookup_bland_cannot_answer_is_unavailable(api):
 
 
 def test_a_signed_webhook_is_accepted_again_and_again():
-    adapter = BlandAdapter(_connection("http://127.0.0.1:9"))
+    adapter = _adapter()
     request = _webhook(call_details("call-1"))
     # No timestamp in Bland's scheme: a resent webhook is the same request.
     assert adapter.authenticate(request, NOW) is None
@@ -254,25 +249,21 @@ def test_a_signed_webhook_is_accepted_again_and_again():
     "request_",
     [
         _webhook(call_details("call-1"), secret="another"),
-        CallbackRequest("POST", WEBHOOK_URL, "events", {}, encode(call_details("call-1"))),
-        CallbackRequest(
-            "POST", WEBHOOK_URL, "events", {"x-webhook-signature": ""}, encode(call_details("c"))
-        ),
+        callback(call_details("call-1"), {}),
+        callback(call_details("c"), {"x-webhook-signature": ""}),
     ],
     ids=["wrong secret", "missing", "empty"],
 )
 def test_a_webhook_without_a_valid_signature_is_refused(request_):
     with pytest.raises(InvalidCallback):
-        BlandAdapter(_connection("http://127.0.0.1:9")).authenticate(request_, NOW)
+        _adapter().authenticate(request_, NOW)
 
 
 def test_a_body_changed_after_signing_is_refused():
     request = _webhook(call_details("call-1"))
-    forged = CallbackRequest(
-        "POST", WEBHOOK_URL, "events", dict(request.headers), request.body[:-1] + b" }"
-    )
+    forged = callback(request.body[:-1] + b" }", request.headers)
     with pytest.raises(InvalidCallback):
-        BlandAdapter(_connection("http://127.0.0.1:9")).authenticate(forged, NOW)
+        _adapter().authenticate(forged, NOW)
 
 
 # End reasons
@@ -307,6 +298,17 @@ def test_a_failed_call_carries_blands_error_message():
     )
     [event] = _events(payload)
     assert (event.outcome, event.error) == (Outcome.FAILED, "Unserviced area")
+
+
+@pytest.mark.parametrize(
+    ("transcripts", "outcome"), [(None, Outcome.ANSWERED), ([], Outcome.FAILED)]
+)
+def test_a_reason_outside_the_table_is_answered_if_a_conversation_took_place(transcripts, outcome):
+    payload = call_details(
+        "call-1", answered_by=None, queue_status=None, status="abandoned", transcripts=transcripts
+    )
+    [event] = _events(payload)
+    assert (event.kind, event.outcome) == ("ended", outcome)
 
 
 def test_a_webhook_of_a_call_not_completed_reports_nothing():
@@ -353,9 +355,10 @@ def test_a_pathways_extracted_variables_give_the_disposition_without_an_analysis
     assert result.callback_at == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("left", "voicemail_left"), [("leave_message", True), ("hangup", False)])
+@pytest.mark.parametrize(("left", "voicemail_left"), [(True, True), (False, False)])
 def test_a_voicemail_says_whether_the_message_was_left(left, voicemail_left):
-    payload = call_details("call-1", answered_by="voicemail", metadata={"outbound_voicemail": left})
+    metadata = {"outbound_voicemail_message": left}
+    payload = call_details("call-1", answered_by="voicemail", metadata=metadata)
     [event] = _events(payload)
     assert event.outcome == Outcome.VOICEMAIL
     assert event.result is not None and event.result.voicemail_left is voicemail_left

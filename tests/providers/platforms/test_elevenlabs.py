@@ -1,18 +1,17 @@
 """The ElevenLabs adapter against a stand-in for its API, and its post-call webhooks as the
 docs show them (tests/providers/platforms/elevenlabs_api.py)."""
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from outbound.domain.connections import ConnectionType
 from outbound.domain.results import TRANSCRIPT_MAX_TURNS, Cost, Turn
 from outbound.domain.statuses import Outcome
-from outbound.providers.base import CallHandle, CallRequest, PlaybookSnapshot
+from outbound.providers.base import CallHandle, CallRequest
 from outbound.providers.callbacks import CallbackRequest, ProviderEvent
 from outbound.providers.errors import (
     CallRejected,
@@ -20,8 +19,15 @@ from outbound.providers.errors import (
     MalformedCallback,
     ProviderUnavailable,
 )
-from outbound.providers.platforms.base import Connection
 from outbound.providers.platforms.elevenlabs import END_REASONS, ElevenLabsAdapter
+from tests.providers.platforms.adapters import (
+    UNREACHABLE,
+    call_request,
+    callback,
+    connection,
+    received,
+    run,
+)
 from tests.providers.platforms.elevenlabs_api import (
     ElevenLabsApi,
     conversation,
@@ -32,7 +38,7 @@ from tests.providers.platforms.elevenlabs_api import (
     transcription_webhook,
     turn,
 )
-from tests.providers.platforms.http_standin import Answer, serving
+from tests.providers.platforms.http_stand_in import Answer, serving
 
 API_KEY = "xi-test-key"
 SECRET = "wsec_test"
@@ -40,8 +46,6 @@ AGENT = "agent_sales"
 TWILIO_NUMBER = "pn_twilio"
 SIP_NUMBER = "pn_sip"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-URL = "https://outbound.example.com/provider/connection/c1/events"
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -53,46 +57,19 @@ def api() -> Iterator[ElevenLabsApi]:
         yield stand_in
 
 
-def _connection(api_base_url: str, api_key: str = API_KEY) -> Connection:
-    return Connection(
-        id=uuid.uuid4(),
-        account_id=uuid.uuid4(),
-        type=ConnectionType.ELEVENLABS,
-        name="ElevenLabs",
-        credentials={"api_key": api_key, "webhook_secret": SECRET},
-        settings={"api_base_url": api_base_url},
+def _adapter(api_base_url: str = UNREACHABLE, api_key: str = API_KEY) -> ElevenLabsAdapter:
+    credentials = {"api_key": api_key, "webhook_secret": SECRET}
+    return ElevenLabsAdapter(
+        connection(ConnectionType.ELEVENLABS, credentials, api_base_url=api_base_url)
     )
-
-
-def _run(api_base_url: str, use: Callable[[ElevenLabsAdapter], Awaitable[T]], **kw: Any) -> T:
-    async def run() -> T:
-        adapter = ElevenLabsAdapter(_connection(api_base_url, **kw))
-        try:
-            return await use(adapter)
-        finally:
-            await adapter.aclose()
-
-    return asyncio.run(run())
 
 
 def _request(
     number: str = TWILIO_NUMBER, agent: str = AGENT, attempt: int = 1, **playbook: Any
 ) -> CallRequest:
-    return CallRequest(
-        call_id=uuid.uuid4(),
-        attempt_number=attempt,
-        to="+14155550142",
-        from_=None,
-        playbook=PlaybookSnapshot(
-            id=uuid.uuid4(),
-            name="Renewals",
-            provider={
-                "connection_id": str(uuid.uuid4()),
-                "agent_id": agent,
-                "phone_number_id": number,
-            },
-            **playbook,
-        ),
+    return call_request(
+        {"connection_id": str(uuid.uuid4()), "agent_id": agent, "phone_number_id": number},
+        attempt=attempt,
         variables={
             "first_name": "Ada",
             "balance": 12.5,
@@ -100,6 +77,7 @@ def _request(
             "plan": {"tier": "pro"},
             "gone": None,
         },
+        **playbook,
     )
 
 
@@ -107,20 +85,17 @@ def _place(api: ElevenLabsApi, *requests: CallRequest) -> list[CallHandle]:
     async def place(adapter: ElevenLabsAdapter) -> list[CallHandle]:
         return [await adapter.place_call(request) for request in requests]
 
-    return _run(api.url, place)
+    return run(_adapter(api.url), place)
 
 
 def _webhook(payload: dict[str, Any], secret: str = SECRET, at: datetime = NOW) -> CallbackRequest:
     body = encode(payload)
     headers = {"elevenlabs-signature": signature(secret, body, int(at.timestamp()))}
-    return CallbackRequest("POST", URL, "events", headers, body)
+    return callback(body, headers)
 
 
 def _events(payload: dict[str, Any]) -> list[ProviderEvent]:
-    adapter = ElevenLabsAdapter(_connection("http://127.0.0.1:9"))
-    request = _webhook(payload)
-    adapter.authenticate(request, NOW)
-    return adapter.parse_callback(request)
+    return received(_adapter(), _webhook(payload), NOW)
 
 
 # Placing calls
@@ -222,21 +197,33 @@ def test_a_call_elevenlabs_did_not_start_is_refused_with_its_message(api):
         _place(api, _request())
 
 
-def test_a_wrong_api_key_is_refused(api):
-    with pytest.raises(CallRejected, match="401: Invalid API key"):
-        _run(api.url, lambda adapter: adapter.place_call(_request()), api_key="wrong")
+def test_a_wrong_api_key_leaves_the_attempt_unspent(api):
+    with pytest.raises(ProviderUnavailable, match="api_key: 401: Invalid API key"):
+        run(_adapter(api.url, api_key="wrong"), lambda adapter: adapter.place_call(_request()))
+
+
+def test_an_answer_that_is_not_elevenlabs_leaves_the_attempt_unspent(api):
+    api.recorder.answers.extend([api.phone_number(TWILIO_NUMBER), Answer(200, b"<html>")])
+    with pytest.raises(ProviderUnavailable, match="unreadable"):
+        _place(api, _request())
+
+
+def test_a_playbook_without_the_elevenlabs_fields_is_rejected_without_a_request(api):
+    with pytest.raises(CallRejected, match="no phone_number_id"):
+        _place(api, _request(number=""))
+    assert api.recorder.requests == []
 
 
 def test_elevenlabs_out_of_reach_leaves_the_attempt_unspent():
     with pytest.raises(ProviderUnavailable, match="unreachable"):
-        _run("http://127.0.0.1:9", lambda adapter: adapter.place_call(_request()))
+        run(_adapter(), lambda adapter: adapter.place_call(_request()))
 
 
 # Looking a call up
 
 
 def _fetch(api: ElevenLabsApi, conversation_id: str) -> list[ProviderEvent]:
-    return _run(api.url, lambda adapter: adapter.fetch_call(conversation_id))
+    return run(_adapter(api.url), lambda adapter: adapter.fetch_call(conversation_id))
 
 
 @pytest.mark.parametrize("status", ["initiated", "in-progress", "processing"])
@@ -270,7 +257,7 @@ def test_a_lookup_elevenlabs_cannot_answer_is_unavailable(api):
 
 
 def test_a_signed_webhook_is_accepted_once():
-    adapter = ElevenLabsAdapter(_connection("http://127.0.0.1:9"))
+    adapter = _adapter()
     request = _webhook(transcription_webhook(conversation("conv_1")))
     # Timestamped: the signature is the replay key, refused by outbound the second time.
     assert adapter.authenticate(request, NOW) == request.header("ElevenLabs-Signature")
@@ -282,22 +269,22 @@ def test_a_signed_webhook_is_accepted_once():
         _webhook(transcription_webhook(conversation("conv_1")), secret="another"),
         _webhook(transcription_webhook(conversation("conv_1")), at=NOW - timedelta(minutes=6)),
         _webhook(transcription_webhook(conversation("conv_1")), at=NOW + timedelta(minutes=6)),
-        CallbackRequest("POST", URL, "events", {}, b"{}"),
-        CallbackRequest("POST", URL, "events", {"elevenlabs-signature": "v0=abc"}, b"{}"),
-        CallbackRequest("POST", URL, "events", {"elevenlabs-signature": "t=x,v0=abc"}, b"{}"),
+        callback(b"{}", {}),
+        callback(b"{}", {"elevenlabs-signature": "v0=abc"}),
+        callback(b"{}", {"elevenlabs-signature": "t=x,v0=abc"}),
     ],
     ids=["wrong secret", "stale", "from the future", "missing", "no timestamp", "bad timestamp"],
 )
 def test_a_webhook_without_a_valid_signature_is_refused(request_):
     with pytest.raises(InvalidCallback):
-        ElevenLabsAdapter(_connection("http://127.0.0.1:9")).authenticate(request_, NOW)
+        _adapter().authenticate(request_, NOW)
 
 
 def test_a_body_changed_after_signing_is_refused():
     request = _webhook(transcription_webhook(conversation("conv_1")))
-    forged = CallbackRequest("POST", URL, "events", dict(request.headers), request.body + b" ")
+    forged = callback(request.body + b" ", request.headers)
     with pytest.raises(InvalidCallback, match="does not match"):
-        ElevenLabsAdapter(_connection("http://127.0.0.1:9")).authenticate(forged, NOW)
+        _adapter().authenticate(forged, NOW)
 
 
 # End reasons
@@ -322,6 +309,15 @@ def test_every_end_reason_gives_its_outcome(reason, outcome):
     [event] = _events(_payload_ending(reason))
     assert (event.provider, event.provider_call_id, event.kind) == ("elevenlabs", "conv_1", "ended")
     assert event.outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("transcript", "outcome"), [(None, Outcome.ANSWERED), ([], Outcome.FAILED)]
+)
+def test_a_status_outside_the_table_is_answered_if_a_conversation_took_place(transcript, outcome):
+    payload = conversation("conv_1", status="abandoned", transcript=transcript)
+    [event] = _events(transcription_webhook(payload))
+    assert (event.kind, event.outcome) == ("ended", outcome)
 
 
 def test_a_call_that_never_connected_names_the_telephony_report():

@@ -2,19 +2,17 @@
 Twirp API, and LiveKit's webhooks as the docs describe them
 (tests/providers/platforms/livekit_api.py)."""
 
-import asyncio
 import json
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from livekit import api
 
 from outbound.domain.connections import ConnectionType
 from outbound.domain.statuses import Outcome
-from outbound.providers.base import CallHandle, CallRequest, PlaybookSnapshot
+from outbound.providers.base import CallHandle, CallRequest
 from outbound.providers.callbacks import CallbackRequest, ProviderEvent
 from outbound.providers.errors import (
     CallRejected,
@@ -22,9 +20,16 @@ from outbound.providers.errors import (
     MalformedCallback,
     ProviderUnavailable,
 )
-from outbound.providers.platforms.base import Connection
 from outbound.providers.platforms.livekit import END_REASONS, LiveKitAdapter
-from tests.providers.platforms.http_standin import serving
+from tests.providers.platforms.adapters import (
+    UNREACHABLE,
+    call_request,
+    callback,
+    connection,
+    received,
+    run,
+)
+from tests.providers.platforms.http_stand_in import serving
 from tests.providers.platforms.livekit_api import (
     LiveKitApi,
     decoded_metadata,
@@ -39,8 +44,6 @@ API_KEY = "APIoutbound"
 API_SECRET = "livekit-api-secret-of-at-least-32-chars"
 TRUNK = "ST_outbound"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-URL = "https://outbound.example.com/provider/connection/c1/events"
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -49,46 +52,26 @@ def server() -> Iterator[LiveKitApi]:
         yield stand_in
 
 
-def _connection(url: str, api_secret: str = API_SECRET, **settings: Any) -> Connection:
-    return Connection(
-        id=uuid.uuid4(),
-        account_id=uuid.uuid4(),
-        type=ConnectionType.LIVEKIT,
-        name="LiveKit",
-        credentials={"api_key": API_KEY, "api_secret": api_secret, "url": url},
-        settings=settings,
-    )
-
-
-def _run(url: str, use: Callable[[LiveKitAdapter], Awaitable[T]], **kw: Any) -> T:
-    async def run() -> T:
-        adapter = LiveKitAdapter(_connection(url, **kw))
-        try:
-            return await use(adapter)
-        finally:
-            await adapter.aclose()
-
-    return asyncio.run(run())
+def _adapter(
+    url: str = UNREACHABLE, api_secret: str = API_SECRET, **settings: Any
+) -> LiveKitAdapter:
+    credentials = {"api_key": API_KEY, "api_secret": api_secret, "url": url}
+    return LiveKitAdapter(connection(ConnectionType.LIVEKIT, credentials, **settings))
 
 
 def _request(trunk: str = TRUNK, to: str = "+14155550142", **fields: Any) -> CallRequest:
-    return CallRequest(
-        call_id=uuid.uuid4(),
-        attempt_number=2,
+    return call_request(
+        {"connection_id": "c1", "sip_trunk_id": trunk, **fields},
+        attempt=2,
         to=to,
         from_="+14155550123",
-        playbook=PlaybookSnapshot(
-            id=uuid.uuid4(),
-            name="Renewals",
-            first_message="Hi Ada",
-            provider={"connection_id": "c1", "sip_trunk_id": trunk, **fields},
-        ),
         variables={"first_name": "Ada", "plan": {"tier": "pro"}, "sip.injected": "x", "gone": None},
+        first_message="Hi Ada",
     )
 
 
 def _place(server: LiveKitApi, request: CallRequest, **kw: Any) -> CallHandle:
-    return _run(server.url, lambda adapter: adapter.place_call(request), **kw)
+    return run(_adapter(server.url, **kw), lambda adapter: adapter.place_call(request))
 
 
 # Placing calls
@@ -153,18 +136,8 @@ def test_without_an_agent_name_no_agent_is_dispatched(server):
 
 
 def test_the_api_address_setting_replaces_the_connection_url(server):
-    async def place(adapter: LiveKitAdapter) -> CallHandle:
-        return await adapter.place_call(_request())
-
-    async def run() -> CallHandle:
-        connection = _connection("wss://project.livekit.cloud", api_base_url=server.url)
-        adapter = LiveKitAdapter(connection)
-        try:
-            return await place(adapter)
-        finally:
-            await adapter.aclose()
-
-    asyncio.run(run())
+    adapter = _adapter("wss://project.livekit.cloud", api_base_url=server.url)
+    run(adapter, lambda adapter: adapter.place_call(_request()))
     assert len(server.requests_to("SIP/CreateSIPParticipant", api.CreateSIPParticipantRequest)) == 1
 
 
@@ -191,7 +164,7 @@ def test_an_overloaded_sip_service_leaves_the_attempt_unspent(server):
 
 
 def test_an_unknown_trunk_is_refused_with_livekits_message(server):
-    with pytest.raises(CallRejected, match="404 not_found: requested sip trunk does not exist"):
+    with pytest.raises(CallRejected, match="404: not_found: requested sip trunk does not exist"):
         _place(server, _request(trunk="ST_gone"))
 
 
@@ -200,22 +173,28 @@ def test_an_invalid_number_is_refused(server):
         _place(server, _request(to="not a number"))
 
 
-def test_a_wrong_api_secret_is_refused(server):
-    with pytest.raises(CallRejected, match="401 unauthenticated"):
+def test_a_wrong_api_secret_leaves_the_attempt_unspent(server):
+    with pytest.raises(ProviderUnavailable, match="api_key: 401: unauthenticated"):
         _place(server, _request(), api_secret="another-secret-of-at-least-32-chars")
     assert server.rooms == {}
 
 
+def test_a_playbook_without_a_trunk_is_rejected_without_a_request(server):
+    with pytest.raises(CallRejected, match="no sip_trunk_id"):
+        _place(server, _request(trunk=""))
+    assert server.recorder.requests == []
+
+
 def test_livekit_out_of_reach_leaves_the_attempt_unspent():
     with pytest.raises(ProviderUnavailable, match="unreachable"):
-        _run("http://127.0.0.1:9", lambda adapter: adapter.place_call(_request()))
+        run(_adapter(), lambda adapter: adapter.place_call(_request()))
 
 
 # Looking a call up
 
 
 def _fetch(server: LiveKitApi, room: str) -> list[ProviderEvent]:
-    return _run(server.url, lambda adapter: adapter.fetch_call(room))
+    return run(_adapter(server.url), lambda adapter: adapter.fetch_call(room))
 
 
 @pytest.mark.parametrize("status", ["dialing", "ringing", "active", "automation"])
@@ -260,11 +239,7 @@ def test_a_room_the_contact_left_shows_a_failed_call(server):
 def _webhook(body: bytes, token: str | None = None, scheme: str = "") -> CallbackRequest:
     token = webhook_token(API_KEY, API_SECRET, body) if token is None else token
     headers = {"authorization": scheme + token, "content-type": "application/webhook+json"}
-    return CallbackRequest("POST", URL, "events", headers, body)
-
-
-def _adapter() -> LiveKitAdapter:
-    return LiveKitAdapter(_connection("http://127.0.0.1:9"))
+    return callback(body, headers)
 
 
 LEFT = webhook_event("participant_left", "outbound-room-1", sip_participant("outbound-room-1", 1))
@@ -288,7 +263,7 @@ def test_a_webhook_signed_with_the_api_secret_is_accepted_once(scheme):
         _webhook(LEFT, token=webhook_token(API_KEY, API_SECRET, LEFT + b" ")),
         _webhook(LEFT, token=api.AccessToken(API_KEY, API_SECRET).to_jwt()),
         _webhook(LEFT, token="not.a.jwt"),
-        CallbackRequest("POST", URL, "events", {}, LEFT),
+        callback(LEFT, {}),
     ],
     ids=[
         "wrong secret",
@@ -309,10 +284,7 @@ def test_a_webhook_without_a_valid_token_is_refused(request_):
 
 
 def _events(body: bytes) -> list[ProviderEvent]:
-    adapter = _adapter()
-    request = _webhook(body)
-    adapter.authenticate(request, NOW)
-    return adapter.parse_callback(request)
+    return received(_adapter(), _webhook(body), NOW)
 
 
 @pytest.mark.parametrize(("reason", "outcome"), END_REASONS.items())

@@ -1,19 +1,17 @@
 """The Retell adapter against a stand-in for Retell's API, and Retell's webhooks."""
 
-import asyncio
-import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from outbound.domain.connections import ConnectionType
 from outbound.domain.results import TRANSCRIPT_MAX_TURNS, Cost, Turn
 from outbound.domain.statuses import Outcome
-from outbound.providers.base import CallRequest, PlaybookSnapshot
-from outbound.providers.callbacks import CallbackRequest, ProviderEvent
+from outbound.providers.base import CallRequest
+from outbound.providers.callbacks import ProviderEvent
 from outbound.providers.errors import (
     CallRejected,
     InvalidCallback,
@@ -21,9 +19,9 @@ from outbound.providers.errors import (
     ProviderUnavailable,
 )
 from outbound.providers.platforms import conventions
-from outbound.providers.platforms.base import Connection
 from outbound.providers.platforms.retell import END_REASONS, RetellAdapter, create_call_body
-from tests.providers.platforms.http_stand_in import ApiRequest, running
+from tests.providers.platforms.adapters import UNREACHABLE, call_request, callback, connection, run
+from tests.providers.platforms.http_stand_in import Answer, Received, serving
 from tests.providers.platforms.retell_api import (
     BAD_REQUEST,
     NOT_FOUND,
@@ -46,7 +44,6 @@ FROM_NUMBER = "+14157774444"
 CONTACT = "+12137774445"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
-T = TypeVar("T")
 
 CONVERSATION = [
     utterance("agent", "Hi Ada, this is Sam from Acme.", 0.4),
@@ -54,16 +51,9 @@ CONVERSATION = [
 ]
 
 
-def _adapter(api_url: str = "http://127.0.0.1:9", api_key: str = API_KEY) -> RetellAdapter:
-    connection = Connection(
-        id=uuid.uuid4(),
-        account_id=uuid.uuid4(),
-        type=ConnectionType.RETELL,
-        name="Retell",
-        credentials={"api_key": api_key},
-        settings={"api_base_url": api_url},
-    )
-    return RetellAdapter(connection)
+def _adapter(api_url: str = UNREACHABLE, api_key: str = API_KEY) -> RetellAdapter:
+    credentials = {"api_key": api_key}
+    return RetellAdapter(connection(ConnectionType.RETELL, credentials, api_base_url=api_url))
 
 
 def _request(attempt: int = 1, to: str = CONTACT, **playbook: Any) -> CallRequest:
@@ -77,56 +67,33 @@ def _request(attempt: int = 1, to: str = CONTACT, **playbook: Any) -> CallReques
         },
     }
     fields.update(playbook)
-    return CallRequest(
-        call_id=uuid.uuid4(),
-        attempt_number=attempt,
+    return call_request(
+        attempt=attempt,
         to=to,
         from_="+14155550123",  # the playbook's caller_id: Retell uses the provider's from_number
-        playbook=PlaybookSnapshot(id=uuid.uuid4(), name="Renewals", **fields),
         variables={"first_name": "Ada", "seats": 12, "vip": True, "notes": None, "tags": ["a"]},
+        **fields,
     )
-
-
-def _run(adapter: RetellAdapter, use: Callable[[RetellAdapter], Awaitable[T]]) -> T:
-    async def go() -> T:
-        try:
-            return await use(adapter)
-        finally:
-            await adapter.aclose()
-
-    return asyncio.run(go())
 
 
 def _new_call(request: CallRequest | None = None) -> dict[str, Any]:
     """A call object as Retell's create-phone-call answers it, without a server."""
-    body = json.loads(conventions.json_body(create_call_body(request or _request())))
+    body = conventions.json_body(create_call_body(request or _request()))
     headers = {"authorization": f"Bearer {API_KEY}"}
-    status, call = RetellApi(API_KEY).handle(
-        ApiRequest("POST", "/v2/create-phone-call", headers, body)
-    )
-    assert status == 201
+    answer = RetellApi(API_KEY).answer(Received("POST", "/v2/create-phone-call", headers, body))
+    assert answer.status == 201
+    call: dict[str, Any] = answer.value()
     return call
-
-
-def _callback(payload: dict[str, Any] | bytes, headers: dict[str, str]) -> CallbackRequest:
-    body = payload if isinstance(payload, bytes) else body_of(payload)
-    return CallbackRequest(
-        method="POST",
-        url="https://outbound.example.com/provider/connection/c/events",
-        path="events",
-        headers={name.lower(): value for name, value in headers.items()},
-        body=body,
-    )
 
 
 def _parse(payload: dict[str, Any]) -> list[ProviderEvent]:
     body = body_of(payload)
-    return _adapter().parse_callback(_callback(body, signed_headers(body, API_KEY, NOW_MS)))
+    return _adapter().parse_callback(callback(body, signed_headers(body, API_KEY, NOW_MS)))
 
 
 @pytest.fixture
 def api() -> Iterator[RetellApi]:
-    with running(RetellApi(API_KEY, {AGENT_ID}, {FROM_NUMBER})) as stand_in:
+    with serving(RetellApi(API_KEY, {AGENT_ID}, {FROM_NUMBER})) as stand_in:
         yield stand_in
 
 
@@ -135,14 +102,14 @@ def api() -> Iterator[RetellApi]:
 
 def test_place_call_creates_the_phone_call_with_the_agent_number_variables_and_metadata(api):
     request = _request(attempt=3)
-    handle = _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
+    handle = run(_adapter(api.url), lambda adapter: adapter.place_call(request))
 
     [sent] = api.created
     assert handle.provider_call_id in api.calls
     assert sent.method == "POST"
-    assert sent.authorization == f"Bearer {API_KEY}"
+    assert sent.headers["authorization"] == f"Bearer {API_KEY}"
     assert sent.headers["content-type"] == "application/json"
-    assert sent.json == {
+    assert sent.json() == {
         "from_number": FROM_NUMBER,
         "to_number": CONTACT,
         "override_agent_id": AGENT_ID,
@@ -173,18 +140,18 @@ def test_place_call_creates_the_phone_call_with_the_agent_number_variables_and_m
 
 
 def test_a_playbook_that_hangs_up_on_voicemail_keeps_the_agents_own_option(api):
-    _run(_adapter(api.url), lambda adapter: adapter.place_call(_request(voicemail_message=None)))
+    run(_adapter(api.url), lambda adapter: adapter.place_call(_request(voicemail_message=None)))
 
     [sent] = api.created
-    assert "agent_override" not in sent.json
-    assert sent.json["metadata"]["outbound_voicemail_message"] is False
+    assert "agent_override" not in sent.json()
+    assert sent.json()["metadata"]["outbound_voicemail_message"] is False
 
 
 def test_a_playbook_without_the_retell_fields_is_rejected_without_a_request(api):
     request = _request(provider={"connection_id": "c", "from_number": FROM_NUMBER})
     with pytest.raises(CallRejected, match="agent_id"):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
-    assert api.requests == []
+        run(_adapter(api.url), lambda adapter: adapter.place_call(request))
+    assert api.recorder.requests == []
 
 
 @pytest.mark.parametrize(
@@ -200,39 +167,39 @@ def test_a_playbook_without_the_retell_fields_is_rejected_without_a_request(api)
 def test_rate_limits_concurrency_server_errors_and_a_refused_key_leave_the_attempt_unspent(
     api, status, body
 ):
-    api.answers.append((status, body))
+    api.recorder.answers.append(Answer.json(status, body))
     with pytest.raises(ProviderUnavailable, match=str(status)):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+        run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
 
 @pytest.mark.parametrize(
     ("status", "body"), [(402, PAYMENT_REQUIRED), (404, retell_error("Not Found"))]
 )
 def test_payment_and_not_found_refusals_are_rejected_with_retells_message(api, status, body):
-    api.answers.append((status, body))
+    api.recorder.answers.append(Answer.json(status, body))
     with pytest.raises(CallRejected, match=body["message"]):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+        run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
 
 def test_an_invalid_number_is_rejected_with_retells_message(api):
     with pytest.raises(CallRejected, match=r"400.*" + BAD_REQUEST["message"]):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(_request(to="2137774445")))
+        run(_adapter(api.url), lambda adapter: adapter.place_call(_request(to="2137774445")))
 
 
 def test_an_unknown_agent_is_rejected_with_retells_message(api):
     request = _request(provider={"agent_id": "agent_gone", "from_number": FROM_NUMBER})
     with pytest.raises(CallRejected, match=r"422.*" + NOT_FOUND["message"]):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
+        run(_adapter(api.url), lambda adapter: adapter.place_call(request))
 
 
 def test_a_bad_api_key_is_unavailable(api):
     with pytest.raises(ProviderUnavailable, match="api_key"):
-        _run(_adapter(api.url, api_key="wrong"), lambda adapter: adapter.place_call(_request()))
+        run(_adapter(api.url, api_key="wrong"), lambda adapter: adapter.place_call(_request()))
 
 
 def test_an_unreachable_retell_is_unavailable():
     with pytest.raises(ProviderUnavailable, match="unreachable"):
-        _run(_adapter("http://127.0.0.1:9"), lambda adapter: adapter.place_call(_request()))
+        run(_adapter(), lambda adapter: adapter.place_call(_request()))
 
 
 # Looking calls up
@@ -240,20 +207,20 @@ def test_an_unreachable_retell_is_unavailable():
 
 @pytest.mark.parametrize("started", [False, True], ids=["registered", "ongoing"])
 def test_fetch_call_of_a_call_not_over_reports_nothing(api, started):
-    handle = _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+    handle = run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
     if started:
         api.start(handle.provider_call_id)
 
-    events = _run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
+    events = run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
 
     assert events == []
-    [*_, lookup] = api.requests
+    [*_, lookup] = api.recorder.requests
     assert (lookup.method, lookup.path) == ("GET", f"/v2/get-call/{handle.provider_call_id}")
-    assert lookup.authorization == f"Bearer {API_KEY}"
+    assert lookup.headers["authorization"] == f"Bearer {API_KEY}"
 
 
 def test_fetch_call_of_an_ended_call_reports_its_end_with_the_whole_result(api):
-    handle = _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+    handle = run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
     api.end(
         handle.provider_call_id,
         "user_hangup",
@@ -265,7 +232,7 @@ def test_fetch_call_of_an_ended_call_reports_its_end_with_the_whole_result(api):
         duration_ms=42_000,
     )
 
-    [event] = _run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
+    [event] = run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
 
     assert (event.provider, event.kind, event.outcome) == ("retell", "ended", Outcome.ANSWERED)
     assert event.duration_s == 42
@@ -281,17 +248,17 @@ def test_fetch_call_of_an_ended_call_reports_its_end_with_the_whole_result(api):
 
 
 def test_fetch_call_of_a_call_never_connected_reports_its_outcome(api):
-    handle = _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+    handle = run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
     api.end(handle.provider_call_id, "dial_no_answer")
 
-    [event] = _run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
+    [event] = run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
 
     assert (event.kind, event.outcome, event.result.transcript) == ("ended", Outcome.NO_ANSWER, ())
 
 
 def test_fetch_call_of_a_call_retell_does_not_know_is_rejected(api):
     with pytest.raises(CallRejected, match=NOT_FOUND["message"]):
-        _run(_adapter(api.url), lambda adapter: adapter.fetch_call(uuid.uuid4().hex))
+        run(_adapter(api.url), lambda adapter: adapter.fetch_call(uuid.uuid4().hex))
 
 
 # Authenticating webhooks
@@ -300,7 +267,7 @@ def test_fetch_call_of_a_call_retell_does_not_know_is_rejected(api):
 def test_a_signed_webhook_authenticates_once():
     body = body_of(webhook("call_started", _new_call()))
     headers = signed_headers(body, API_KEY, NOW_MS - 60_000)
-    assert _adapter().authenticate(_callback(body, headers), NOW) == headers["X-Retell-Signature"]
+    assert _adapter().authenticate(callback(body, headers), NOW) == headers["X-Retell-Signature"]
 
 
 @pytest.mark.parametrize(
@@ -314,7 +281,7 @@ def test_a_wrong_changed_or_stale_signature_is_refused(api_key, tamper, age_ms):
     if tamper:
         body = body.replace(b"call_started", b"call_ended")
     with pytest.raises(InvalidCallback):
-        _adapter().authenticate(_callback(body, headers), NOW)
+        _adapter().authenticate(callback(body, headers), NOW)
 
 
 @pytest.mark.parametrize(
@@ -325,7 +292,7 @@ def test_a_wrong_changed_or_stale_signature_is_refused(api_key, tamper, age_ms):
 def test_a_missing_or_malformed_signature_is_refused(signature):
     headers = {} if signature is None else {"X-Retell-Signature": signature}
     with pytest.raises(InvalidCallback):
-        _adapter().authenticate(_callback(webhook("call_started", _new_call()), headers), NOW)
+        _adapter().authenticate(callback(webhook("call_started", _new_call()), headers), NOW)
 
 
 # Parsing webhooks

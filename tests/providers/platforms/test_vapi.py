@@ -1,19 +1,17 @@
 """The Vapi adapter against a stand-in for Vapi's API, and Vapi's server messages."""
 
-import asyncio
-import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from outbound.domain.connections import ConnectionType
 from outbound.domain.results import TRANSCRIPT_MAX_TURNS, Cost, Turn
 from outbound.domain.statuses import Outcome
-from outbound.providers.base import CallRequest, PlaybookSnapshot
-from outbound.providers.callbacks import CallbackRequest
+from outbound.providers.base import CallRequest
+from outbound.providers.callbacks import ProviderEvent
 from outbound.providers.errors import (
     CallRejected,
     InvalidCallback,
@@ -21,9 +19,16 @@ from outbound.providers.errors import (
     ProviderUnavailable,
 )
 from outbound.providers.platforms import conventions
-from outbound.providers.platforms.base import Connection
 from outbound.providers.platforms.vapi import END_REASONS, VapiAdapter, create_call_body
-from tests.providers.platforms.http_stand_in import ApiRequest, running
+from tests.providers.platforms.adapters import (
+    CONTACT,
+    UNREACHABLE,
+    call_request,
+    callback,
+    connection,
+    run,
+)
+from tests.providers.platforms.http_stand_in import Answer, Received, serving
 from tests.providers.platforms.vapi_api import (
     VapiApi,
     bearer_headers,
@@ -41,21 +46,12 @@ API_KEY = "vapi-private-key"
 SECRET = "vapi-webhook-secret"
 ASSISTANT_ID = "4a170597-a0c2-4657-8c32-cb93f080cead"
 PHONE_NUMBER_ID = "c6ea6cb0-0dfb-4a65-918f-6a33abb54b64"
-CONTACT = "+14155550142"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-T = TypeVar("T")
 
 
-def _adapter(api_url: str = "http://127.0.0.1:9", **credentials: str) -> VapiAdapter:
-    connection = Connection(
-        id=uuid.uuid4(),
-        account_id=uuid.uuid4(),
-        type=ConnectionType.VAPI,
-        name="Vapi",
-        credentials={"api_key": API_KEY, "webhook_secret": SECRET, **credentials},
-        settings={"api_base_url": api_url},
-    )
-    return VapiAdapter(connection)
+def _adapter(api_url: str = UNREACHABLE) -> VapiAdapter:
+    credentials = {"api_key": API_KEY, "webhook_secret": SECRET}
+    return VapiAdapter(connection(ConnectionType.VAPI, credentials, api_base_url=api_url))
 
 
 def _request(attempt: int = 1, to: str = CONTACT, **playbook: Any) -> CallRequest:
@@ -69,54 +65,22 @@ def _request(attempt: int = 1, to: str = CONTACT, **playbook: Any) -> CallReques
         },
     }
     fields.update(playbook)
-    return CallRequest(
-        call_id=uuid.uuid4(),
-        attempt_number=attempt,
-        to=to,
-        from_=None,
-        playbook=PlaybookSnapshot(id=uuid.uuid4(), name="Renewals", **fields),
-        variables={"first_name": "Ada", "plan": "gold", "seats": 12},
-    )
-
-
-def _run(adapter: VapiAdapter, use: Callable[[VapiAdapter], Awaitable[T]]) -> T:
-    async def go() -> T:
-        try:
-            return await use(adapter)
-        finally:
-            await adapter.aclose()
-
-    return asyncio.run(go())
-
-
-def _callback(payload: dict[str, Any] | bytes, headers: dict[str, str]) -> CallbackRequest:
-    body = payload if isinstance(payload, bytes) else body_of(payload)
-    return CallbackRequest(
-        method="POST",
-        url="https://outbound.example.com/provider/connection/c/events",
-        path="events",
-        headers={name.lower(): value for name, value in headers.items()},
-        body=body,
-    )
+    variables = {"first_name": "Ada", "plan": "gold", "seats": 12}
+    return call_request(attempt=attempt, to=to, variables=variables, **fields)
 
 
 def _new_call(request: CallRequest | None = None) -> dict[str, Any]:
     """A Call object as Vapi's create-call answers it, without a server."""
-    api = VapiApi(API_KEY)
-    body = _body(request or _request())
-    status, call = api.handle(
-        ApiRequest("POST", "/call", {"authorization": f"Bearer {API_KEY}"}, body)
-    )
-    assert status == 201
+    body = conventions.json_body(create_call_body(request or _request()))
+    headers = {"authorization": f"Bearer {API_KEY}"}
+    answer = VapiApi(API_KEY).answer(Received("POST", "/call", headers, body))
+    assert answer.status == 201
+    call: dict[str, Any] = answer.value()
     return call
 
 
-def _body(request: CallRequest) -> dict[str, Any]:
-    return json.loads(conventions.json_body(create_call_body(request)))
-
-
-def _parse(payload: dict[str, Any]) -> list:
-    return _adapter().parse_callback(_callback(payload, secret_headers(SECRET)))
+def _parse(payload: dict[str, Any]) -> list[ProviderEvent]:
+    return _adapter().parse_callback(callback(payload, secret_headers(SECRET)))
 
 
 CONVERSATION = [
@@ -127,7 +91,7 @@ CONVERSATION = [
 
 @pytest.fixture
 def api() -> Iterator[VapiApi]:
-    with running(VapiApi(API_KEY, {ASSISTANT_ID}, {PHONE_NUMBER_ID})) as stand_in:
+    with serving(VapiApi(API_KEY, {ASSISTANT_ID}, {PHONE_NUMBER_ID})) as stand_in:
         yield stand_in
 
 
@@ -136,13 +100,13 @@ def api() -> Iterator[VapiApi]:
 
 def test_place_call_creates_the_call_with_the_assistant_number_variables_and_metadata(api):
     request = _request(attempt=2)
-    handle = _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
+    handle = run(_adapter(api.url), lambda adapter: adapter.place_call(request))
 
     [sent] = api.created
     assert handle.provider_call_id in api.calls
-    assert sent.authorization == f"Bearer {API_KEY}"
+    assert sent.headers["authorization"] == f"Bearer {API_KEY}"
     assert sent.headers["content-type"] == "application/json"
-    assert sent.json == {
+    assert sent.json() == {
         "assistantId": ASSISTANT_ID,
         "phoneNumberId": PHONE_NUMBER_ID,
         "customer": {"number": CONTACT},
@@ -162,9 +126,9 @@ def test_place_call_creates_the_call_with_the_assistant_number_variables_and_met
 
 def test_a_playbook_without_first_or_voicemail_message_keeps_the_assistants_own(api):
     request = _request(first_message=None, voicemail_message=None)
-    _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
+    run(_adapter(api.url), lambda adapter: adapter.place_call(request))
 
-    overrides = api.created[0].json["assistantOverrides"]
+    overrides = api.created[0].json()["assistantOverrides"]
     assert "firstMessage" not in overrides and "voicemailMessage" not in overrides
     assert overrides["metadata"]["outbound_voicemail_message"] is False
 
@@ -172,8 +136,8 @@ def test_a_playbook_without_first_or_voicemail_message_keeps_the_assistants_own(
 def test_a_playbook_without_the_vapi_fields_is_rejected_without_a_request(api):
     request = _request(provider={"connection_id": "c", "assistant_id": ASSISTANT_ID})
     with pytest.raises(CallRejected, match="phone_number_id"):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
-    assert api.requests == []
+        run(_adapter(api.url), lambda adapter: adapter.place_call(request))
+    assert api.recorder.requests == []
 
 
 @pytest.mark.parametrize(
@@ -189,9 +153,9 @@ def test_a_playbook_without_the_vapi_fields_is_rejected_without_a_request(api):
 def test_rate_limits_concurrency_server_errors_and_a_refused_key_leave_the_attempt_unspent(
     api, status, body
 ):
-    api.answers.append((status, body))
+    api.recorder.answers.append(Answer.json(status, body))
     with pytest.raises(ProviderUnavailable, match=str(status)):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+        run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
 
 def test_a_call_blocked_by_the_concurrency_limit_is_unavailable(api):
@@ -201,50 +165,50 @@ def test_a_call_blocked_by_the_concurrency_limit_is_unavailable(api):
         "concurrencyLimit": 10,
         "remainingConcurrentCalls": 0,
     }
-    api.answers.append((201, call))
+    api.recorder.answers.append(Answer.json(201, call))
     with pytest.raises(ProviderUnavailable, match="concurrency"):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+        run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
 
 def test_an_invalid_number_is_rejected_with_vapis_message(api):
     with pytest.raises(CallRejected, match=r"400.*customer.number must be a valid phone number"):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(_request(to="4155550142")))
+        run(_adapter(api.url), lambda adapter: adapter.place_call(_request(to="4155550142")))
 
 
 def test_an_unknown_assistant_is_rejected_with_vapis_message(api):
     request = _request(provider={"assistant_id": "nope", "phone_number_id": PHONE_NUMBER_ID})
     with pytest.raises(CallRejected, match="Couldn't Get Assistant"):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(request))
+        run(_adapter(api.url), lambda adapter: adapter.place_call(request))
 
 
 def test_an_unreachable_vapi_is_unavailable():
     with pytest.raises(ProviderUnavailable, match="unreachable"):
-        _run(_adapter("http://127.0.0.1:9"), lambda adapter: adapter.place_call(_request()))
+        run(_adapter(), lambda adapter: adapter.place_call(_request()))
 
 
 def test_an_unreadable_answer_is_unavailable(api):
-    api.answers.append((201, {"status": "queued"}))  # no id
+    api.recorder.answers.append(Answer.json(201, {"status": "queued"}))  # no id
     with pytest.raises(ProviderUnavailable, match="unreadable"):
-        _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+        run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
 
 
 # Looking calls up
 
 
 def test_fetch_call_of_an_ongoing_call_reports_nothing(api):
-    handle = _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+    handle = run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
     api.set_status(handle.provider_call_id, "in-progress")
 
-    events = _run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
+    events = run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
 
     assert events == []
-    assert api.requests[-1].method == "GET"
-    assert api.requests[-1].path == f"/call/{handle.provider_call_id}"
-    assert api.requests[-1].authorization == f"Bearer {API_KEY}"
+    [*_, lookup] = api.recorder.requests
+    assert (lookup.method, lookup.path) == ("GET", f"/call/{handle.provider_call_id}")
+    assert lookup.headers["authorization"] == f"Bearer {API_KEY}"
 
 
 def test_fetch_call_of_an_ended_call_reports_its_end_and_result(api):
-    handle = _run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
+    handle = run(_adapter(api.url), lambda adapter: adapter.place_call(_request()))
     api.end(
         handle.provider_call_id,
         "customer-ended-call",
@@ -256,7 +220,7 @@ def test_fetch_call_of_an_ended_call_reports_its_end_and_result(api):
         talk_seconds=42,
     )
 
-    [event] = _run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
+    [event] = run(_adapter(api.url), lambda adapter: adapter.fetch_call(handle.provider_call_id))
 
     assert (event.provider, event.provider_call_id, event.kind) == (
         "vapi",
@@ -276,19 +240,19 @@ def test_fetch_call_of_an_ended_call_reports_its_end_and_result(api):
 
 def test_fetch_call_of_a_call_vapi_does_not_know_is_rejected(api):
     with pytest.raises(CallRejected, match="404"):
-        _run(_adapter(api.url), lambda adapter: adapter.fetch_call(str(uuid.uuid4())))
+        run(_adapter(api.url), lambda adapter: adapter.fetch_call(str(uuid.uuid4())))
 
 
 # Authenticating server messages
 
 
 def test_the_secret_in_x_vapi_secret_authenticates_without_a_replay_key():
-    request = _callback(status_update(_new_call(), "ringing"), secret_headers(SECRET))
+    request = callback(status_update(_new_call(), "ringing"), secret_headers(SECRET))
     assert _adapter().authenticate(request, NOW) is None
 
 
 def test_the_secret_as_a_bearer_token_authenticates():
-    request = _callback(status_update(_new_call(), "ringing"), bearer_headers(SECRET))
+    request = callback(status_update(_new_call(), "ringing"), bearer_headers(SECRET))
     assert _adapter().authenticate(request, NOW) is None
 
 
@@ -303,7 +267,7 @@ def test_the_secret_as_a_bearer_token_authenticates():
     ids=["wrong secret", "wrong bearer", "missing", "not bearer"],
 )
 def test_a_wrong_or_missing_secret_is_refused(headers):
-    request = _callback(status_update(_new_call(), "ringing"), headers)
+    request = callback(status_update(_new_call(), "ringing"), headers)
     with pytest.raises(InvalidCallback):
         _adapter().authenticate(request, NOW)
 
@@ -311,14 +275,14 @@ def test_a_wrong_or_missing_secret_is_refused(headers):
 def test_an_hmac_signature_authenticates_once():
     body = body_of(status_update(_new_call(), "ringing"))
     headers = hmac_headers(SECRET, body, int(NOW.timestamp()))
-    assert _adapter().authenticate(_callback(body, headers), NOW) == headers["x-signature"]
+    assert _adapter().authenticate(callback(body, headers), NOW) == headers["x-signature"]
 
 
 def test_an_hmac_signature_in_milliseconds_with_a_prefix_authenticates():
     body = body_of(status_update(_new_call(), "ringing"))
     headers = hmac_headers(SECRET, body, int(NOW.timestamp() * 1000))
     headers["x-signature"] = "sha256=" + headers["x-signature"]
-    assert _adapter().authenticate(_callback(body, headers), NOW) == headers["x-signature"]
+    assert _adapter().authenticate(callback(body, headers), NOW) == headers["x-signature"]
 
 
 @pytest.mark.parametrize(
@@ -332,7 +296,7 @@ def test_a_wrong_changed_or_stale_hmac_signature_is_refused(secret, tamper, age_
     if tamper:
         body = body.replace(b"ringing", b"ended")
     with pytest.raises(InvalidCallback):
-        _adapter().authenticate(_callback(body, headers), NOW)
+        _adapter().authenticate(callback(body, headers), NOW)
 
 
 # Parsing server messages
@@ -417,11 +381,12 @@ def test_the_end_of_call_report_carries_the_result():
     ("data", "disposition", "callback_at"),
     [
         ({"disposition": 3, "callback_at": "tomorrow"}, None, None),
-        ({"callback_at": "2026-12-02T10:00:00"}, None, None),  # no offset: ambiguous
         (None, None, None),
+        # no offset: UTC, as a result posted to outbound is read
+        ({"callback_at": "2026-12-02T10:00:00"}, None, datetime(2026, 12, 2, 10, tzinfo=UTC)),
     ],
 )
-def test_a_disposition_or_callback_not_in_the_convention_is_left_unknown(
+def test_the_convention_reads_a_disposition_and_a_callback_or_leaves_them_unknown(
     data, disposition, callback_at
 ):
     call = ended_call(
@@ -496,7 +461,7 @@ def test_a_message_that_is_not_vapis_is_malformed(payload, field):
 
 def test_a_body_that_is_not_json_is_malformed():
     with pytest.raises(MalformedCallback):
-        _adapter().parse_callback(_callback(b"not json", secret_headers(SECRET)))
+        _adapter().parse_callback(callback(b"not json", secret_headers(SECRET)))
 
 
 def test_a_report_received_late_still_ends_the_call_it_names():
@@ -514,4 +479,4 @@ def test_a_timestamp_in_the_future_is_refused():
     body = body_of(status_update(_new_call(), "ringing"))
     headers = hmac_headers(SECRET, body, int((NOW + timedelta(minutes=6)).timestamp()))
     with pytest.raises(InvalidCallback, match="stale"):
-        _adapter().authenticate(_callback(body, headers), NOW)
+        _adapter().authenticate(callback(body, headers), NOW)

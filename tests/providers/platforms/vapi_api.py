@@ -3,9 +3,9 @@
 The API answers ``POST /call`` and ``GET /call/{id}`` as documented
 (https://docs.vapi.ai/api-reference/calls/create, https://docs.vapi.ai/api-reference/calls/get,
 https://docs.vapi.ai/calls/call-concurrency for ``subscriptionLimits``): a bearer private key,
-``201`` with the Call object, ``{"message", "error", "statusCode"}`` on a refusal. Every request
-is kept for the test to read; ``answers`` are given first, one per request, to play Vapi's
-errors; ``end`` ends a call as Vapi would report it.
+``201`` with the Call object, ``{"message", "error", "statusCode"}`` on a refusal. Its
+``recorder`` keeps every request and gives the scripted answers first (``http_stand_in``);
+``end`` ends a call as Vapi would report it.
 
 The server messages (https://docs.vapi.ai/server-url/events,
 https://docs.vapi.ai/server-url/end-of-call-report) are built from the documented examples and
@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from tests.providers.platforms.http_stand_in import ApiRequest
+from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
 
 ORG_ID = "be2fa99a-b5f1-4b5a-8cfd-55c085a5ad41"
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
@@ -37,6 +36,10 @@ E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 def vapi_error(status: int, error: str, message: str | list[str]) -> dict[str, Any]:
     """An error body as Vapi's API sends it."""
     return {"message": message, "error": error, "statusCode": status}
+
+
+def refusal(status: int, error: str, message: str | list[str]) -> Answer:
+    return Answer.json(status, vapi_error(status, error, message))
 
 
 def message(role: str, text: str, seconds_from_start: float) -> dict[str, Any]:
@@ -178,38 +181,35 @@ class VapiApi:
     api_key: str
     assistant_ids: set[str] = field(default_factory=set)  # empty: any
     phone_number_ids: set[str] = field(default_factory=set)  # empty: any
-    answers: list[tuple[int, Any]] = field(default_factory=list)
-    requests: list[ApiRequest] = field(default_factory=list)
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)  # Call objects by id
+    recorder: Recorder = field(default_factory=Recorder)
     url: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def handle(self, request: ApiRequest) -> tuple[int, Any]:
-        with self.lock:
-            self.requests.append(request)
-            if self.answers:
-                return self.answers.pop(0)
-            if request.authorization != f"Bearer {self.api_key}":
-                return 401, vapi_error(
-                    401,
-                    "Unauthorized",
-                    "Invalid Key. Hot tip, you may be "
-                    "using the private key instead of the public key, or "
-                    "vice versa.",
-                )
-            if request.method == "POST" and request.path == "/call":
-                return self._create(request.json or {})
-            if request.method == "GET" and request.path.startswith("/call/"):
-                call = self.calls.get(request.path.removeprefix("/call/"))
-                if call is None:
-                    return 404, vapi_error(404, "Not Found", "Call not found")
-                return 200, call
-            return 404, vapi_error(404, "Not Found", f"Cannot {request.method} {request.path}")
+    def answer(self, request: Received) -> Answer:
+        scripted = self.recorder.record(request)
+        if scripted is not None:
+            return scripted
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return refusal(
+                401,
+                "Unauthorized",
+                "Invalid Key. Hot tip, you may be "
+                "using the private key instead of the public key, or "
+                "vice versa.",
+            )
+        if request.method == "POST" and request.path == "/call":
+            return self._create(request.json())
+        if request.method == "GET" and request.path.startswith("/call/"):
+            call = self.calls.get(request.path.removeprefix("/call/"))
+            if call is None:
+                return refusal(404, "Not Found", "Call not found")
+            return Answer.json(200, call)
+        return refusal(404, "Not Found", f"Cannot {request.method} {request.path}")
 
-    def _create(self, body: dict[str, Any]) -> tuple[int, Any]:
+    def _create(self, body: dict[str, Any]) -> Answer:
         number = (body.get("customer") or {}).get("number", "")
         if not E164.match(number):
-            return 400, vapi_error(
+            return refusal(
                 400,
                 "Bad Request",
                 [
@@ -218,11 +218,9 @@ class VapiApi:
                 ],
             )
         if self.assistant_ids and body.get("assistantId") not in self.assistant_ids:
-            return 400, vapi_error(
-                400, "Bad Request", "Couldn't Get Assistant. Assistant Not Found."
-            )
+            return refusal(400, "Bad Request", "Couldn't Get Assistant. Assistant Not Found.")
         if self.phone_number_ids and body.get("phoneNumberId") not in self.phone_number_ids:
-            return 400, vapi_error(400, "Bad Request", "Couldn't Get Phone Number. Not Found.")
+            return refusal(400, "Bad Request", "Couldn't Get Phone Number. Not Found.")
         call_id = str(uuid.uuid4())
         now = _iso(datetime.now(UTC))
         call = {
@@ -250,21 +248,18 @@ class VapiApi:
             "transport": {"conversationType": "voice", "provider": "twilio"},
         }
         self.calls[call_id] = call
-        return 201, call
+        return Answer.json(201, call)
 
     @property
-    def created(self) -> list[ApiRequest]:
+    def created(self) -> list[Received]:
         """The requests that created a call, in order."""
-        with self.lock:
-            return [r for r in self.requests if r.method == "POST" and r.path == "/call"]
+        return self.recorder.received("POST", "/call")
 
     def set_status(self, call_id: str, status: str) -> dict[str, Any]:
-        with self.lock:
-            self.calls[call_id] = {**self.calls[call_id], "status": status}
-            return self.calls[call_id]
+        self.calls[call_id] = {**self.calls[call_id], "status": status}
+        return self.calls[call_id]
 
     def end(self, call_id: str, ended_reason: str, **details: Any) -> dict[str, Any]:
         """End the call as Vapi would (``ended_call``'s ``details``); the ended Call object."""
-        with self.lock:
-            self.calls[call_id] = ended_call(self.calls[call_id], ended_reason, **details)
-            return self.calls[call_id]
+        self.calls[call_id] = ended_call(self.calls[call_id], ended_reason, **details)
+        return self.calls[call_id]
