@@ -241,6 +241,18 @@ def _probe_answers(probe: Probes, server: Server, database: Database, tenant: Te
     probe(server, 204, "DELETE", one, t, connection)
     probe(server, 404, "DELETE", one, t, connection)
 
+    # A platform's webhook to a connection: Vapi's, verified with the connection's secret.
+    vapi = connection_body()
+    hooked = probe(server, 201, "POST", connections, t, json=vapi)
+    hook = {"connection_id": hooked.json()["connection_id"]}
+    secret = {"X-Vapi-Secret": vapi["credentials"]["webhook_secret"]}
+    webhook = "/provider/connection/{connection_id}/events"
+    speech = {"message": {"type": "speech-update", "status": "started", "role": "user"}}
+    probe(server, 204, "POST", webhook, None, hook, json=speech, headers=secret)
+    probe(server, 401, "POST", webhook, None, hook, json=speech)
+    probe(server, 400, "POST", webhook, None, hook, json={"not": "a message"}, headers=secret)
+    probe(server, 404, "POST", webhook, None, _ids(), json=speech, headers=secret)
+
     events = "/provider/webhook/events"
     probe(server, 401, "POST", events, content=b'{"provider_call_id": "rt-1", "event": "ringing"}')
     probe(server, 400, "POST", events, **_runtime_event({"provider_call_id": "rt-1", "event": "?"}))

@@ -13,13 +13,13 @@ import pytest
 from outbound.store.database import Database
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import Tenant, make_account, phone
-from tests.providers.platforms.http_stand_in import running
+from tests.providers.platforms.http_stand_in import serving
 from tests.providers.platforms.vapi_api import (
     VapiApi,
     end_of_call_report,
     message,
     post_message,
-    vapi_error,
+    refusal,
 )
 from tests.servers import Server, start_server, wait_for
 
@@ -38,7 +38,7 @@ ENV = {
 
 @pytest.fixture(scope="module")
 def vapi() -> Iterator[VapiApi]:
-    with running(VapiApi(API_KEY, {ASSISTANT_ID}, {PHONE_NUMBER_ID})) as stand_in:
+    with serving(VapiApi(API_KEY, {ASSISTANT_ID}, {PHONE_NUMBER_ID})) as stand_in:
         yield stand_in
 
 
@@ -97,15 +97,15 @@ def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict]:
 
 
 def _created_for(vapi: VapiApi, number: str) -> list[dict]:
-    return [r.json for r in vapi.created if r.json and r.json["customer"]["number"] == number]
+    return [r.json() for r in vapi.created if r.json()["customer"]["number"] == number]
 
 
 def _vapi_call_id(vapi: VapiApi, number: str, attempt: int) -> str:
     """The Vapi call id of the ``attempt``-th call Vapi created to ``number``."""
 
     def created() -> list[str]:
-        with vapi.lock:
-            return [i for i, call in vapi.calls.items() if call["customer"]["number"] == number]
+        calls = list(vapi.calls.items())  # one copy, in C: safe while the stand-in adds one
+        return [i for i, call in calls if call["customer"]["number"] == number]
 
     wait_for(lambda: len(created()) >= attempt, 20)
     return created()[attempt - 1]
@@ -230,7 +230,7 @@ def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
         connection = _connect(http, vapi)
         url = _webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
-        vapi.answers.append((400, vapi_error(400, "Bad Request", "Over Concurrency Limit.")))
+        vapi.recorder.answers.append(refusal(400, "Bad Request", "Over Concurrency Limit."))
         busy_campaign = _campaign(http, playbook_id, [{"phone": busy}])
         report = end_of_call_report(
             vapi.end(_vapi_call_id(vapi, busy, 1), "customer-ended-call", talk_seconds=2)
@@ -243,8 +243,8 @@ def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
             _created_for(vapi, busy)[1]["assistantOverrides"]["metadata"]["outbound_attempt"] == 1
         )
 
-        refusal = ["customer.number must be a valid phone number in the E.164 format."]
-        vapi.answers.append((400, vapi_error(400, "Bad Request", refusal)))
+        refused = ["customer.number must be a valid phone number in the E.164 format."]
+        vapi.recorder.answers.append(refusal(400, "Bad Request", refused))
         invalid_campaign = _campaign(http, playbook_id, [{"phone": invalid}])
         wait_for(lambda: _calls(http, invalid_campaign)[invalid]["status"] == "failed", 10)
         [attempt] = _calls(http, invalid_campaign)[invalid]["attempts"]

@@ -44,6 +44,11 @@ def _sim(disposition: str | None = None, **fields: object) -> dict:
     return custom
 
 
+def _called_back(call: dict) -> bool:
+    """The call's attempt ended and its callback is pending."""
+    return call["status"] == "pending" and bool(call["attempts"])
+
+
 def _when(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
@@ -138,13 +143,7 @@ def test_a_callback_outside_the_calling_window_moves_to_its_opening(
             ],
             calling_window=window,
         )
-        wait_for(
-            lambda: (
-                _calls(http, campaign_id)[number]["next_attempt_at"] is not None
-                and (_calls(http, campaign_id)[number]["attempts"])
-            ),
-            30,
-        )
+        wait_for(lambda: _called_back(_calls(http, campaign_id)[number]), 30)
         call = _calls(http, campaign_id)[number]
     ended = _when(call["attempts"][0]["ended_at"])
     asked = ended + timedelta(days=1)

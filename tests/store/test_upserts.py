@@ -47,7 +47,7 @@ def test_a_phone_added_twice_to_the_do_not_call_list_is_there_once(
     do_not_call.add(tx, account.id, phones, NOW)
     do_not_call.add(tx, account.id, phones[:1], NOW + DAY)
 
-    assert do_not_call.page(tx, account.id, None, 10) == [(phone, NOW) for phone in phones]
+    assert do_not_call.page(tx, account.id, None, 10) == [(phone, NOW, None) for phone in phones]
 
 
 def test_provider_events_and_signatures_are_remembered_once(tx: Transaction, account: Tenant):
