@@ -38,10 +38,16 @@ _lenient = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
 _recording = SandboxedEnvironment(undefined=_Recording, autoescape=False)
 
 
+_FIELDS = frozenset(CONTACT_FIELDS)
+_EMPTY = (None, "")
+
+
 def contact_variables(contact: Mapping[str, Any]) -> dict[str, Any]:
     """The variables a contact offers: its non-empty fields, its phone, and ``custom``."""
     variables: dict[str, Any] = {
-        name: contact[name] for name in CONTACT_FIELDS if contact.get(name) not in (None, "")
+        name: value
+        for name, value in contact.items()
+        if name in _FIELDS and value not in _EMPTY  # (run for every call placed)
     }
     variables["phone"] = contact.get("phone")
     variables["custom"] = dict(contact.get("custom_fields") or {})
@@ -60,9 +66,15 @@ def check_template(text: str) -> None:
     _compiled(text, False)
 
 
+@lru_cache(maxsize=512)
+def is_template(text: str) -> bool:
+    """Whether ``text`` has anything to render (else it is its own rendering)."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
 def render(text: str | None, variables: Mapping[str, Any]) -> str | None:
-    if text is None:
-        return None
+    if text is None or not is_template(text):
+        return text
     return str(_compiled(text, False).render(variables))
 
 

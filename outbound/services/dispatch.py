@@ -1,17 +1,18 @@
 """The dispatcher's use cases: start campaigns, claim due calls, record how attempts ended."""
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from outbound import metrics
 from outbound.domain import recall
 from outbound.domain.claims import sort_due_calls
 from outbound.domain.dispositions import DEFAULT_MAX_CALLBACKS, VoicemailAction
 from outbound.domain.pacing import AccountLimits, Pacer
-from outbound.domain.personalization import contact_variables, render
-from outbound.domain.records import AttemptResult, ClaimedAttempt
+from outbound.domain.personalization import contact_variables, is_template, render
+from outbound.domain.records import AttemptResult, ClaimedAttempt, Playbook
 from outbound.domain.statuses import CallStatus, Outcome
 from outbound.domain.windows import zone_of
 from outbound.providers.base import CallRequest, PlaybookSnapshot
@@ -161,35 +162,53 @@ def build_requests(
     with database.reading() as conn:
         contacts = contact_store.get_many(conn, {item.contact_id for item in claimed})
         playbooks = playbook_store.get_playbooks(conn, {item.playbook_id for item in claimed})
+    # A playbook whose texts are not templates is the same for every contact: made once.
+    constant = {
+        playbook.id: _snapshot(playbook, {})
+        for playbook in playbooks.values()
+        if not any(map(is_template, filter(None, _texts(playbook))))
+    }
     requests = []
     for item in claimed:
         variables = contact_variables(contacts.get(item.contact_id, {"phone": item.phone}))
-        playbook = playbooks[item.playbook_id]
-        voicemail = playbook.voicemail
+        snapshot = constant.get(item.playbook_id)
         requests.append(
             CallRequest(
                 call_id=item.call_id,
                 attempt_number=item.attempt_number,
                 to=item.phone,
                 from_=item.caller_id,
-                playbook=PlaybookSnapshot(
-                    id=playbook.id,
-                    name=playbook.name,
-                    first_message=render(playbook.first_message, variables),
-                    instructions=render(playbook.instructions, variables),
-                    voice=playbook.voice,
-                    language=playbook.language,
-                    voicemail_message=render(voicemail.message, variables)
-                    if voicemail.action is VoicemailAction.LEAVE_MESSAGE
-                    else None,
-                    dispositions=playbook.dispositions,
-                    data_fields=playbook.data_fields,
-                    provider=playbook.provider,
-                ),
+                playbook=snapshot or _snapshot(playbooks[item.playbook_id], variables),
                 variables=variables,
             )
         )
     return requests
+
+
+def _texts(playbook: Playbook) -> tuple[str | None, ...]:
+    """The templates of a playbook that are rendered for each contact."""
+    return (playbook.first_message, playbook.instructions, _voicemail_message(playbook))
+
+
+def _voicemail_message(playbook: Playbook) -> str | None:
+    voicemail = playbook.voicemail
+    return voicemail.message if voicemail.action is VoicemailAction.LEAVE_MESSAGE else None
+
+
+def _snapshot(playbook: Playbook, variables: Mapping[str, Any]) -> PlaybookSnapshot:
+    """The playbook as the agent runs it for a contact of ``variables``."""
+    return PlaybookSnapshot(
+        id=playbook.id,
+        name=playbook.name,
+        first_message=render(playbook.first_message, variables),
+        instructions=render(playbook.instructions, variables),
+        voice=playbook.voice,
+        language=playbook.language,
+        voicemail_message=render(_voicemail_message(playbook), variables),
+        dispositions=playbook.dispositions,
+        data_fields=playbook.data_fields,
+        provider=playbook.provider,
+    )
 
 
 def release_unplaced(

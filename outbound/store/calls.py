@@ -183,6 +183,11 @@ class CallQueue(Protocol):
         completed by the new one (its known fields win)."""
         ...
 
+    def contact_rows(self, contact_ids: Sequence[uuid.UUID]) -> Sequence[Sequence[Any]]:
+        """What the attempts of a claim need of their contacts: rows of ``CONTACT_ROW``, the
+        custom fields as JSON text (``contacts.contact_variables_of`` reads them)."""
+        ...
+
 
 def status_literal(status: CallStatus) -> ColumnElement[str]:
     """A status written into the statement, not bound: the partial indexes of calls are chosen

@@ -6,16 +6,21 @@ reached as ``transaction.contact_writer``). Each chunk's contacts come encoded b
 ``encode_contacts``, which the ingest pool's processes run as they prepare the chunks.
 """
 
+import json
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import Connection, select
 
+from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.records import Campaign, ContactInput
 from outbound.store.tables import contacts
+
+if TYPE_CHECKING:
+    from outbound.store.database import Transaction
 
 # Each contact, with its id, as the database's writer takes it: ``(ids, account_id, contacts,
 # stamp)``, the account's id and the creation time (ISO 8601) as text. A module-level function,
@@ -109,13 +114,28 @@ def get_contact(
     return dict(row._mapping) if row else None
 
 
+CONTACT_ROW = ("id", "phone", *CONTACT_FIELDS, "custom_fields")  # the last one as JSON text
+_VARIABLE_NAMES = CONTACT_ROW[1:-1]
+_NO_CUSTOM_FIELDS = ("{}", None)
+
+
 def get_many(
-    conn: Connection, contact_ids: Collection[uuid.UUID]
+    conn: "Transaction", contact_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
+    """What calls need of their contacts, by id: the phone, the fields and ``custom_fields``.
+
+    Read for every batch of attempts placed: the rows come as tuples (each database's own
+    statement, ``CallQueue.contact_rows``), and custom fields are parsed only when there are
+    some.
+    """
     if not contact_ids:
         return {}
-    rows = conn.execute(select(contacts).where(contacts.c.id.in_(list(contact_ids))))
-    return {row.id: dict(row._mapping) for row in rows}
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    for contact_id, *values, custom in conn.queue.contact_rows(list(contact_ids)):
+        contact = dict(zip(_VARIABLE_NAMES, values, strict=True))
+        contact["custom_fields"] = {} if custom in _NO_CUSTOM_FIELDS else json.loads(custom)
+        found[contact_id] = contact
+    return found
 
 
 def get_by_phones(

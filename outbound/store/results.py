@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, tuple_, update
@@ -38,9 +39,7 @@ def row_of(
         result.disposition,
         result.summary,
         None if result.data is None else json.dumps(result.data, separators=(",", ":")),
-        json.dumps([turn.to_json() for turn in result.transcript], separators=(",", ":"))
-        if result.transcript
-        else None,
+        _transcript_json(result.transcript) if result.transcript else None,
         result.recording_url,
         result.cost.amount if result.cost else None,
         result.cost.currency if result.cost else None,
@@ -51,6 +50,12 @@ def row_of(
         result.truncated,
         now,
     )
+
+
+@lru_cache(maxsize=1024)
+def _transcript_json(turns: tuple[Turn, ...]) -> str:
+    """A transcript as stored; the same turns (a simulator's, a voicemail's) written once."""
+    return json.dumps([turn.to_json() for turn in turns], separators=(",", ":"))
 
 
 def _result(row: Any, transcript: bool = True) -> ConversationResult:
@@ -302,12 +307,9 @@ def disposition_counts(conn: Connection, campaign_id: uuid.UUID) -> dict[str, in
 def total_cost(conn: Connection, campaign_id: uuid.UUID) -> Cost | None:
     """Every attempt's cost summed (in the currency of the first; results in one currency)."""
     row = conn.execute(
-        select(
-            func.sum(attempt_results.c.cost_amount), func.min(attempt_results.c.cost_currency)
-        ).where(
-            attempt_results.c.campaign_id == campaign_id,
-            attempt_results.c.cost_amount.is_not(None),
-        )
+        select(func.sum(attempt_results.c.cost_amount), func.min(attempt_results.c.cost_currency))
+        .join(calls, calls.c.id == attempt_results.c.call_id)  # by the calls' campaign index
+        .where(calls.c.campaign_id == campaign_id, attempt_results.c.cost_amount.is_not(None))
     ).first()
     if row is None or row[0] is None:
         return None

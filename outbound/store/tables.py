@@ -206,7 +206,7 @@ attempt_results = Table(
     metadata,
     Column("call_id", Uuid, primary_key=True),
     Column("number", Integer, primary_key=True),
-    Column("campaign_id", Uuid, nullable=False, index=True),
+    Column("campaign_id", Uuid, nullable=False),
     Column("account_id", Uuid, nullable=False),
     Column("disposition", String(64)),
     Column("summary", Text),

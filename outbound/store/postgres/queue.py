@@ -9,9 +9,11 @@ that was a fifth of the dispatcher's CPU time.
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
+from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.pacing import AccountLimits
 from outbound.domain.records import ClaimedAttempt
 from outbound.domain.statuses import CallStatus, CampaignStatus
@@ -167,6 +169,12 @@ _RESULT_PARAMETERS = (
 )
 
 
+_CONTACT_ROWS = f"""
+SELECT id, phone, {", ".join(CONTACT_FIELDS)}, custom_fields::text
+FROM contacts WHERE id = ANY(%(ids)b::uuid[])
+"""
+
+
 class PostgresCallQueue:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -253,6 +261,9 @@ class PostgresCallQueue:
                 "now": now,
             },
         )
+
+    def contact_rows(self, contact_ids: Sequence[uuid.UUID]) -> Sequence[Sequence[Any]]:
+        return self._conn.exec_driver_sql(_CONTACT_ROWS, {"ids": list(contact_ids)}).all()
 
     def record_results(self, results: Sequence[ResultRow]) -> None:
         if results:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.pacing import AccountLimits
 from outbound.domain.records import ClaimedAttempt
 from outbound.domain.statuses import CallStatus, CampaignStatus
@@ -33,6 +34,7 @@ from outbound.store.tables import (
     call_attempts,
     calls,
     campaigns,
+    contacts,
     do_not_call,
 )
 
@@ -222,6 +224,14 @@ class SqliteCallQueue:
                 for t in transitions
             ],
         )
+
+    def contact_rows(self, contact_ids: Sequence[uuid.UUID]) -> Sequence[Sequence[Any]]:
+        columns = (contacts.c.id, contacts.c.phone, *(contacts.c[n] for n in CONTACT_FIELDS))
+        return self._conn.execute(
+            select(*columns, cast(contacts.c.custom_fields, Text)).where(
+                contacts.c.id.in_(list(contact_ids))
+            )
+        ).all()
 
     def record_results(self, results: Sequence[ResultRow]) -> None:
         if not results:

@@ -1,8 +1,9 @@
 """conversation results, playbooks over HTTP, provider connections
 
 Each ended attempt may have a conversation result: its own table, as transcripts are large
-and the queue's rows stay small. A result is keyed like its attempt (call, number) and carries
-its campaign and account, so a campaign's dispositions and cost are summed from it alone.
+and the queue's rows stay small. A result is keyed like its attempt (call, number); a campaign's
+dispositions and cost are summed through its calls (no index of its own: one is written per
+attempt placed, in the dispatcher's batches).
 
 Playbooks gain their dispositions, data fields, voicemail policy and provider (documents), an
 ``updated_at`` and an ``archived_at``; the connection a playbook places its calls through is
@@ -89,11 +90,9 @@ def upgrade() -> None:
         sa.Column("received_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("call_id", "number", name="pk_attempt_results"),
     )
-    op.create_index("ix_attempt_results_campaign_id", "attempt_results", ["campaign_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_attempt_results_campaign_id", table_name="attempt_results")
     op.drop_table("attempt_results")
     with op.batch_alter_table("do_not_call") as batch_op:
         batch_op.drop_column("reason")
