@@ -40,7 +40,8 @@ SPOKEN = [
 
 
 @pytest.fixture(scope="module")
-def bland() -> Iterator[BlandApi]:
+def bland(database_url: str) -> Iterator[BlandApi]:
+    """A stand-in for each database's run: a number (``phone``) may come again in the other."""
     with serving(BlandApi(API_KEY)) as stand_in:
         yield stand_in
 
