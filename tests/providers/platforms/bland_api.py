@@ -18,6 +18,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
 
 
@@ -57,10 +59,21 @@ class BlandApi:
         if not body.get("pathway_id") and not body.get("task"):
             return error(400, "Missing required parameter: task or pathway_id")
         call_id = str(uuid.uuid4())
-        self.calls_by_id[call_id] = call_details(call_id, completed=False, status="queued")
+        call = call_details(call_id, completed=False, status="queued")
+        call.update(to=body["phone_number"], metadata=body.get("metadata") or {})
+        self.calls_by_id[call_id] = call
         return Answer.json(
             200, {"status": "success", "message": "Call successfully queued.", "call_id": call_id}
         )
+
+    def end(self, call_id: str, **details: Any) -> dict[str, Any]:
+        """The call ends as Bland shows it (``call_details``'s arguments), to the number and with
+        the metadata it was sent with; its details, as the post-call webhook posts them."""
+        sent = self.calls_by_id[call_id]
+        ended = call_details(call_id, metadata=sent["metadata"], **details)
+        ended["to"] = sent["to"]
+        self.calls_by_id[call_id] = ended
+        return ended
 
 
 TRANSCRIPTS = [
@@ -84,6 +97,7 @@ def call_details(
     error_message: str | None = None,
     metadata: dict[str, Any] | None = None,
     price: float | None = 0.068,
+    summary: str = "Ada asked to be called back tomorrow at ten.",
 ) -> dict[str, Any]:
     """A call as Call Details and the post-call webhook carry it (the docs' example)."""
     return {
@@ -124,7 +138,7 @@ def call_details(
         "record": True,
         "recording_url": f"https://server.aws.dialinginfo.com/{call_id}.mp3",
         "metadata": metadata or {},
-        "summary": "Ada asked to be called back tomorrow at ten.",
+        "summary": summary,
         "price": price,
         "local_dialing": False,
         "call_ended_by": call_ended_by,
@@ -150,3 +164,10 @@ def signature(secret: str, body: bytes) -> str:
 
 def encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
+
+
+def post_webhook(url: str, payload: dict[str, Any], secret: str) -> httpx.Response:
+    """Post ``payload`` to ``url`` as Bland posts its post-call webhook, signed with ``secret``."""
+    body = encode(payload)
+    headers = {"Content-Type": "application/json", "X-Webhook-Signature": signature(secret, body)}
+    return httpx.post(url, content=body, headers=headers)

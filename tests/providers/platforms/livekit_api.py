@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import httpx
 from google.protobuf.json_format import MessageToJson
 from google.protobuf.message import Message
 from livekit import api
@@ -168,6 +169,18 @@ class LiveKitApi:
         if reason is not None:
             participant.disconnect_reason = reason  # type: ignore[assignment]
 
+    def hang_up(self, room: str, reason: int) -> bytes:
+        """The SIP participant leaves for ``reason`` (a ``DisconnectReason``): the room shows
+        its call hung up, and LiveKit sends ``participant_left``, whose body this is."""
+        self.set_call_status(room, "hangup", reason)
+        [participant] = [
+            p for p in self.rooms[room].participants if p.kind == api.ParticipantInfo.Kind.SIP
+        ]
+        left = api.ParticipantInfo()
+        left.CopyFrom(participant)
+        left.state = api.ParticipantInfo.State.DISCONNECTED
+        return webhook_event("participant_left", room, left)
+
 
 def protobuf(message: Message) -> Answer:
     """A Twirp success: the message, in protobuf."""
@@ -217,6 +230,17 @@ def webhook_token(api_key: str, api_secret: str, body: bytes, ttl_minutes: float
         .with_ttl(timedelta(minutes=ttl_minutes))
         .to_jwt()
     )
+
+
+def post_webhook(
+    url: str, body: bytes, api_key: str, api_secret: str, ttl_minutes: float = 5
+) -> httpx.Response:
+    """Post ``body`` to ``url`` as LiveKit posts a webhook: its token in ``Authorization``."""
+    headers = {
+        "Authorization": webhook_token(api_key, api_secret, body, ttl_minutes),
+        "Content-Type": "application/webhook+json",
+    }
+    return httpx.post(url, content=body, headers=headers)
 
 
 def decoded_metadata(message: Any) -> dict[str, Any]:
