@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from outbound.domain.results import ConversationResult, Cost, Turn
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
 from outbound.domain.windows import parse_window
 from outbound.store import do_not_call
+from outbound.store import results as result_store
 from outbound.store.calls import CallTransition
 from outbound.store.database import Transaction
 from outbound.store.tables import call_attempts, calls
@@ -117,6 +119,35 @@ def test_provider_ids_are_recorded_by_attempt(tx: Transaction, account: Tenant):
         "CA0",
         "CA1",
     ]
+
+
+def test_a_later_result_completes_the_stored_one_and_keeps_what_it_does_not_give(
+    tx: Transaction, account: Tenant
+):
+    """Retell's ``call_ended`` gives the conversation, ``call_analyzed`` the analysis."""
+    campaign = new_campaign(tx, account)
+    [call_id] = add_calls(tx, account, campaign, unique_phones(1), NOW - SECOND)
+    ended = ConversationResult(
+        transcript=(Turn("agent", "Hi Ana", 0.4),), cost=Cost(0.12), ended_reason="user_hangup"
+    )
+    analysed = ConversationResult(
+        disposition="renewed", summary="Renewed.", data={"plan": "gold"}, success=True
+    )
+
+    for result in (ended, analysed):
+        tx.queue.record_results(
+            [result_store.row_of(call_id, 1, campaign.id, account.id, result, NOW)]
+        )
+
+    assert result_store.stored(tx, [(call_id, 1)])[(call_id, 1)] == ConversationResult(
+        disposition="renewed",
+        summary="Renewed.",
+        data={"plan": "gold"},
+        transcript=(Turn("agent", "Hi Ana", 0.4),),
+        cost=Cost(0.12),
+        ended_reason="user_hangup",
+        success=True,
+    )
 
 
 def test_calls_in_flight_come_with_their_campaigns_rules(tx: Transaction, account: Tenant):

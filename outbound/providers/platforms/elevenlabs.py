@@ -49,6 +49,7 @@ Refusals are read as ``conventions`` reads every platform's; a ``200`` whose ``s
 false is a refusal with ElevenLabs' message.
 """
 
+import asyncio
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -205,6 +206,7 @@ class ElevenLabsAdapter(PlatformAdapter):
     def __init__(self, connection: Connection, http: httpx.AsyncClient | None = None) -> None:
         super().__init__(connection, http)
         self._phone_providers: dict[str, str] = {}  # phone_number_id -> "twilio" | "sip_trunk"
+        self._looking_up = asyncio.Lock()  # calls placed at once wait for one lookup
 
     async def place_call(self, request: CallRequest) -> CallHandle:
         fields = conventions.provider_fields(request, PLATFORM, "agent_id", "phone_number_id")
@@ -219,15 +221,19 @@ class ElevenLabsAdapter(PlatformAdapter):
         return CallHandle(created.conversation_id)
 
     async def _phone_provider(self, phone_number_id: str) -> str:
-        """Which telephony the number is imported from, asked once per number."""
-        if phone_number_id not in self._phone_providers:
-            response = await self._send("GET", f"/v1/convai/phone-numbers/{phone_number_id}")
-            number = conventions.read_answer(PhoneNumber, response, PLATFORM)
-            if number.provider not in OUTBOUND_CALL_ENDPOINTS:
-                raise CallRejected(
-                    f"{PLATFORM} places no outbound call from a {number.provider!r} number"
-                )
-            self._phone_providers[phone_number_id] = number.provider
+        """Which telephony the number is imported from, asked once per number (the calls of
+        a batch, placed at once, wait for the first one's answer)."""
+        if phone_number_id in self._phone_providers:
+            return self._phone_providers[phone_number_id]
+        async with self._looking_up:
+            if phone_number_id not in self._phone_providers:
+                response = await self._send("GET", f"/v1/convai/phone-numbers/{phone_number_id}")
+                number = conventions.read_answer(PhoneNumber, response, PLATFORM)
+                if number.provider not in OUTBOUND_CALL_ENDPOINTS:
+                    raise CallRejected(
+                        f"{PLATFORM} places no outbound call from a {number.provider!r} number"
+                    )
+                self._phone_providers[phone_number_id] = number.provider
         return self._phone_providers[phone_number_id]
 
     async def fetch_call(self, provider_call_id: str) -> list[ProviderEvent]:

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, func, insert, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, func, insert, null, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from outbound.domain.contacts import CONTACT_FIELDS
@@ -259,4 +259,6 @@ class SqliteCallQueue:
 
 
 def _document(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    """A JSON column's value; an unknown one is SQL NULL (``null()``), not the JSON ``null``
+    that None would store, so that ``coalesce`` keeps what an earlier result gave."""
+    return null() if text is None else json.loads(text)

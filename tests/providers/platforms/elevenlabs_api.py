@@ -11,6 +11,10 @@ webhooks ElevenLabs signs, as documented:
 - the webhooks ``post_call_transcription`` (the docs' example) and ``call_initiation_failure``,
   signed ``ElevenLabs-Signature: t=<unix>,v0=<hex HMAC-SHA256 of "<t>.<body>">``:
   https://elevenlabs.io/docs/eleven-agents/workflows/post-call-webhooks
+
+Its ``recorder`` keeps every request and gives the scripted answers first (``http_stand_in``);
+``placed`` keeps each create-call body by conversation id, and ``end`` ends a conversation as
+the GET and the webhook then show it.
 """
 
 import hashlib
@@ -21,6 +25,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
 
 from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
 
@@ -42,6 +48,7 @@ class ElevenLabsApi:
     agents: set[str] = field(default_factory=set)
     phone_numbers: dict[str, str] = field(default_factory=dict)  # id -> "twilio" | "sip_trunk"
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)  # as GET shows them
+    placed: dict[str, dict[str, Any]] = field(default_factory=dict)  # create-call body by id
     recorder: Recorder = field(default_factory=Recorder)
     url: str = ""
 
@@ -112,6 +119,7 @@ class ElevenLabsApi:
         self.conversations[conversation_id] = conversation(
             conversation_id, body["agent_id"], status="initiated", transcript=[]
         )
+        self.placed[conversation_id] = body
         answer: dict[str, Any] = {
             "success": True,
             "message": "Success",
@@ -122,6 +130,18 @@ class ElevenLabsApi:
         else:
             answer["sip_call_id"] = f"SCL_{uuid.uuid4().hex[:12]}"
         return Answer.json(200, answer)
+
+    def placed_to(self, number: str) -> list[str]:
+        """The ids of the conversations placed to ``number``, in order."""
+        placed = list(self.placed.items())  # one copy, in C: safe while a call is placed
+        return [i for i, body in placed if body["to_number"] == number]
+
+    def end(self, conversation_id: str, **details: Any) -> dict[str, Any]:
+        """End the conversation as ElevenLabs would show it (``conversation``'s ``details``,
+        ``done`` unless told); the conversation."""
+        agent_id = self.conversations[conversation_id]["agent_id"]
+        self.conversations[conversation_id] = conversation(conversation_id, agent_id, **details)
+        return self.conversations[conversation_id]
 
 
 def turn(role: str, message: str | None, at: int, tool: str | None = None) -> dict[str, Any]:
@@ -257,3 +277,16 @@ def signature(secret: str, body: bytes, timestamp: int | None = None) -> str:
 
 def encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
+
+
+def post_webhook(
+    url: str, payload: dict[str, Any], secret: str, timestamp: int | None = None
+) -> httpx.Response:
+    """Post a webhook to outbound as ElevenLabs does, signed with the webhook secret (at
+    ``timestamp``, now by default: the same body signed twice in one second is a replay)."""
+    body = encode(payload)
+    headers = {
+        "Content-Type": "application/json",
+        "ElevenLabs-Signature": signature(secret, body, timestamp),
+    }
+    return httpx.post(url, content=body, headers=headers)

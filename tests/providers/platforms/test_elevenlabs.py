@@ -1,6 +1,7 @@
 """The ElevenLabs adapter against a stand-in for its API, and its post-call webhooks as the
 docs show them (tests/providers/platforms/elevenlabs_api.py)."""
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -144,6 +145,15 @@ def test_the_phone_number_is_looked_up_once_per_adapter(api):
     _place(api, _request(), _request(), _request())
     assert len(api.recorder.received("GET", "/v1/convai/phone-numbers/")) == 1
     assert len(api.calls) == 3
+
+
+def test_calls_placed_at_once_wait_for_one_lookup_of_the_number(api):
+    async def place_at_once(adapter: ElevenLabsAdapter) -> list[CallHandle]:
+        return list(await asyncio.gather(*(adapter.place_call(_request()) for _ in range(5))))
+
+    handles = run(_adapter(api.url), place_at_once)
+    assert len(api.recorder.received("GET", "/v1/convai/phone-numbers/")) == 1
+    assert len({handle.provider_call_id for handle in handles}) == 5
 
 
 @pytest.mark.parametrize(
