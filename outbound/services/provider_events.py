@@ -141,7 +141,17 @@ def accept_signature(database: Database, signature: str, now: datetime) -> bool:
     A signature is remembered twice as long as a timestamped one stays valid
     (``signing.TOLERANCE_SECONDS``), then forgotten: by then its timestamp refuses it.
     """
-    digest = hashlib.sha256(signature.encode()).hexdigest()
     with database.transaction() as conn:
         store.forget_signatures_before(conn, now - timedelta(seconds=2 * TOLERANCE_SECONDS))
-        return store.remember_signature(conn, digest, now)
+        return store.remember_signature(conn, _digest(signature), now)
+
+
+def release_signature(database: Database, signature: str) -> None:
+    """Forget a signature whose request recorded nothing (it named a call outbound does not
+    know): the platform may send it again, and it is then taken."""
+    with database.transaction() as conn:
+        store.forget_signature(conn, _digest(signature))
+
+
+def _digest(signature: str) -> str:
+    return hashlib.sha256(signature.encode()).hexdigest()

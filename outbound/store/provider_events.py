@@ -69,5 +69,9 @@ def remember_signature(conn: Transaction, digest: str, now: datetime) -> bool:
     return inserted is not None
 
 
+def forget_signature(conn: Connection, digest: str) -> None:
+    conn.execute(delete(seen_signatures).where(seen_signatures.c.digest == digest))
+
+
 def forget_signatures_before(conn: Connection, moment: datetime) -> None:
     conn.execute(delete(seen_signatures).where(seen_signatures.c.seen_at < moment))

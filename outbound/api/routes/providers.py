@@ -71,10 +71,15 @@ def _receive(
         return error(401, exc.message)
     except MalformedCallback as exc:
         return error(400, exc.message, exc.errors)
-    recorded = [
-        provider_events.record_when_known(database, event, grace=grace, account_id=account_id)
-        for event in events
-    ]
+    try:
+        recorded = [
+            provider_events.record_when_known(database, event, grace=grace, account_id=account_id)
+            for event in events
+        ]
+    except NotFound:
+        if replay_key is not None:  # nothing recorded: the platform may send it again
+            provider_events.release_signature(database, replay_key)
+        raise
     if isinstance(receiver, PlatformAdapter):
         return Response(status_code=204)
     return _answer(receiver.acknowledge(callback, recorded))
