@@ -48,7 +48,8 @@ def _connection(api_base_url: str, api_key: str = API_KEY, **settings: Any) -> C
         type=ConnectionType.BLAND,
         name="Bland",
         credentials={"api_key": api_key, "webhook_secret": SECRET},
-        settings={"api_base_url": api_base_url, "webhook_url": WEBHOOK_URL, **settings},
+        settings={"api_base_url": api_base_url, **settings},
+        webhook_url=WEBHOOK_URL,
     )
 
 

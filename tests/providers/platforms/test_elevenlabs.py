@@ -61,6 +61,7 @@ def _connection(api_base_url: str, api_key: str = API_KEY) -> Connection:
         name="ElevenLabs",
         credentials={"api_key": api_key, "webhook_secret": SECRET},
         settings={"api_base_url": api_base_url},
+        webhook_url="https://outbound.example.com/provider/connection/c1/events",
     )
 
 

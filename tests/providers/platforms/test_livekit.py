@@ -57,6 +57,7 @@ def _connection(url: str, api_secret: str = API_SECRET, **settings: Any) -> Conn
         name="LiveKit",
         credentials={"api_key": API_KEY, "api_secret": api_secret, "url": url},
         settings=settings,
+        webhook_url="https://outbound.example.com/provider/connection/c1/events",
     )
 
 

@@ -62,6 +62,7 @@ def _adapter(api_url: str = "http://127.0.0.1:9", api_key: str = API_KEY) -> Ret
         name="Retell",
         credentials={"api_key": api_key},
         settings={"api_base_url": api_url},
+        webhook_url="https://outbound.example.com/provider/connection/c1/events",
     )
     return RetellAdapter(connection)
 

@@ -54,6 +54,7 @@ def _adapter(api_url: str = "http://127.0.0.1:9", **credentials: str) -> VapiAda
         name="Vapi",
         credentials={"api_key": API_KEY, "webhook_secret": SECRET, **credentials},
         settings={"api_base_url": api_url},
+        webhook_url="https://outbound.example.com/provider/connection/c1/events",
     )
     return VapiAdapter(connection)
 
