@@ -69,6 +69,9 @@ def test_a_call_is_one_signed_post_with_an_idempotency_key():
             "instructions": None,
             "voice": None,
             "language": None,
+            "voicemail_message": None,
+            "dispositions": [],
+            "data_fields": [],
         },
         "variables": {"first_name": "Ada", "custom": {"plan": "pro"}},
     }
