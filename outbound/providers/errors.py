@@ -1,6 +1,7 @@
 """Provider errors, translated from each provider's own at the edge.
 
 ProviderError
+ ├── LookupUnsupported     the platform cannot be asked how a call ended (an agent runtime)
  ├── ProviderUnavailable   connection refused, timeout, 5xx: not the callee's fault;
  │                         the attempt is not spent and the call is retried with a backoff
  └── CallRejected          the provider refused this call (e.g. 4xx): the attempt fails
@@ -25,6 +26,10 @@ class ProviderUnavailable(ProviderError):
 
 class CallRejected(ProviderError):
     """The telephony provider refused to place this call."""
+
+
+class LookupUnsupported(ProviderError):
+    """The platform has no API to look a call up: the lease rule decides."""
 
 
 class CallbackError(Exception):

@@ -28,6 +28,10 @@ callback twice is accepted, and its events recorded once.
 Errors are translated here: Twilio's 5xx and 429 and a Twilio that cannot be reached are
 ``ProviderUnavailable`` (the attempt is not spent); any other refusal (4xx, e.g. an invalid
 number) is ``CallRejected``.
+
+What creates and looks up calls (``TwilioAccount``), verifies and parses the callbacks
+(``TwilioCallbacks``) is shared with the adapter of a ``twilio`` provider connection
+(``outbound.providers.platforms.twilio``), which differs only in where each setting comes from.
 """
 
 import asyncio
@@ -42,7 +46,6 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
-from twilio.rest.api.v2010.account.call import CallInstance
 
 from outbound.config import Settings
 from outbound.domain.statuses import Outcome
@@ -147,19 +150,9 @@ def status_events(params: Mapping[str, str]) -> list[ProviderEvent]:
         raise MalformedCallback("missing CallSid", [{"field": "CallSid", "reason": "required"}])
     status = params.get("CallStatus", "")
     answered_by = params.get("AnsweredBy") or None
-    if status in ENDED:
-        outcome, reason = ENDED[status]
-        return [
-            ProviderEvent(
-                provider=NAME,
-                provider_call_id=call_sid,
-                kind="ended",
-                outcome=outcome,
-                duration_s=_seconds(params.get("CallDuration")),
-                answered_by=answered_by,
-                error=reason,
-            )
-        ]
+    ended = end_event(call_sid, status, params.get("CallDuration"), answered_by)
+    if ended is not None:
+        return [ended]
     events = []
     if status in PROGRESS:
         events.append(ProviderEvent(NAME, call_sid, PROGRESS[status]))
@@ -170,6 +163,25 @@ def status_events(params: Mapping[str, str]) -> list[ProviderEvent]:
             f"unknown CallStatus {status!r}", [{"field": "CallStatus", "reason": "unknown"}]
         )
     return events
+
+
+def end_event(
+    call_sid: str, status: str, duration: str | None, answered_by: str | None
+) -> ProviderEvent | None:
+    """The ``ended`` event of a call in a final ``status`` (None while it goes on), as a status
+    callback and the Call resource both tell it."""
+    if status not in ENDED:
+        return None
+    outcome, reason = ENDED[status]
+    return ProviderEvent(
+        provider=NAME,
+        provider_call_id=call_sid,
+        kind="ended",
+        outcome=outcome,
+        duration_s=_seconds(duration),
+        answered_by=answered_by,
+        error=reason,
+    )
 
 
 def _seconds(value: str | None) -> float | None:
@@ -226,6 +238,100 @@ def with_query(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+class TwilioAccount:
+    """Twilio's Call API for one account, through the official SDK (which blocks: each request
+    runs in a thread), its errors translated."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        api_base_url: str | None = None,
+        timeout_seconds: float = API_TIMEOUT_SECONDS,
+    ) -> None:
+        self._http_client = (
+            RedirectingHttpClient(api_base_url, timeout_seconds)
+            if api_base_url
+            else TwilioHttpClient(timeout=timeout_seconds)
+        )
+        # The SDK annotates everything we use but Client.__init__.
+        self._client = Client(  # type: ignore[no-untyped-call]
+            account_sid, auth_token, http_client=self._http_client
+        )
+
+    async def create_call(
+        self,
+        request: CallRequest,
+        twiml_url: str,
+        status_callback: str,
+        ring_timeout_seconds: int,
+        time_limit_seconds: int,
+    ) -> CallHandle:
+        """Create the call (``POST /Calls.json``): Twilio fetches ``twiml_url``, with the
+        attempt in its query, once the callee picks up, and reports the call's progress and the
+        verdict of answering-machine detection to ``status_callback``."""
+        if not request.from_:
+            raise CallRejected("Twilio needs a caller id: set the playbook's caller_id")
+        url = with_query(
+            twiml_url, call_id=str(request.call_id), attempt=str(request.attempt_number)
+        )
+        try:
+            call = await asyncio.to_thread(
+                self._client.calls.create,
+                to=request.to,
+                from_=request.from_,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_event=STATUS_CALLBACK_EVENTS,
+                status_callback_method="POST",
+                machine_detection="Enable",
+                async_amd="true",  # the API's spelling; the SDK sends the string as given
+                async_amd_status_callback=status_callback,
+                async_amd_status_callback_method="POST",
+                timeout=ring_timeout_seconds,
+                time_limit=time_limit_seconds,
+            )
+        except (TwilioRestException, TwilioServiceException) as exc:
+            detail = _detail(exc)
+            if exc.status >= 500 or exc.status == 429:
+                raise ProviderUnavailable(f"Twilio answered {detail}") from exc
+            raise CallRejected(f"Twilio refused the call: {detail}") from exc
+        except requests.RequestException as exc:  # connection refused, timeout, reset...
+            raise ProviderUnavailable(f"Twilio unreachable: {exc!r}") from exc
+        if not call.sid:
+            raise CallRejected("Twilio answered without a call sid")
+        return CallHandle(str(call.sid))
+
+    async def fetch_call(self, call_sid: str) -> list[ProviderEvent]:
+        """The call's end as its Call resource shows it (``GET /Calls/{CallSid}.json``), mapped
+        as its status callback is; nothing while it is queued, ringing or in progress. A call
+        Twilio does not know (404) ended failed; Twilio failing to answer raises
+        ``ProviderUnavailable``."""
+        try:
+            call = await asyncio.to_thread(self._client.calls(call_sid).fetch)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            if exc.status == 404:
+                return [
+                    ProviderEvent(
+                        NAME,
+                        call_sid,
+                        "ended",
+                        outcome=Outcome.FAILED,
+                        error=f"Twilio knows no call {call_sid}",
+                    )
+                ]
+            raise ProviderUnavailable(f"Twilio answered {_detail(exc)}") from exc
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(f"Twilio unreachable: {exc!r}") from exc
+        ended = end_event(call_sid, str(call.status or ""), call.duration, call.answered_by)
+        return [ended] if ended is not None else []
+
+    def close(self) -> None:
+        if self._http_client.session is not None:
+            self._http_client.session.close()
+
+
 class TwilioProvider(Provider):
     name = NAME
     callbacks = TwilioCallbacks
@@ -245,16 +351,7 @@ class TwilioProvider(Provider):
         self._status_callback = public_url.rstrip("/") + STATUS_CALLBACK_PATH
         self._ring_timeout_seconds = ring_timeout_seconds
         self._time_limit_seconds = time_limit_seconds
-        http_client = (
-            RedirectingHttpClient(api_base_url, api_timeout_seconds)
-            if api_base_url
-            else TwilioHttpClient(timeout=api_timeout_seconds)
-        )
-        self._http_client = http_client
-        # The SDK annotates everything we use but Client.__init__.
-        self._client = Client(  # type: ignore[no-untyped-call]
-            account_sid, auth_token, http_client=http_client
-        )
+        self._account = TwilioAccount(account_sid, auth_token, api_base_url, api_timeout_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings, report: ReportResult) -> Self:
@@ -277,46 +374,22 @@ class TwilioProvider(Provider):
         return self._ring_timeout_seconds + self._time_limit_seconds
 
     async def place_call(self, request: CallRequest) -> CallHandle:
-        if not request.from_:
-            raise CallRejected("Twilio needs a caller id: set the playbook's caller_id")
-        try:
-            call = await asyncio.to_thread(self._create_call, request, request.from_)
-        except (TwilioRestException, TwilioServiceException) as exc:
-            detail = f"{exc.status} (code {exc.code}): {_message(exc)}"
-            if exc.status >= 500 or exc.status == 429:
-                raise ProviderUnavailable(f"Twilio answered {detail}") from exc
-            raise CallRejected(f"Twilio refused the call: {detail}") from exc
-        except requests.RequestException as exc:  # connection refused, timeout, reset...
-            raise ProviderUnavailable(f"Twilio unreachable: {exc!r}") from exc
-        if not call.sid:
-            raise CallRejected("Twilio answered without a call sid")
-        return CallHandle(str(call.sid))
-
-    def _create_call(self, request: CallRequest, caller_id: str) -> CallInstance:
-        return self._client.calls.create(
-            to=request.to,
-            from_=caller_id,
-            url=with_query(
-                self._twiml_url, call_id=str(request.call_id), attempt=str(request.attempt_number)
-            ),
-            method="POST",
-            status_callback=self._status_callback,
-            status_callback_event=STATUS_CALLBACK_EVENTS,
-            status_callback_method="POST",
-            machine_detection="Enable",
-            async_amd="true",  # the API's spelling; the SDK sends the string as given
-            async_amd_status_callback=self._status_callback,
-            async_amd_status_callback_method="POST",
-            timeout=self._ring_timeout_seconds,
-            time_limit=int(self._time_limit_seconds),
+        return await self._account.create_call(
+            request,
+            self._twiml_url,
+            self._status_callback,
+            self._ring_timeout_seconds,
+            int(self._time_limit_seconds),
         )
 
     async def aclose(self) -> None:
-        if self._http_client.session is not None:
-            self._http_client.session.close()
+        self._account.close()
 
 
-def _message(exc: TwilioRestException | TwilioServiceException) -> str:
+def _detail(exc: TwilioRestException | TwilioServiceException) -> str:
+    """Twilio's status, error code and message, e.g. ``400 (code 21211): Invalid 'To'...``."""
     if isinstance(exc, TwilioServiceException):
-        return str(exc.detail or exc.title)
-    return str(exc.msg)
+        message = str(exc.detail or exc.title)
+    else:
+        message = str(exc.msg)
+    return f"{exc.status} (code {exc.code}): {message}"

@@ -17,6 +17,10 @@ over a size limit is cut and marked ``truncated``.
 
 A signed request is accepted once (its signature is its replay key) and answered
 ``{"recorded": false}`` when its event had been recorded before.
+
+Placing a call (``post_call``) and reading the runtime's events (``WebhookCallbacks``) are
+shared with the adapter of a ``webhook`` provider connection
+(``outbound.providers.platforms.webhook``), whose ``url`` and ``secret`` are the connection's.
 """
 
 import json
@@ -166,38 +170,49 @@ class WebhookProvider(Provider):
     def max_call_seconds(self) -> float:
         return self._max_call_seconds
 
-    def payload(self, request: CallRequest) -> dict[str, Any]:
-        return {
-            "call_id": str(request.call_id),
-            "attempt": request.attempt_number,
-            "to": request.to,
-            "from": request.from_,
-            "playbook": request.playbook.to_json(),
-            "variables": dict(request.variables),
-        }
-
     async def place_call(self, request: CallRequest) -> CallHandle:
-        body = json.dumps(self.payload(request), default=str).encode()
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(self._secret, int(utcnow().timestamp()), body),
-            "Idempotency-Key": request.idempotency_key,
-        }
-        try:
-            response = await self._client.post(self._url, content=body, headers=headers)
-        except httpx.TransportError as exc:
-            raise ProviderUnavailable(f"agent runtime unreachable: {exc!r}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise ProviderUnavailable(f"agent runtime answered {response.status_code}")
-        if response.status_code >= 300:
-            raise CallRejected(f"agent runtime refused the call: {response.status_code}")
-        try:
-            provider_call_id = response.json()["provider_call_id"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CallRejected("agent runtime answered without a provider_call_id") from exc
-        if not isinstance(provider_call_id, str) or not provider_call_id:
-            raise CallRejected("agent runtime answered with an empty provider_call_id")
-        return CallHandle(provider_call_id)
+        return await post_call(self._client, self._url, self._secret, request)
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def payload(request: CallRequest) -> dict[str, Any]:
+    """What the runtime is told of one attempt."""
+    return {
+        "call_id": str(request.call_id),
+        "attempt": request.attempt_number,
+        "to": request.to,
+        "from": request.from_,
+        "playbook": request.playbook.to_json(),
+        "variables": dict(request.variables),
+    }
+
+
+async def post_call(
+    http: httpx.AsyncClient, url: str, secret: str, request: CallRequest
+) -> CallHandle:
+    """One signed POST of the attempt to the runtime at ``url``; its answer translated: a
+    runtime that cannot be reached, a 429 or a 5xx is ``ProviderUnavailable`` (the attempt is not
+    spent); any other refusal, or an answer without a ``provider_call_id``, ``CallRejected``."""
+    body = json.dumps(payload(request), default=str).encode()
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(secret, int(utcnow().timestamp()), body),
+        "Idempotency-Key": request.idempotency_key,
+    }
+    try:
+        response = await http.post(url, content=body, headers=headers)
+    except httpx.TransportError as exc:
+        raise ProviderUnavailable(f"agent runtime unreachable: {exc!r}") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise ProviderUnavailable(f"agent runtime answered {response.status_code}")
+    if response.status_code >= 300:
+        raise CallRejected(f"agent runtime refused the call: {response.status_code}")
+    try:
+        provider_call_id = response.json()["provider_call_id"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CallRejected("agent runtime answered without a provider_call_id") from exc
+    if not isinstance(provider_call_id, str) or not provider_call_id:
+        raise CallRejected("agent runtime answered with an empty provider_call_id")
+    return CallHandle(provider_call_id)

@@ -2,9 +2,9 @@
 
 Credentials are checked, encrypted with the server's ``Cipher`` and stored; they leave this
 module only decrypted into a ``Connection``, for the dispatcher that places calls through it
-(``connections``) and for the platform's webhooks (``get_connection_for_webhook``), never
-towards the account's API. A deleted connection is hidden from the account but still opened
-for calls in flight and their late webhooks.
+and for the platform's webhooks (``open_connection``), never towards the account's API. A
+deleted connection is hidden from the account but still opened for calls in flight and their
+late webhooks.
 """
 
 import uuid
@@ -14,7 +14,12 @@ from typing import Any
 
 from outbound.clock import utcnow
 from outbound.domain import paging
-from outbound.domain.connections import ConnectionType, ProviderConnection, check_connection
+from outbound.domain.connections import (
+    ConnectionType,
+    ProviderConnection,
+    check_connection,
+    webhook_url,
+)
 from outbound.domain.paging import Page
 from outbound.domain.records import Account
 from outbound.encryption import Cipher
@@ -110,27 +115,31 @@ def delete_connection(
 
 
 def connections(
-    conn: Transaction, cipher: Cipher, connection_ids: Collection[uuid.UUID]
+    conn: Transaction, cipher: Cipher, public_url: str, connection_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, Connection]:
-    """The connections, deleted ones included, their credentials decrypted: what the
-    dispatcher builds each platform's adapter from. Raises ``NoSecretKey`` on a server without
-    the key, ``UnreadableCredentials`` when they were stored under another key."""
+    """The connections, deleted ones included, their credentials decrypted and their webhook
+    URL under ``public_url`` (``OUTBOUND_PUBLIC_URL``): what each platform's adapter is built
+    from. Raises ``NoSecretKey`` on a server without the key, ``UnreadableCredentials`` when
+    they were stored under another key."""
     return {
-        connection.id: _opened(connection, cipher.decrypt(ciphertext))
+        connection.id: _opened(connection, cipher.decrypt(ciphertext), public_url)
         for connection, ciphertext in store.sealed_connections(conn, connection_ids)
     }
 
 
-def get_connection_for_webhook(
-    database: Database, cipher: Cipher, connection_id: uuid.UUID
+def open_connection(
+    database: Database, cipher: Cipher, public_url: str, connection_id: uuid.UUID
 ) -> Connection | None:
-    """The connection a platform's webhook names in its path (deleted ones too: their calls'
-    last webhooks arrive later), decrypted to verify its signature; ``None`` if there is none."""
+    """One connection, deleted or not (its calls' last webhooks arrive later), opened as
+    ``connections`` opens them: for the dispatcher that places calls through it, and to verify
+    the webhooks posted to it; ``None`` if there is none."""
     with database.reading() as conn:
-        return connections(conn, cipher, [connection_id]).get(connection_id)
+        return connections(conn, cipher, public_url, [connection_id]).get(connection_id)
 
 
-def _opened(connection: ProviderConnection, credentials: Mapping[str, str]) -> Connection:
+def _opened(
+    connection: ProviderConnection, credentials: Mapping[str, str], public_url: str
+) -> Connection:
     return Connection(
         id=connection.id,
         account_id=connection.account_id,
@@ -138,4 +147,5 @@ def _opened(connection: ProviderConnection, credentials: Mapping[str, str]) -> C
         name=connection.name,
         credentials=credentials,
         settings=connection.settings,
+        webhook_url=webhook_url(public_url, connection.id),
     )

@@ -38,7 +38,11 @@ def provider_factory(settings: Settings, database: Database) -> ProviderFactory:
 
     async def load(connection_id: uuid.UUID) -> Connection | None:
         return await asyncio.to_thread(
-            provider_connections.get_connection_for_webhook, database, cipher, connection_id
+            provider_connections.open_connection,
+            database,
+            cipher,
+            settings.public_url,
+            connection_id,
         )
 
     def build(report: ReportResult) -> Provider:

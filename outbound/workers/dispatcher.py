@@ -29,7 +29,7 @@ from outbound.domain.phones import mask_phone
 from outbound.domain.records import AttemptResult, ClaimedAttempt
 from outbound.domain.statuses import Outcome
 from outbound.providers.base import CallHandle, CallRequest, Provider, ReportResult
-from outbound.providers.errors import CallRejected, ProviderUnavailable
+from outbound.providers.errors import CallRejected, LookupUnsupported, ProviderUnavailable
 from outbound.providers.router import ProviderRouter
 from outbound.services import dispatch, provider_events
 from outbound.store.database import Database
@@ -230,6 +230,8 @@ class Dispatcher:
         for attempt in expired:
             try:
                 events = await router.fetch_call(attempt.connection_id, attempt.provider_call_id)
+            except LookupUnsupported:
+                continue  # the lease rule decides
             except Exception as exc:  # the platform cannot tell: the lease rule decides
                 log.warning("looking up call %s failed: %s", attempt.call_id, exc)
                 continue

@@ -123,6 +123,12 @@ def _twilio_callback(form: dict[str, str]) -> dict[str, Any]:
     return {"data": form, "headers": {"X-Twilio-Signature": signature}}
 
 
+def _twilio_connection_callback(url: str, token: str, form: dict[str, str]) -> dict[str, Any]:
+    """A status callback Twilio posts to a twilio connection's webhook URL."""
+    signature = RequestValidator(token).compute_signature(url, form)
+    return {"data": form, "headers": {"X-Twilio-Signature": signature}}
+
+
 def _probe_answers(probe: Probes, server: Server, database: Database, tenant: Tenant) -> None:
     """Every answer but 429 and 503, on a server with the providers configured."""
     t = tenant.token
@@ -262,6 +268,19 @@ def _probe_answers(probe: Probes, server: Server, database: Database, tenant: Te
     )
     probe(server, 400, "POST", twilio, **_twilio_callback({"CallSid": "CA1", "CallStatus": "?"}))
     probe(server, 401, "POST", twilio, data={"CallSid": "CA1", "CallStatus": "queued"})
+
+    body = connection_body("twilio")
+    created = probe(server, 201, "POST", connections, t, json=body)
+    url, token = created.json()["webhook_url"], body["credentials"]["auth_token"]
+    connection = {"connection_id": created.json()["connection_id"]}
+    connection_events = "/provider/connection/{connection_id}/events"
+    queued = {"CallSid": "CA1", "CallStatus": "queued"}
+    signed = _twilio_connection_callback(url, token, queued)
+    probe(server, 204, "POST", connection_events, path=connection, **signed)
+    unknown = _twilio_connection_callback(url, token, {"CallSid": "CA1", "CallStatus": "?"})
+    probe(server, 400, "POST", connection_events, path=connection, **unknown)
+    probe(server, 401, "POST", connection_events, path=connection, data=queued)
+    probe(server, 404, "POST", connection_events, path=_ids(), **signed)
 
 
 def _probe_unconfigured_and_limited(probe: Probes, server: Server) -> None:

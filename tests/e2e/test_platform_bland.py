@@ -21,9 +21,6 @@ API_KEY = "sk-bland-e2e"
 SECRET = "bland-webhook-secret-e2e"
 PATHWAY_ID = "a0f0d4ed-f5f5-4f16-b3f9-22166594d7a7"
 FROM_NUMBER = "+14155550123"
-# Where Bland posts each call's webhook. The connection's own webhook_url is not known before
-# the connection exists, so the test gives Bland's adapter one in the settings it reads.
-BLAND_WEBHOOK = "https://outbound.example/bland-webhooks"
 # Quick leases and retries: a missing end is looked up, a busy platform retried, in seconds.
 ENV = {
     "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
@@ -63,7 +60,6 @@ def _connect(http: httpx.Client, bland: BlandApi, max_call_seconds: float = 600)
             "settings": {
                 "api_base_url": bland.url,
                 "max_call_seconds": max_call_seconds,
-                "webhook_url": BLAND_WEBHOOK,
             },
         },
     )
@@ -154,7 +150,7 @@ def test_calls_are_placed_on_bland_retried_and_reported_with_results(
         assert sent["request_data"]["first_name"] == "Ana"
         assert sent["first_sentence"] == "Hi Ana"
         assert (sent["pathway_id"], sent["from"]) == (PATHWAY_ID, FROM_NUMBER)
-        assert sent["webhook"] == BLAND_WEBHOOK
+        assert sent["webhook"] == connection["webhook_url"]  # where Bland reports the end
         assert sent["analysis_schema"] == {"plan": "string", "disposition": "string"}
         assert sent["metadata"]["outbound_attempt"] == 1
         report = bland.end(

@@ -1,7 +1,9 @@
 """A small agent runtime for the webhook provider: a real HTTP server run by the tests.
 
 It takes calls signed by outbound, answers with its own call id, and reports each call's
-events back to outbound, signed with the same secret, following a script per phone number.
+events back to outbound, signed with the same secret, following a script per phone number: to
+``/provider/webhook/events`` (the webhook provider), or to a connection's webhook URL
+(``events_path``, a ``webhook`` provider connection).
 """
 
 import json
@@ -24,8 +26,10 @@ Script = list[tuple[str, str | None]]  # (event, outcome) reported after each ca
 class AgentRuntime:
     secret: str
     outbound_url: str = ""
+    events_path: str = "/provider/webhook/events"  # where it reports, under outbound_url
     scripts: dict[str, list[Script]] = field(default_factory=dict)  # per phone, per attempt
-    unavailable: int = 0  # answer 503 to this many calls first
+    unavailable: int = 0  # answer ``unavailable_status`` to this many calls first
+    unavailable_status: int = 503  # 503 (down) or 429 (too many calls)
     calls: list[dict[str, Any]] = field(default_factory=list)
     provider_call_ids: list[str] = field(default_factory=list)  # the id given to each call
     headers: list[dict[str, str]] = field(default_factory=list)
@@ -39,15 +43,18 @@ class AgentRuntime:
         """Start a new test: no script, no refusal, nothing recorded."""
         with self.lock:
             self.scripts, self.unavailable, self.rejected_signatures = {}, 0, 0
+            self.unavailable_status = 503
             self.calls, self.provider_call_ids, self.headers, self.reports = [], [], [], []
 
-    def report(self, provider_call_id: str, event: str, outcome: str | None) -> httpx.Response:
+    def report(
+        self, provider_call_id: str, event: str, outcome: str | None, **fields: Any
+    ) -> httpx.Response:
         body = json.dumps(
             {"provider_call_id": provider_call_id, "event": event, "outcome": outcome,
-             "duration_s": 1.5 if event == "ended" else None}
+             "duration_s": 1.5 if event == "ended" else None, **fields}
         ).encode()  # fmt: skip
         return httpx.post(
-            f"{self.outbound_url}/provider/webhook/events",
+            self.outbound_url + self.events_path,
             content=body,
             headers={SIGNATURE_HEADER: sign(self.secret, int(time.time()), body)},
         )
@@ -69,7 +76,7 @@ class AgentRuntime:
         with self.lock:
             if self.unavailable > 0:
                 self.unavailable -= 1
-                return 503, {"error": "busy"}
+                return self.unavailable_status, {"error": "busy"}
             payload = json.loads(body)
             self.placed += 1
             provider_call_id = f"rt-{self.placed}"

@@ -1,7 +1,11 @@
 """A stand-in for Twilio's REST API (api.twilio.com): a real HTTP server run by the tests.
 
 It answers ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` as Twilio does: basic auth
-with the account sid and auth token, a form-encoded body, ``201`` with the Call resource. Every
+with the account sid and auth token, a form-encoded body, ``201`` with the Call resource. It
+keeps each call it created, ``queued`` until the test moves it on (``set_status``, as the call
+would progress on Twilio), and answers Fetch a Call,
+``GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json``, with it (``404`` for a sid it does
+not know): https://www.twilio.com/docs/voice/api/call-resource#fetch-a-call-resource. Every
 request is kept for the test to read; ``answers`` are given first, one per request, to play
 Twilio's errors.
 """
@@ -32,8 +36,13 @@ def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
     }
 
 
+def not_found(path: str) -> dict[str, Any]:
+    return twilio_error(404, 20404, f"The requested resource {path} was not found")
+
+
 @dataclass(frozen=True)
 class ApiRequest:
+    method: str
     path: str
     form: dict[str, list[str]]
     authorization: str | None
@@ -50,6 +59,7 @@ class TwilioApi:
     answers: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     delay_seconds: float = 0.0  # before each answer
     requests: list[ApiRequest] = field(default_factory=list)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # the calls, by sid
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,26 +72,63 @@ class TwilioApi:
     def calls_to(self, phone: str) -> list[ApiRequest]:
         return [c for c in self.calls if c.field("To") == phone]
 
+    @property
+    def fetches(self) -> list[ApiRequest]:
+        """The Fetch a Call requests, in order."""
+        with self.lock:
+            return [r for r in self.requests if r.method == "GET"]
+
+    def set_status(
+        self,
+        sid: str,
+        status: str,
+        duration_seconds: int | None = None,
+        answered_by: str | None = None,
+    ) -> None:
+        """The call moves on as it would on Twilio: Fetch a Call shows it from now on."""
+        now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+        with self.lock:
+            resource = self.resources[sid]
+            resource.update(status=status, date_updated=now, answered_by=answered_by)
+            if status in ("completed", "busy", "no-answer", "failed", "canceled"):
+                resource.update(end_time=now, duration=str(duration_seconds or 0))
+
     def authorized(self, header: str | None) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return header == f"Basic {expected}"
 
-    def handle(self, path: str, body: bytes, authorization: str | None) -> tuple[int, Any]:
+    def handle(
+        self, method: str, path: str, body: bytes, authorization: str | None
+    ) -> tuple[int, Any]:
         time.sleep(self.delay_seconds)
         form = parse_qs(body.decode(), keep_blank_values=True)
+        calls = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls"
         with self.lock:
             if self.answers:
-                self.requests.append(ApiRequest(path, form, authorization, None))
+                self.requests.append(ApiRequest(method, path, form, authorization, None))
                 return self.answers.pop(0)
-            if path != f"/{API_VERSION}/Accounts/{self.account_sid}/Calls.json":
-                self.requests.append(ApiRequest(path, form, authorization, None))
-                return 404, twilio_error(404, 20404, "The requested resource was not found")
+            if method == "GET" and path.startswith(f"{calls}/") and path.endswith(".json"):
+                self.requests.append(ApiRequest(method, path, form, authorization, None))
+                sid = path.removeprefix(f"{calls}/").removesuffix(".json")
+                return self._fetch(sid, path, authorization)
+            if method != "POST" or path != f"{calls}.json":
+                self.requests.append(ApiRequest(method, path, form, authorization, None))
+                return 404, not_found(path)
             if not self.authorized(authorization):
-                self.requests.append(ApiRequest(path, form, authorization, None))
+                self.requests.append(ApiRequest(method, path, form, authorization, None))
                 return 401, twilio_error(401, 20003, "Authenticate")
             sid = f"CA{uuid.uuid4().hex}"
-            self.requests.append(ApiRequest(path, form, authorization, sid))
-        return 201, self.call_resource(sid, form)
+            self.requests.append(ApiRequest(method, path, form, authorization, sid))
+            self.resources[sid] = self.call_resource(sid, form)
+            return 201, self.resources[sid]
+
+    def _fetch(self, sid: str, path: str, authorization: str | None) -> tuple[int, Any]:
+        """Fetch a Call (the caller holds the lock)."""
+        if not self.authorized(authorization):
+            return 401, twilio_error(401, 20003, "Authenticate")
+        if sid not in self.resources:
+            return 404, not_found(path)
+        return 200, self.resources[sid]
 
     def call_resource(self, sid: str, form: dict[str, list[str]]) -> dict[str, Any]:
         """The Call resource of a call just created, as in Twilio's documentation."""
@@ -132,9 +179,11 @@ class TwilioApi:
 @contextmanager
 def running(api: TwilioApi) -> Iterator[TwilioApi]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+        def _answer(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            status, answer = api.handle(self.path, body, self.headers.get("Authorization"))
+            status, answer = api.handle(
+                self.command, self.path, body, self.headers.get("Authorization")
+            )
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -142,6 +191,8 @@ def running(api: TwilioApi) -> Iterator[TwilioApi]:
             self.end_headers()
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client timed out
                 self.wfile.write(data)
+
+        do_GET = do_POST = _answer
 
         def log_message(self, *args: object) -> None:
             pass

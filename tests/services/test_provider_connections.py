@@ -17,6 +17,7 @@ from outbound.store.database import Database
 from tests.factories import Tenant, connection_credentials, make_account, playbook_using
 
 CIPHER = Cipher("the secret key of these tests")
+PUBLIC_URL = "https://outbound.example.com/"
 
 
 def _create(database: Database, tenant: Tenant, type_: str = "elevenlabs"):
@@ -63,33 +64,36 @@ def test_the_dispatcher_gets_connections_decrypted_deleted_ones_too(
     _, deleted, deleted_credentials = _create(database, account, "twilio")
     service.delete_connection(database, owner, deleted.id)
     with database.reading() as conn:
-        opened = service.connections(conn, CIPHER, [live.id, deleted.id, uuid.uuid4()])
-        assert service.connections(conn, CIPHER, []) == {}
+        opened = service.connections(conn, CIPHER, PUBLIC_URL, [live.id, deleted.id, uuid.uuid4()])
+        assert service.connections(conn, CIPHER, PUBLIC_URL, []) == {}
     assert set(opened) == {live.id, deleted.id}
     assert opened[live.id].credentials == live_credentials
     assert opened[deleted.id].credentials == deleted_credentials
     assert opened[deleted.id].type is ConnectionType.TWILIO
     assert opened[live.id].account_id == account.id
     assert opened[live.id].api_base_url("https://api.vapi.ai") == "http://127.0.0.1:9"
+    assert opened[live.id].webhook_url == (
+        f"https://outbound.example.com/provider/connection/{live.id}/events"
+    )
     assert [v for v in live_credentials.values() if v in repr(opened[live.id])] == []
 
 
 def test_a_webhook_finds_its_connection_deleted_or_not(database: Database, account: Tenant):
     owner, connection, credentials = _create(database, account)
-    found = service.get_connection_for_webhook(database, CIPHER, connection.id)
+    found = service.open_connection(database, CIPHER, PUBLIC_URL, connection.id)
     assert found is not None and found.credentials == credentials
     service.delete_connection(database, owner, connection.id)
-    found = service.get_connection_for_webhook(database, CIPHER, connection.id)
+    found = service.open_connection(database, CIPHER, PUBLIC_URL, connection.id)
     assert found is not None and found.credentials == credentials
-    assert service.get_connection_for_webhook(database, CIPHER, uuid.uuid4()) is None
+    assert service.open_connection(database, CIPHER, PUBLIC_URL, uuid.uuid4()) is None
 
 
 def test_a_server_without_the_key_cannot_open_credentials(database: Database, account: Tenant):
     _, connection, _ = _create(database, account)
     with pytest.raises(NoSecretKey):
-        service.get_connection_for_webhook(database, Cipher(None), connection.id)
+        service.open_connection(database, Cipher(None), PUBLIC_URL, connection.id)
     with pytest.raises(UnreadableCredentials):
-        service.get_connection_for_webhook(database, Cipher("a changed key"), connection.id)
+        service.open_connection(database, Cipher("a changed key"), PUBLIC_URL, connection.id)
 
 
 def test_deleting_twice_or_another_accounts_is_not_found(database: Database, account: Tenant):

@@ -187,8 +187,9 @@ def _adapter(
     adapters: dict[uuid.UUID, PlatformAdapter] = request.app.state.connection_adapters
     adapter = adapters.get(connection_id)
     if adapter is None:
-        connection = provider_connections.get_connection_for_webhook(
-            database, cipher, connection_id
+        settings: Settings = request.app.state.settings
+        connection = provider_connections.open_connection(
+            database, cipher, settings.public_url, connection_id
         )
         if connection is None or connection.type not in ADAPTERS:
             raise NotFound("no such provider connection")

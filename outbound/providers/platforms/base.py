@@ -2,7 +2,11 @@
 
 An adapter is built from a ``Connection`` (the account's decrypted credentials and its
 settings, ``api_base_url`` among them) and serves every playbook that names the connection.
-It speaks the platform's documented HTTP API and nothing else:
+The connection also carries its ``webhook_url`` (``OUTBOUND_PUBLIC_URL`` +
+``/provider/connection/{id}/events``, filled in by ``services.provider_connections``): the
+address a platform that takes one per call (Bland, Twilio) is given, and the one a platform
+that signs the address it called (Twilio) signed. The adapter speaks the platform's documented
+HTTP API and nothing else:
 
 - ``place_call``: the platform's create-call request, with the playbook's rendered texts and
   the contact's variables where the platform takes them, and the attempt's idempotency key
@@ -43,6 +47,7 @@ class Connection:
     name: str
     credentials: Mapping[str, str]
     settings: Mapping[str, Any]
+    webhook_url: str  # where the platform posts this connection's call webhooks
 
     def __repr__(self) -> str:  # never the credentials
         return f"Connection(id={self.id}, type={self.type.value}, name={self.name!r})"

@@ -26,8 +26,7 @@ who answered; its data fields and, when it declares dispositions, a ``dispositio
 the ``analysis_schema`` Bland fills after the call; ``max_duration`` from the connection's
 ``max_call_seconds``; and ``metadata`` naming the attempt (``conventions.call_metadata``: Bland
 takes no idempotency key, so the attempt's key travels there, with whether the call was given a
-voicemail message). The call's ``webhook`` is the connection's webhook address, from the
-connection's ``settings["webhook_url"]``.
+voicemail message). The call's ``webhook`` is the connection's ``webhook_url``.
 
 The result: the transcripts (``assistant`` is the agent, ``user`` the contact; ``at_s`` counts
 from ``started_at``; ``agent-action`` lines are not speech and are left out), the summary, the
@@ -63,7 +62,6 @@ NAME = ConnectionType.BLAND.value
 PLATFORM = "Bland"
 API_BASE_URL = "https://api.bland.ai"
 SIGNATURE_HEADER = "X-Webhook-Signature"
-WEBHOOK_URL_SETTING = "webhook_url"  # the connection's /provider/connection/{id}/events
 
 # Why a call ended, in Bland's words: who answered (``answered_by``, when the call was sent
 # with ``answered_by_enabled``), else the call's ``queue_status`` or ``status``.
@@ -159,7 +157,7 @@ class BlandAdapter(PlatformAdapter):
         body = send_call(
             request,
             max_minutes=math.ceil(self.max_call_seconds / 60),
-            webhook=self.connection.settings.get(WEBHOOK_URL_SETTING),
+            webhook=self.connection.webhook_url,
         )
         response = await conventions.send(
             self._http,

@@ -21,7 +21,15 @@ Adapter = TypeVar("Adapter", bound=PlatformAdapter)
 T = TypeVar("T")
 
 
-def connection(type: ConnectionType, credentials: Mapping[str, str], **settings: Any) -> Connection:
+WEBHOOK_URL = "https://outbound.example.com/provider/connection/c1/events"
+
+
+def connection(
+    type: ConnectionType,
+    credentials: Mapping[str, str],
+    webhook_url: str = WEBHOOK_URL,
+    **settings: Any,
+) -> Connection:
     return Connection(
         id=uuid.uuid4(),
         account_id=uuid.uuid4(),
@@ -29,6 +37,7 @@ def connection(type: ConnectionType, credentials: Mapping[str, str], **settings:
         name=type.value,
         credentials=dict(credentials),
         settings=settings,
+        webhook_url=webhook_url,
     )
 
 
