@@ -58,24 +58,25 @@ def record_event(
     """
     ended: list[str] = []
     with database.transaction() as conn:
-        attempt = store.find_attempt(conn, event.provider_call_id)
+        attempt = store.find_attempt(conn, event.provider_call_id, account_id)
         if attempt is None:
-            raise UnknownProviderCall(f"unknown provider call id {event.provider_call_id!r}")
-        if account_id is not None and attempt.account_id != account_id:
-            raise ForeignProviderCall(f"unknown provider call id {event.provider_call_id!r}")
-        if not store.remember_event(conn, event.provider, event.provider_call_id, event.kind, now):
+            unknown = f"unknown provider call id {event.provider_call_id!r}"
+            if account_id is not None and store.find_attempt(conn, event.provider_call_id):
+                raise ForeignProviderCall(unknown)  # another account's: no use waiting
+            raise UnknownProviderCall(unknown)
+        # Remembered by the attempt it closes: two accounts' platforms may use the same ids.
+        key = f"{attempt.call_id}:{attempt.number}"
+        if not store.remember_event(conn, event.provider, key, event.kind, now):
             return False
         if event.kind == "ringing":
-            store.annotate_attempt(conn, event.provider_call_id, {"ringing_at": now})
+            store.annotate_attempt(conn, attempt, {"ringing_at": now})
         elif event.kind == "answered":
-            store.annotate_attempt(conn, event.provider_call_id, {"answered_at": now})
+            store.annotate_attempt(conn, attempt, {"answered_at": now})
         if event.answered_by:
-            store.annotate_attempt(conn, event.provider_call_id, {"answered_by": event.answered_by})
+            store.annotate_attempt(conn, attempt, {"answered_by": event.answered_by})
         if event.kind == "ended":
             if event.duration_s is not None:
-                store.annotate_attempt(
-                    conn, event.provider_call_id, {"duration_s": event.duration_s}
-                )
+                store.annotate_attempt(conn, attempt, {"duration_s": event.duration_s})
             outcome = resolve_outcome(
                 event.outcome or Outcome.FAILED, event.answered_by or attempt.answered_by
             )

@@ -20,16 +20,21 @@ class PlacedAttempt:
     account_id: uuid.UUID | None = None
 
 
-def find_attempt(conn: Connection, provider_call_id: str) -> PlacedAttempt | None:
-    row = conn.execute(
-        select(
-            call_attempts.c.call_id,
-            call_attempts.c.number,
-            call_attempts.c.answered_by,
-            call_attempts.c.account_id,
-            call_attempts.c.outcome,
-        ).where(call_attempts.c.provider_call_id == provider_call_id)
-    ).first()
+def find_attempt(
+    conn: Connection, provider_call_id: str, account_id: uuid.UUID | None = None
+) -> PlacedAttempt | None:
+    """The attempt placed with that provider call id; among ``account_id``'s attempts only when
+    given (two accounts' platforms may hand out the same ids)."""
+    query = select(
+        call_attempts.c.call_id,
+        call_attempts.c.number,
+        call_attempts.c.answered_by,
+        call_attempts.c.account_id,
+        call_attempts.c.outcome,
+    ).where(call_attempts.c.provider_call_id == provider_call_id)
+    if account_id is not None:
+        query = query.where(call_attempts.c.account_id == account_id)
+    row = conn.execute(query).first()
     if row is None:
         return None
     return PlacedAttempt(
@@ -50,10 +55,10 @@ def remember_event(
     return inserted is not None
 
 
-def annotate_attempt(conn: Connection, provider_call_id: str, values: dict[str, Any]) -> None:
+def annotate_attempt(conn: Connection, attempt: PlacedAttempt, values: dict[str, Any]) -> None:
     conn.execute(
         update(call_attempts)
-        .where(call_attempts.c.provider_call_id == provider_call_id)
+        .where(call_attempts.c.call_id == attempt.call_id, call_attempts.c.number == attempt.number)
         .values(**values)
     )
 

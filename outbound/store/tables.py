@@ -223,6 +223,8 @@ attempt_results = Table(
     Column("received_at", UTCDateTime, nullable=False),
 )
 
+# Events already recorded, by the attempt they concern: ``provider_call_id`` holds the attempt's
+# ``<call_id>:<number>`` (two accounts' platforms may hand out the same call ids).
 provider_events = Table(
     "provider_events",
     metadata,

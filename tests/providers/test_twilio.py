@@ -208,9 +208,13 @@ def _attempt(database: Database, sid: str | None) -> Any:
 
 
 def _events(database: Database, sid: str | None) -> list[str]:
+    """The events recorded for the attempt Twilio's call ``sid`` placed (remembered by the
+    attempt's ``<call_id>:<number>``)."""
+    attempt = _attempt(database, sid)
+    key = f"{attempt.call_id}:{attempt.number}"
     with database.engine.connect() as conn:
         rows = conn.execute(
-            select(provider_events.c.event).where(provider_events.c.provider_call_id == sid)
+            select(provider_events.c.event).where(provider_events.c.provider_call_id == key)
         )
         return sorted(row.event for row in rows)
 
