@@ -17,7 +17,10 @@ import httpx
 
 from outbound.signing import SIGNATURE_HEADER, sign, verify
 
-Script = list[tuple[str, str | None]]  # (event, outcome) reported after each call
+# (event, outcome) or (event, outcome, result) reported after each call; a result rides on
+# the ``ended`` event (README, "Results and dispositions").
+Step = tuple[str, str | None] | tuple[str, str | None, dict[str, Any]]
+Script = list[Step]
 
 
 @dataclass
@@ -41,11 +44,20 @@ class AgentRuntime:
             self.scripts, self.unavailable, self.rejected_signatures = {}, 0, 0
             self.calls, self.provider_call_ids, self.headers, self.reports = [], [], [], []
 
-    def report(self, provider_call_id: str, event: str, outcome: str | None) -> httpx.Response:
-        body = json.dumps(
-            {"provider_call_id": provider_call_id, "event": event, "outcome": outcome,
-             "duration_s": 1.5 if event == "ended" else None}
-        ).encode()  # fmt: skip
+    def report(
+        self,
+        provider_call_id: str,
+        event: str,
+        outcome: str | None,
+        result: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        sent: dict[str, Any] = {
+            "provider_call_id": provider_call_id, "event": event, "outcome": outcome,
+            "duration_s": 1.5 if event == "ended" else None,
+        }  # fmt: skip
+        if result is not None:
+            sent["result"] = result
+        body = json.dumps(sent).encode()
         return httpx.post(
             f"{self.outbound_url}/provider/webhook/events",
             content=body,
@@ -53,9 +65,9 @@ class AgentRuntime:
         )
 
     def _run_script(self, provider_call_id: str, script: Script) -> None:
-        for event, outcome in script:
+        for event, outcome, *result in script:
             time.sleep(0.05)
-            response = self.report(provider_call_id, event, outcome)
+            response = self.report(provider_call_id, event, outcome, *result)
             with self.lock:
                 self.reports.append(response)
 

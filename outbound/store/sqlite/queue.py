@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, func, insert, select, update
+from sqlalchemy import JSON, Connection, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from outbound.domain.pacing import AccountLimits
@@ -226,7 +226,10 @@ class SqliteCallQueue:
     def record_results(self, results: Sequence[ResultRow]) -> None:
         if not results:
             return
-        statement = sqlite_insert(attempt_results)
+        statement = sqlite_insert(attempt_results).values(
+            data=bindparam("data", type_=_GIVEN_DOCUMENT),
+            transcript=bindparam("transcript", type_=_GIVEN_DOCUMENT),
+        )
         merged: dict[str, Any] = {
             name: func.coalesce(statement.excluded[name], attempt_results.c[name])
             for name in RESULT_FIELDS
@@ -246,6 +249,11 @@ class SqliteCallQueue:
                 for row in results
             ],
         )
+
+
+# A result without data or transcript binds SQL NULL, not the JSON document null, so that the
+# merge below keeps the stored one (a platform's later result does not erase the transcript).
+_GIVEN_DOCUMENT = JSON(none_as_null=True)
 
 
 def _document(text: str | None) -> Any:
