@@ -295,20 +295,24 @@ def _with_stored_results(
     conn: Transaction, matched: list[tuple[store.InFlightCall, AttemptResult]]
 ) -> tuple[list[tuple[store.InFlightCall, AttemptResult]], set[tuple[uuid.UUID, int]]]:
     """Attach the results posted while their attempts were open to the reports that close
-    them (a runtime may post its result before the platform reports the hang-up); and the
-    attempts whose results were found so (already stored)."""
+    them (a runtime may post its result before the platform reports the hang-up; a report that
+    carries a result of its own completes the posted one, its known fields winning); and the
+    attempts whose reports brought no result (already stored)."""
     wanted = [
-        (call.id, result.attempt_number)
-        for call, result in matched
-        if result.result is None and result.outcome in _CONVERSED
+        (call.id, result.attempt_number) for call, result in matched if result.outcome in _CONVERSED
     ]
     found = result_store.stored(conn, wanted, transcript=False) if wanted else {}
     if not found:
         return matched, set()
-    return [
-        (call, replace(result, result=found.get((call.id, result.attempt_number), result.result)))
-        for call, result in matched
-    ], set(found)
+    completed = []
+    for call, result in matched:
+        posted = found.get((call.id, result.attempt_number))
+        if posted is not None:
+            reported = result.result
+            result = replace(result, result=posted.merged(reported) if reported else posted)
+        completed.append((call, result))
+    nothing_new = {(call.id, r.attempt_number) for call, r in matched if r.result is None}
+    return completed, nothing_new & set(found)
 
 
 _CONVERSED = (Outcome.ANSWERED, Outcome.VOICEMAIL)

@@ -288,3 +288,29 @@ def test_a_later_result_past_the_grace_is_kept_but_decides_nothing(runtime_and_s
     assert (result["summary"], result["disposition"]) == ("Short call.", "opt_out")
     assert call["status"] == "completed" and report["status"] == "completed"
     assert suppressed == []  # its dnc came too late to act
+
+
+def test_a_result_posted_while_the_call_is_open_is_completed_by_the_ended_event(
+    runtime_and_server,
+):
+    runtime, server, database = runtime_and_server
+    tenant, playbook_id = _tenant(database)
+    number = "+14155550126"
+    runtime.scripts = {number: [[("answered", None)]]}  # the test reports the end itself
+    with server.client(tenant.token) as http:
+        campaign_id = _campaign(http, playbook_id, [number])
+        wait_for(lambda: len(runtime.provider_call_ids) == 1, 20)
+        [provider_call_id] = runtime.provider_call_ids
+        call_id = _calls(http, campaign_id)[number]["call_id"]
+        posted = http.post(f"/call/{call_id}/attempts/1/result", json={"disposition": "opt_out"})
+        assert posted.status_code == 200, posted.text
+
+        ended = {"summary": "Asked not to be called again.", "transcript": TURNS}
+        assert runtime.report(provider_call_id, "ended", "answered", ended).status_code == 200
+        _completed(http, campaign_id)
+        call = _call(http, campaign_id, number)
+        suppressed = [p["phone"] for p in http.get("/dnc").json()["phones"]]
+    result = call["attempts"][0]["result"]
+    assert (result["disposition"], result["summary"]) == ("opt_out", ended["summary"])
+    assert result["transcript"] == TURNS
+    assert suppressed == [number]  # the disposition posted first acts
