@@ -261,7 +261,7 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
                 )
             )
         outbox.call(events.CALL_ATTEMPTED, call.account_id, call.id, result.attempt_number)
-        _announce(outbox, call.account_id, call.id, state)
+        _announce(outbox, call.account_id, call.id, result.attempt_number, state)
         if state.do_not_call and result.result is not None:
             suppressed.append((call, f"disposition:{result.result.disposition}"))
         if state.status.is_terminal:
@@ -351,15 +351,21 @@ def _conversation(
 
 
 def _announce(
-    outbox: Outbox, account_id: uuid.UUID, call_id: uuid.UUID, state: recall.NextState
+    outbox: Outbox,
+    account_id: uuid.UUID,
+    call_id: uuid.UUID,
+    number: int,
+    state: recall.NextState,
 ) -> None:
-    """The events of a call's new state."""
+    """The events of a call's new state, each with the attempt that decided it."""
     if state.status is CallStatus.COMPLETED:
-        outbox.call(events.CALL_COMPLETED, account_id, call_id)
+        outbox.call(events.CALL_COMPLETED, account_id, call_id, number)
     elif state.status is CallStatus.FAILED:
-        outbox.call(events.CALL_FAILED, account_id, call_id)
+        outbox.call(events.CALL_FAILED, account_id, call_id, number)
     if state.callback_at is not None:
-        outbox.call(events.CALL_CALLBACK_SCHEDULED, account_id, call_id, at=state.callback_at)
+        outbox.call(
+            events.CALL_CALLBACK_SCHEDULED, account_id, call_id, number, at=state.callback_at
+        )
 
 
 def suppress_phones(

@@ -26,6 +26,7 @@ from tests.providers.twilio_api import (
     outbound_env,
     running,
 )
+from tests.receiver import Receiver, receiving
 from tests.servers import Server, serving_api, start_server, wait_for
 
 DISPOSITIONS = {
@@ -100,6 +101,10 @@ def _status(http: httpx.Client, campaign_id: str) -> str:
 def _completed(http: httpx.Client, campaign_id: str) -> dict[str, Any]:
     wait_for(lambda: _status(http, campaign_id) == "completed", 20)
     return dict(http.get(f"/campaign/{campaign_id}").json())
+
+
+def _events(receiver: Receiver, kind: str) -> list[dict[str, Any]]:
+    return [e for e in receiver.accepted() if e["type"] == kind]
 
 
 def _post(http: httpx.Client, call_id: str, number: int, result: dict) -> httpx.Response:
@@ -177,7 +182,9 @@ def test_a_callback_posted_after_the_hang_up_runs_the_completed_campaign_again(t
     api, server = twilio
     tenant, playbook_id = _tenant(database)
     number = phone(32)
-    with server.client(tenant.token) as http:
+    with receiving(Receiver()) as receiver, server.client(tenant.token) as http:
+        created = http.post("/webhook-endpoint", json={"url": receiver.url})
+        assert created.status_code == 201, created.text
         campaign_id = _campaign(http, playbook_id, [{"phone": number}])
         _answered(_placed(api, number))
         _completed(http, campaign_id)
@@ -198,9 +205,15 @@ def test_a_callback_posted_after_the_hang_up_runs_the_completed_campaign_again(t
         assert booked.status_code == 200, booked.text
         report = _completed(http, campaign_id)
         call = http.get(f"/call/{call_id}").json()
+        wait_for(lambda: len(_events(receiver, "campaign.completed")) == 2, 20)
     assert _when(call["attempts"][1]["started_at"]) >= asked
     assert [a["outcome"] for a in call["attempts"]] == ["answered", "answered"]
     assert call["status"] == "completed" and report["dispositions"] == {"booked": 1}
+    [scheduled] = _events(receiver, "call.callback_scheduled")
+    assert _when(scheduled["data"]["callback_at"]) == asked
+    assert scheduled["data"]["attempt"]["result"]["disposition"] == "call_back"
+    completed = _events(receiver, "call.completed")
+    assert [e["data"]["attempt"]["number"] for e in completed] == [1, 2]
 
 
 def test_a_late_callback_outside_the_calling_window_moves_to_its_opening(twilio, database):

@@ -222,5 +222,8 @@ def test_events_carry_results_and_callbacks(server: Server, database: Database):
     assert [e["data"]["attempt"]["result"]["disposition"] for e in attempted] == ["call_back"] * 2
     first_result = attempted[0]["data"]["attempt"]["result"]
     assert scheduled["data"]["callback_at"] == first_result["callback_at"]
+    assert scheduled["data"]["attempt"]["number"] == 1  # the attempt that asked for it
     [failed] = [e for e in events if e["type"] == "call.failed"]
     assert failed["data"]["call"]["attempts"][-1]["result"]["cost"]["amount"] == 0.05
+    assert failed["data"]["attempt"]["number"] == 2
+    assert failed["data"]["attempt"]["result"]["disposition"] == "call_back"
