@@ -111,7 +111,7 @@ def test_the_ended_event_carries_the_result_and_its_disposition_decides_the_call
     runtime, server, database = runtime_and_server
     tenant, playbook_id = _tenant(database)
     back, opted_out = "+14155550120", "+14155550121"
-    asked = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
+    asked = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
     callback = {
         "disposition": "call_back",
         "summary": "Asked to be called back in a bit.",
