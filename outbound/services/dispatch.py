@@ -297,7 +297,7 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
                 )
             )
         outbox.call(events.CALL_ATTEMPTED, call.account_id, call.id, result.attempt_number)
-        _announce(outbox, call.account_id, call.id, state)
+        _announce(outbox, call.account_id, call.id, result.attempt_number, state)
         if state.do_not_call and result.result is not None:
             suppressed.append((call, f"disposition:{result.result.disposition}"))
         if state.status.is_terminal:
@@ -331,20 +331,24 @@ def _with_stored_results(
     conn: Transaction, matched: list[tuple[store.InFlightCall, AttemptResult]]
 ) -> tuple[list[tuple[store.InFlightCall, AttemptResult]], set[tuple[uuid.UUID, int]]]:
     """Attach the results posted while their attempts were open to the reports that close
-    them (a runtime may post its result before the platform reports the hang-up); and the
-    attempts whose results were found so (already stored)."""
+    them (a runtime may post its result before the platform reports the hang-up; a report that
+    carries a result of its own completes the posted one, its known fields winning); and the
+    attempts whose reports brought no result (already stored)."""
     wanted = [
-        (call.id, result.attempt_number)
-        for call, result in matched
-        if result.result is None and result.outcome in _CONVERSED
+        (call.id, result.attempt_number) for call, result in matched if result.outcome in _CONVERSED
     ]
     found = result_store.stored(conn, wanted, transcript=False) if wanted else {}
     if not found:
         return matched, set()
-    return [
-        (call, replace(result, result=found.get((call.id, result.attempt_number), result.result)))
-        for call, result in matched
-    ], set(found)
+    completed = []
+    for call, result in matched:
+        posted = found.get((call.id, result.attempt_number))
+        if posted is not None:
+            reported = result.result
+            result = replace(result, result=posted.merged(reported) if reported else posted)
+        completed.append((call, result))
+    nothing_new = {(call.id, r.attempt_number) for call, r in matched if r.result is None}
+    return completed, nothing_new & set(found)
 
 
 _CONVERSED = (Outcome.ANSWERED, Outcome.VOICEMAIL)
@@ -383,15 +387,21 @@ def _conversation(
 
 
 def _announce(
-    outbox: Outbox, account_id: uuid.UUID, call_id: uuid.UUID, state: recall.NextState
+    outbox: Outbox,
+    account_id: uuid.UUID,
+    call_id: uuid.UUID,
+    number: int,
+    state: recall.NextState,
 ) -> None:
-    """The events of a call's new state."""
+    """The events of a call's new state, each with the attempt that decided it."""
     if state.status is CallStatus.COMPLETED:
-        outbox.call(events.CALL_COMPLETED, account_id, call_id)
+        outbox.call(events.CALL_COMPLETED, account_id, call_id, number)
     elif state.status is CallStatus.FAILED:
-        outbox.call(events.CALL_FAILED, account_id, call_id)
+        outbox.call(events.CALL_FAILED, account_id, call_id, number)
     if state.callback_at is not None:
-        outbox.call(events.CALL_CALLBACK_SCHEDULED, account_id, call_id, at=state.callback_at)
+        outbox.call(
+            events.CALL_CALLBACK_SCHEDULED, account_id, call_id, number, at=state.callback_at
+        )
 
 
 def suppress_phones(

@@ -133,14 +133,15 @@ def _record(
     )
     outbox = Outbox(conn)
     if state.status is CallStatus.COMPLETED and attempt.status is not CallStatus.COMPLETED:
-        outbox.call(events.CALL_COMPLETED, attempt.account_id, attempt.call_id)
+        outbox.call(events.CALL_COMPLETED, attempt.account_id, attempt.call_id, attempt.number)
     elif state.status is CallStatus.FAILED and attempt.status is not CallStatus.FAILED:
-        outbox.call(events.CALL_FAILED, attempt.account_id, attempt.call_id)
+        outbox.call(events.CALL_FAILED, attempt.account_id, attempt.call_id, attempt.number)
     if state.callback_at is not None:
         outbox.call(
             events.CALL_CALLBACK_SCHEDULED,
             attempt.account_id,
             attempt.call_id,
+            attempt.number,
             at=state.callback_at,
         )
     finished = {attempt.campaign_id} if state.status.is_terminal else set()

@@ -44,9 +44,9 @@ def _sim(disposition: str | None = None, **fields: object) -> dict:
     return custom
 
 
-def _called_back(call: dict) -> bool:
-    """The call's attempt ended and its callback is pending."""
-    return call["status"] == "pending" and bool(call["attempts"])
+def _ended_and_pending(call: dict) -> bool:
+    attempts = call["attempts"]
+    return call["status"] == "pending" and bool(attempts) and attempts[0]["outcome"] is not None
 
 
 def _when(value: str) -> datetime:
@@ -143,7 +143,8 @@ def test_a_callback_outside_the_calling_window_moves_to_its_opening(
             ],
             calling_window=window,
         )
-        wait_for(lambda: _called_back(_calls(http, campaign_id)[number]), 30)
+        # A new call is pending too, due at launch: wait for its first attempt's end.
+        wait_for(lambda: _ended_and_pending(_calls(http, campaign_id)[number]), 30)
         call = _calls(http, campaign_id)[number]
     ended = _when(call["attempts"][0]["ended_at"])
     asked = ended + timedelta(days=1)
@@ -221,5 +222,8 @@ def test_events_carry_results_and_callbacks(server: Server, database: Database):
     assert [e["data"]["attempt"]["result"]["disposition"] for e in attempted] == ["call_back"] * 2
     first_result = attempted[0]["data"]["attempt"]["result"]
     assert scheduled["data"]["callback_at"] == first_result["callback_at"]
+    assert scheduled["data"]["attempt"]["number"] == 1  # the attempt that asked for it
     [failed] = [e for e in events if e["type"] == "call.failed"]
     assert failed["data"]["call"]["attempts"][-1]["result"]["cost"]["amount"] == 0.05
+    assert failed["data"]["attempt"]["number"] == 2
+    assert failed["data"]["attempt"]["result"]["disposition"] == "call_back"

@@ -19,7 +19,10 @@ import httpx
 
 from outbound.signing import SIGNATURE_HEADER, sign, verify
 
-Script = list[tuple[str, str | None]]  # (event, outcome) reported after each call
+# (event, outcome) or (event, outcome, result) reported after each call; a result rides on
+# the ``ended`` event (README, "Results and dispositions").
+Step = tuple[str, str | None] | tuple[str, str | None, dict[str, Any]]
+Script = list[Step]
 
 
 @dataclass
@@ -47,12 +50,20 @@ class AgentRuntime:
             self.calls, self.provider_call_ids, self.headers, self.reports = [], [], [], []
 
     def report(
-        self, provider_call_id: str, event: str, outcome: str | None, **fields: Any
+        self,
+        provider_call_id: str,
+        event: str,
+        outcome: str | None,
+        result: dict[str, Any] | None = None,
+        **fields: Any,
     ) -> httpx.Response:
-        body = json.dumps(
-            {"provider_call_id": provider_call_id, "event": event, "outcome": outcome,
-             "duration_s": 1.5 if event == "ended" else None, **fields}
-        ).encode()  # fmt: skip
+        sent: dict[str, Any] = {
+            "provider_call_id": provider_call_id, "event": event, "outcome": outcome,
+            "duration_s": 1.5 if event == "ended" else None, **fields,
+        }  # fmt: skip
+        if result is not None:
+            sent["result"] = result
+        body = json.dumps(sent).encode()
         return httpx.post(
             self.outbound_url + self.events_path,
             content=body,
@@ -60,9 +71,9 @@ class AgentRuntime:
         )
 
     def _run_script(self, provider_call_id: str, script: Script) -> None:
-        for event, outcome in script:
+        for event, outcome, *result in script:
             time.sleep(0.05)
-            response = self.report(provider_call_id, event, outcome)
+            response = self.report(provider_call_id, event, outcome, *result)
             with self.lock:
                 self.reports.append(response)
 

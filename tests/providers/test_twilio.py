@@ -3,8 +3,6 @@
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +19,18 @@ from outbound.store.tables import call_attempts, provider_events
 from tests import servers
 from tests.conftest import migrated_database
 from tests.factories import make_account
-from tests.providers.twilio_api import ApiRequest, TwilioApi, running, twilio_error
+from tests.providers.twilio_api import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    TWIML_URL,
+    StatusCallbacks,
+    TwilioApi,
+    outbound_env,
+    running,
+    twilio_error,
+)
 from tests.servers import Server, start_server, wait_for
 
-ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
-AUTH_TOKEN = "twilio-auth-token"
-TWIML_URL = "https://agent.example.com/twiml?agent=sales"
 CALLER_ID = "+14155550123"  # the playbook's caller id in tests.factories
 
 
@@ -145,59 +149,10 @@ def twilio_and_server(
     port = servers.free_port()
     monkeypatch.setattr(servers, "free_port", lambda: port)
     with running(TwilioApi(ACCOUNT_SID, AUTH_TOKEN)) as api:
-        env = {
-            "OUTBOUND_TELEPHONY": "twilio",
-            "OUTBOUND_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "OUTBOUND_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "OUTBOUND_TWILIO_TWIML_URL": TWIML_URL,
-            "OUTBOUND_TWILIO_API_BASE_URL": api.url,
-            "OUTBOUND_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "OUTBOUND_SHUTDOWN_TIMEOUT_SECONDS": "1",
-        }
+        env = outbound_env(api, f"http://127.0.0.1:{port}")
         with start_server(private_database_url, tmp_path, extra_env=env) as server:
             yield api, server, database
     database.dispose()
-
-
-class TwilioCallbacks:
-    """Posts a call's callbacks as Twilio does: form-encoded, signed with the auth token."""
-
-    def __init__(self, call: ApiRequest) -> None:
-        self.call = call
-        self.sequence = 0
-
-    def status(self, status: str, **params: str) -> httpx.Response:
-        self.sequence += 1
-        form = {
-            "AccountSid": ACCOUNT_SID,
-            "ApiVersion": "2010-04-01",
-            "CallSid": str(self.call.sid),
-            "CallStatus": status,
-            "Called": self.call.field("To"),
-            "Caller": self.call.field("From"),
-            "Direction": "outbound-api",
-            "From": self.call.field("From"),
-            "To": self.call.field("To"),
-            "CallbackSource": "call-progress-events",
-            "Timestamp": format_datetime(datetime.now(UTC), usegmt=True),
-            "SequenceNumber": str(self.sequence - 1),
-            **params,
-        }
-        return self.post(self.call.field("StatusCallback"), form)
-
-    def machine_detection(self, answered_by: str) -> httpx.Response:
-        form = {
-            "AccountSid": ACCOUNT_SID,
-            "CallSid": str(self.call.sid),
-            "AnsweredBy": answered_by,
-            "MachineDetectionDuration": "2150",
-        }
-        return self.post(self.call.field("AsyncAmdStatusCallback"), form)
-
-    @staticmethod
-    def post(url: str, form: dict[str, str], signature: str | None = None) -> httpx.Response:
-        signature = signature or RequestValidator(AUTH_TOKEN).compute_signature(url, form)
-        return httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)
 
 
 def _attempt(database: Database, sid: str | None) -> Any:
@@ -244,14 +199,14 @@ def test_a_campaign_through_twilio(twilio_and_server):
         assert first.field("StatusCallback") == status_url
         assert first.field("From") == CALLER_ID
         assert first.field("Url") == (f"{TWIML_URL}&call_id={calls[retried]['call_id']}&attempt=1")
-        callbacks = TwilioCallbacks(first)
+        callbacks = StatusCallbacks(first)
         assert callbacks.status("initiated").status_code == 204
         assert callbacks.status("ringing").status_code == 204
         assert callbacks.status("no-answer", CallDuration="0").status_code == 204
         wait_for(lambda: len(api.calls_to(retried)) == 2, 20)
         second = api.calls_to(retried)[1]
         assert second.field("Url").endswith(f"call_id={calls[retried]['call_id']}&attempt=2")
-        callbacks = TwilioCallbacks(second)
+        callbacks = StatusCallbacks(second)
         assert callbacks.status("ringing").status_code == 204
         assert callbacks.status("in-progress").status_code == 204
         done = callbacks.status("completed", CallDuration="42", AnsweredBy="human")
@@ -259,7 +214,7 @@ def test_a_campaign_through_twilio(twilio_and_server):
 
         # A voicemail box picks up; bad, missing and unknown callbacks change nothing.
         [voicemail] = api.calls_to(machine)
-        callbacks = TwilioCallbacks(voicemail)
+        callbacks = StatusCallbacks(voicemail)
         assert callbacks.status("in-progress").status_code == 204
         assert callbacks.machine_detection("machine_end_beep").status_code == 204
         ended = {

@@ -7,7 +7,7 @@ would progress on Twilio), and answers Fetch a Call,
 ``GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json``, with it (``404`` for a sid it does
 not know): https://www.twilio.com/docs/voice/api/call-resource#fetch-a-call-resource. Every
 request is kept for the test to read; ``answers`` are given first, one per request, to play
-Twilio's errors.
+Twilio's errors. ``StatusCallbacks`` then plays Twilio's callbacks about a call it created.
 """
 
 import base64
@@ -19,11 +19,19 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
+from twilio.request_validator import RequestValidator
+
 API_VERSION = "2010-04-01"
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2  # the tests' Twilio account
+AUTH_TOKEN = "twilio-auth-token"
+TWIML_URL = "https://agent.example.com/twiml?agent=sales"
 
 
 def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
@@ -206,3 +214,58 @@ def running(api: TwilioApi) -> Iterator[TwilioApi]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def outbound_env(api: TwilioApi, public_url: str) -> dict[str, str]:
+    """The settings of an ``outbound serve`` that calls through ``api``; ``public_url`` must be
+    its own address (Twilio's callbacks are signed for it)."""
+    return {
+        "OUTBOUND_TELEPHONY": "twilio",
+        "OUTBOUND_TWILIO_ACCOUNT_SID": api.account_sid,
+        "OUTBOUND_TWILIO_AUTH_TOKEN": api.auth_token,
+        "OUTBOUND_TWILIO_TWIML_URL": TWIML_URL,
+        "OUTBOUND_TWILIO_API_BASE_URL": api.url,
+        "OUTBOUND_PUBLIC_URL": public_url,
+        "OUTBOUND_SHUTDOWN_TIMEOUT_SECONDS": "1",
+    }
+
+
+class StatusCallbacks:
+    """Posts a call's callbacks as Twilio does: form-encoded, signed with the auth token."""
+
+    def __init__(self, call: ApiRequest) -> None:
+        self.call = call
+        self.sequence = 0
+
+    def status(self, status: str, **params: str) -> httpx.Response:
+        self.sequence += 1
+        form = {
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+            "CallSid": str(self.call.sid),
+            "CallStatus": status,
+            "Called": self.call.field("To"),
+            "Caller": self.call.field("From"),
+            "Direction": "outbound-api",
+            "From": self.call.field("From"),
+            "To": self.call.field("To"),
+            "CallbackSource": "call-progress-events",
+            "Timestamp": format_datetime(datetime.now(UTC), usegmt=True),
+            "SequenceNumber": str(self.sequence - 1),
+            **params,
+        }
+        return self.post(self.call.field("StatusCallback"), form)
+
+    def machine_detection(self, answered_by: str) -> httpx.Response:
+        form = {
+            "AccountSid": ACCOUNT_SID,
+            "CallSid": str(self.call.sid),
+            "AnsweredBy": answered_by,
+            "MachineDetectionDuration": "2150",
+        }
+        return self.post(self.call.field("AsyncAmdStatusCallback"), form)
+
+    @staticmethod
+    def post(url: str, form: dict[str, str], signature: str | None = None) -> httpx.Response:
+        signature = signature or RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+        return httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)

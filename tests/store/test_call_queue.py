@@ -2,6 +2,7 @@
 databases."""
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -9,10 +10,11 @@ from sqlalchemy import select
 from outbound.domain.results import ConversationResult, Cost, Turn
 from outbound.domain.statuses import CallStatus, CampaignStatus, Outcome
 from outbound.domain.windows import parse_window
-from outbound.store import do_not_call
+from outbound.store import do_not_call, results
 from outbound.store import results as result_store
 from outbound.store.calls import CallTransition
 from outbound.store.database import Transaction
+from outbound.store.results import row_of
 from outbound.store.tables import call_attempts, calls
 from tests.factories import Tenant
 from tests.store.conftest import NOW, SECOND, add_calls, new_campaign, unique_phones
@@ -209,3 +211,21 @@ def test_transitions_close_attempts_and_move_their_calls(tx: Transaction, accoun
         "CA-late",
     )
     assert tx.queue.lock_in_flight([recalled, finished]) == {}
+
+
+def test_a_result_stored_again_is_completed_by_the_known_fields_of_the_new_one(
+    tx: Transaction, account: Tenant
+):
+    campaign = new_campaign(tx, account)
+    [call_id] = add_calls(tx, account, campaign, unique_phones(1), NOW)
+    turns = (Turn("agent", "Hello", 0.5), Turn("contact", "Hi", 1.0))
+    ended = ConversationResult(summary="Talked.", data={"plan": "pro"}, transcript=turns)
+    analysed = ConversationResult(disposition="booked", success=True, truncated=True)
+
+    for result in (ended, analysed):
+        tx.queue.record_results([row_of(call_id, 1, campaign.id, account.id, result, NOW)])
+
+    assert results.stored(tx, [(call_id, 1)]) == {
+        (call_id, 1): replace(ended, disposition="booked", success=True, truncated=True)
+    }
+    assert results.stored(tx, [(call_id, 1)], transcript=False)[call_id, 1].transcript == ()

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, func, insert, null, select, update
+from sqlalchemy import JSON, Connection, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from outbound.domain.contacts import CONTACT_FIELDS
@@ -236,7 +236,10 @@ class SqliteCallQueue:
     def record_results(self, results: Sequence[ResultRow]) -> None:
         if not results:
             return
-        statement = sqlite_insert(attempt_results)
+        statement = sqlite_insert(attempt_results).values(
+            data=bindparam("data", type_=_GIVEN_DOCUMENT),
+            transcript=bindparam("transcript", type_=_GIVEN_DOCUMENT),
+        )
         merged: dict[str, Any] = {
             name: func.coalesce(statement.excluded[name], attempt_results.c[name])
             for name in RESULT_FIELDS
@@ -258,7 +261,10 @@ class SqliteCallQueue:
         )
 
 
+# A result without data or transcript binds SQL NULL, not the JSON document null, so that the
+# merge below keeps the stored one (a platform's later result does not erase the transcript).
+_GIVEN_DOCUMENT = JSON(none_as_null=True)
+
+
 def _document(text: str | None) -> Any:
-    """A JSON column's value; an unknown one is SQL NULL (``null()``), not the JSON ``null``
-    that None would store, so that ``coalesce`` keeps what an earlier result gave."""
-    return null() if text is None else json.loads(text)
+    return None if text is None else json.loads(text)
