@@ -267,7 +267,8 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
         conn, {call.playbook_id for call, result in matched if _needs_rules(result)}
     )
     transitions: list[store.CallTransition] = []
-    stored: list[store.ResultRow] = []
+    stored: list[store.ResultRow] = []  # results of attempts without one (the usual case)
+    completing: list[store.ResultRow] = []  # results completing one posted before the end
     finished_campaigns: set[uuid.UUID] = set()
     suppressed: list[tuple[store.InFlightCall, str]] = []
     retry_on: dict[uuid.UUID, frozenset[Outcome] | None] = {}  # once per campaign of the batch
@@ -286,7 +287,7 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
             _conversation(rules.get(call.playbook_id), call.max_callbacks, call.callback_count),
         )
         if result.result is not None and (call.id, result.attempt_number) not in already_stored:
-            stored.append(
+            (completing if call.has_result else stored).append(
                 result_store.row_of(
                     call.id,
                     result.attempt_number,
@@ -315,7 +316,8 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
                 callback=state.callback_at is not None,
             )
         )
-    conn.queue.record_results(stored)
+    conn.queue.record_results(stored, new=True)
+    conn.queue.record_results(completing)
     conn.queue.apply_transitions(transitions, now)
     finished_campaigns |= suppress_phones(
         conn, [(call.account_id, call.phone, reason) for call, reason in suppressed], outbox, now
@@ -335,7 +337,9 @@ def _with_stored_results(
     carries a result of its own completes the posted one, its known fields winning); and the
     attempts whose reports brought no result (already stored)."""
     wanted = [
-        (call.id, result.attempt_number) for call, result in matched if result.outcome in _CONVERSED
+        (call.id, result.attempt_number)
+        for call, result in matched
+        if call.has_result and result.outcome in _CONVERSED
     ]
     found = result_store.stored(conn, wanted, transcript=False) if wanted else {}
     if not found:

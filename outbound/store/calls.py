@@ -53,6 +53,7 @@ class InFlightCall(NamedTuple):
     playbook_id: uuid.UUID
     max_callbacks: int | None  # the campaign's; None: the default
     callback_count: int  # callbacks the call has taken
+    has_result: bool  # a result was stored for the open attempt (posted before its end)
 
 
 class CallTransition(NamedTuple):
@@ -178,9 +179,10 @@ class CallQueue(Protocol):
         """Close each attempt with its outcome and move its call to its next state."""
         ...
 
-    def record_results(self, results: Sequence[ResultRow]) -> None:
+    def record_results(self, results: Sequence[ResultRow], new: bool = False) -> None:
         """Store attempts' conversation results; a result already stored for an attempt is
-        completed by the new one (its known fields win)."""
+        completed by the new one (its known fields win). ``new``: none of these attempts has a
+        stored result (their calls, locked, said so), and they are written in bulk."""
         ...
 
     def contact_rows(self, contact_ids: Sequence[uuid.UUID]) -> Sequence[Sequence[Any]]:
@@ -417,6 +419,7 @@ def in_flight_calls(rows: Iterable[Sequence[Any]]) -> dict[uuid.UUID, InFlightCa
                 playbook_id,
                 max_callbacks,
                 callback_count,
+                bool(has_result),
             )
         )
         for (
@@ -434,6 +437,7 @@ def in_flight_calls(rows: Iterable[Sequence[Any]]) -> dict[uuid.UUID, InFlightCa
             playbook_id,
             max_callbacks,
             callback_count,
+            has_result,
         ) in rows
     }
 

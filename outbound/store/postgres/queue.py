@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection
 
 from outbound.domain.contacts import CONTACT_FIELDS
@@ -98,9 +99,11 @@ _IN_FLIGHT = f"""
 SELECT calls.id, calls.campaign_id, calls.account_id, calls.status, calls.attempt_count,
        calls.recall::text, calls.anchor_at, campaigns.recall_on::text,
        campaigns.calling_window::text, calls.timezone, calls.phone, campaigns.playbook_id,
-       campaigns.max_callbacks, calls.callback_count
+       campaigns.max_callbacks, calls.callback_count, attempt_results.call_id IS NOT NULL
 FROM calls
 JOIN campaigns ON campaigns.id = calls.campaign_id
+LEFT JOIN attempt_results
+  ON attempt_results.call_id = calls.id AND attempt_results.number = calls.attempt_count
 WHERE calls.id = ANY(%(ids)b::uuid[])
   AND calls.status IN ({", ".join(f"'{status}'" for status in OPEN_ATTEMPT_STATUSES)})
   AND calls.lease_expires_at IS NOT NULL
@@ -148,6 +151,7 @@ ON CONFLICT (call_id, number) DO UPDATE SET
   truncated = excluded.truncated OR attempt_results.truncated,
   received_at = excluded.received_at
 """
+_COPY_RESULTS = f"COPY attempt_results ({', '.join(ResultRow._fields)}) FROM STDIN"
 _RESULT_PARAMETERS = (
     "call_ids",
     "numbers",
@@ -265,8 +269,14 @@ class PostgresCallQueue:
     def contact_rows(self, contact_ids: Sequence[uuid.UUID]) -> Sequence[Sequence[Any]]:
         return self._conn.exec_driver_sql(_CONTACT_ROWS, {"ids": list(contact_ids)}).all()
 
-    def record_results(self, results: Sequence[ResultRow]) -> None:
-        if results:
+    def record_results(self, results: Sequence[ResultRow], new: bool = False) -> None:
+        if results and new:  # COPY: the dispatcher writes one for every attempt it closes
+            driver = self._conn.connection.dbapi_connection
+            assert isinstance(driver, psycopg.Connection)
+            with driver.cursor() as cursor, cursor.copy(_COPY_RESULTS) as copy:
+                for row in results:
+                    copy.write_row(row)
+        elif results:
             columns = zip(*results, strict=True)
             self._conn.exec_driver_sql(
                 _RECORD_RESULTS, dict(zip(_RESULT_PARAMETERS, map(list, columns), strict=True))

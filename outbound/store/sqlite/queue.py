@@ -164,8 +164,14 @@ class SqliteCallQueue:
                     campaigns.c.playbook_id,
                     campaigns.c.max_callbacks,
                     calls.c.callback_count,
+                    attempt_results.c.call_id.is_not(None),
                 )
                 .join(campaigns, campaigns.c.id == calls.c.campaign_id)
+                .outerjoin(
+                    attempt_results,
+                    (attempt_results.c.call_id == calls.c.id)
+                    & (attempt_results.c.number == calls.c.attempt_count),
+                )
                 .where(
                     calls.c.id.in_(list(call_ids)),
                     calls.c.status.in_(OPEN_ATTEMPT_STATUSES),
@@ -233,7 +239,7 @@ class SqliteCallQueue:
             )
         ).all()
 
-    def record_results(self, results: Sequence[ResultRow]) -> None:
+    def record_results(self, results: Sequence[ResultRow], new: bool = False) -> None:
         if not results:
             return
         statement = sqlite_insert(attempt_results).values(
