@@ -19,6 +19,7 @@ import os
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Self
 
 from outbound.clock import utcnow
@@ -52,9 +53,7 @@ def simulated_result(
     """The conversation the simulator reports, from the contact's ``sim_*`` custom fields."""
     if outcome is not Outcome.ANSWERED:
         left = outcome is Outcome.VOICEMAIL and request.playbook.voicemail_message is not None
-        return ConversationResult(
-            cost=UNANSWERED_COST, ended_reason=outcome.value, voicemail_left=left
-        )
+        return _unanswered(outcome, left)
     custom = request.variables.get("custom") or {}
     name = request.variables.get("first_name") or request.to
     minutes = _number(custom.get("sim_callback_minutes"))
@@ -62,14 +61,29 @@ def simulated_result(
         disposition=_text(custom.get("sim_disposition")),
         summary=_text(custom.get("sim_summary")) or f"Simulated conversation with {name}.",
         data=_document(custom.get("sim_data")),
-        transcript=(
-            Turn("agent", request.playbook.first_message or "Hello", 0.0),
-            Turn("contact", "Hello?", round(min(1.0, talk_seconds / 2), 3)),
-        ),
+        transcript=_transcript(request.playbook.first_message or "Hello", talk_seconds),
         cost=ANSWERED_COST,
         ended_reason="customer-ended-call",
         callback_at=ended_at + timedelta(minutes=minutes) if minutes is not None else None,
         voicemail_left=False,
+    )
+
+
+@lru_cache(maxsize=32)
+def _unanswered(outcome: Outcome, voicemail_left: bool) -> ConversationResult:
+    """The result of an unanswered attempt (one object per outcome: results are immutable)."""
+    return ConversationResult(
+        cost=UNANSWERED_COST, ended_reason=outcome.value, voicemail_left=voicemail_left
+    )
+
+
+@lru_cache(maxsize=1024)
+def _transcript(first_message: str, talk_seconds: float) -> tuple[Turn, ...]:
+    """The two turns of a simulated conversation (the same tuple for the same message, which
+    the store then encodes once)."""
+    return (
+        Turn("agent", first_message, 0.0),
+        Turn("contact", "Hello?", round(min(1.0, talk_seconds / 2), 3)),
     )
 
 

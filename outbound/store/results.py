@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, tuple_, update
@@ -52,9 +51,22 @@ def row_of(
     )
 
 
-@lru_cache(maxsize=1024)
+_transcripts: dict[int, tuple[tuple[Turn, ...], str]] = {}  # by id: the same tuple, often
+
+
 def _transcript_json(turns: tuple[Turn, ...]) -> str:
-    """A transcript as stored; the same turns (a simulator's, a voicemail's) written once."""
+    """A transcript as stored; the same tuple of turns (a simulator's) encoded once."""
+    known = _transcripts.get(id(turns))
+    if known is not None and known[0] is turns:
+        return known[1]
+    text = _encode_transcript(turns)
+    if len(_transcripts) >= 1024:
+        _transcripts.clear()
+    _transcripts[id(turns)] = (turns, text)
+    return text
+
+
+def _encode_transcript(turns: tuple[Turn, ...]) -> str:
     return json.dumps([turn.to_json() for turn in turns], separators=(",", ":"))
 
 
