@@ -50,6 +50,7 @@ from outbound.schemas.bodies import (
 )
 from outbound.schemas.connections import ProviderConnectionOut, ProviderConnectionsPage
 from outbound.schemas.playbooks import PlaybookOut, PlaybooksPage
+from outbound.schemas.results import ResultRecorded
 
 __all__ = [
     "AccountChanges",
@@ -79,6 +80,7 @@ __all__ = [
     "PlaybooksPage",
     "ProviderConnectionOut",
     "ProviderConnectionsPage",
+    "ResultRecorded",
     "ServerError",
     "SuppressedOut",
     "SuppressedPage",
@@ -340,6 +342,17 @@ class _Routes:
         return _Request("GET", f"/contact/{_segment(contact_id)}", _model(ContactOut))
 
     @staticmethod
+    def get_call(call_id: Id) -> _Request[CallOut]:
+        return _Request("GET", f"/call/{_segment(call_id)}", _model(CallOut))
+
+    @staticmethod
+    def post_result(
+        call_id: Id, attempt: int, result: Mapping[str, Any]
+    ) -> _Request[ResultRecorded]:
+        path = f"/call/{_segment(call_id)}/attempts/{int(attempt)}/result"
+        return _Request("POST", path, _model(ResultRecorded), body=dict(result))
+
+    @staticmethod
     def add_dnc(phones: Sequence[str]) -> _Request[SuppressedOut]:
         return _Request("POST", "/dnc", _model(SuppressedOut), body={"phones": list(phones)})
 
@@ -575,6 +588,15 @@ class Client:
     def get_contact(self, contact_id: Id) -> ContactOut:
         """GET /contact/{id}: the contact with every stored field."""
         return self._send(_Routes.get_contact(contact_id))
+
+    def get_call(self, call_id: Id) -> CallOut:
+        """GET /call/{id}: the call with every attempt's full result, transcript included."""
+        return self._send(_Routes.get_call(call_id))
+
+    def post_result(self, call_id: Id, attempt: int, result: Mapping[str, Any]) -> ResultRecorded:
+        """POST /call/{id}/attempts/{n}/result: an agent runtime's result of one attempt
+        (CONTRACT §7); ``Conflict`` when it already has one or ended too long ago."""
+        return self._send(_Routes.post_result(call_id, attempt, result))
 
     def add_dnc(self, phones: Sequence[str]) -> SuppressedOut:
         """POST /dnc: never call these phones again; answers them normalized."""
@@ -817,6 +839,16 @@ class AsyncClient:
     async def get_contact(self, contact_id: Id) -> ContactOut:
         """GET /contact/{id}: the contact with every stored field."""
         return await self._send(_Routes.get_contact(contact_id))
+
+    async def get_call(self, call_id: Id) -> CallOut:
+        """GET /call/{id}: the call with every attempt's full result, transcript included."""
+        return await self._send(_Routes.get_call(call_id))
+
+    async def post_result(
+        self, call_id: Id, attempt: int, result: Mapping[str, Any]
+    ) -> ResultRecorded:
+        """POST /call/{id}/attempts/{n}/result: an agent runtime's result of one attempt."""
+        return await self._send(_Routes.post_result(call_id, attempt, result))
 
     async def add_dnc(self, phones: Sequence[str]) -> SuppressedOut:
         """POST /dnc: never call these phones again; answers them normalized."""

@@ -27,7 +27,14 @@ from outbound.client import (
 )
 from outbound.store.database import Database
 from tests import shared_server
-from tests.factories import Tenant, connection_credentials, make_account, phone, playbook_using
+from tests.factories import (
+    Tenant,
+    connection_credentials,
+    ended_attempt,
+    make_account,
+    phone,
+    playbook_using,
+)
 from tests.servers import Server, free_port, wait_for
 
 LATER = "2099-01-01T00:00:00Z"
@@ -315,3 +322,18 @@ def test_async_client(server: Server, account: Tenant):
                 await intruder.list_campaigns()
 
     asyncio.run(scenario())
+
+
+def test_a_call_and_a_posted_result(server: Server, database: Database, account: Tenant):
+    with Client(server.url, account.token) as api:
+        created = api.create_campaign(account.playbook_id, [{"phone": phone(12)}], launch_at=LATER)
+        [call] = api.list_calls(created.campaign_id).calls
+        ended_attempt(database, account.id, str(call.call_id))
+        recorded = api.post_result(call.call_id, 1, {"disposition": "booked", "summary": "Yes."})
+        assert recorded.recorded is True
+        [attempt] = api.get_call(call.call_id).attempts
+        assert attempt.result is not None and attempt.result["disposition"] == "booked"
+        with pytest.raises(Conflict):
+            api.post_result(call.call_id, 1, {"disposition": "booked"})
+        with pytest.raises(NotFound):
+            api.get_call(uuid.uuid4())
