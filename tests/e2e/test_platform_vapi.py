@@ -2,6 +2,7 @@
 dispatcher, the Vapi stand-in takes the create-call requests, and the test posts Vapi's
 server messages to the connection's webhook URL as Vapi would."""
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -249,3 +250,38 @@ def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
         wait_for(lambda: _calls(http, invalid_campaign)[invalid]["status"] == "failed", 10)
         [attempt] = _calls(http, invalid_campaign)[invalid]["attempts"]
     assert attempt["outcome"] == "failed" and "E.164" in attempt["error"]
+
+
+def test_a_connection_that_is_down_backs_off_alone(
+    platform_server: Server, database: Database, vapi: VapiApi
+):
+    tenant = _tenant(database)
+    healthy_number = phone(7)
+    down_numbers = [phone(8), phone(9), phone(10)]
+    with serving(VapiApi(API_KEY)) as down, platform_server.client(tenant.token) as http:
+        down.recorder.answers.extend(
+            [refusal(503, "Service Unavailable", "Service Unavailable")] * 100
+        )
+        broken = _connect(http, down)
+        working = _connect(http, vapi)
+        stuck = _campaign(
+            http,
+            _playbook(http, broken["connection_id"]),
+            [{"phone": number} for number in down_numbers],
+        )
+        placed = _campaign(
+            http, _playbook(http, working["connection_id"]), [{"phone": healthy_number}]
+        )
+        report = end_of_call_report(
+            vapi.end(_vapi_call_id(vapi, healthy_number, 1), "customer-ended-call", talk_seconds=2)
+        )
+        assert post_message(_webhook(platform_server, working), report, SECRET).status_code == 204
+        wait_for(lambda: _calls(http, placed)[healthy_number]["status"] == "completed", 10)
+        time.sleep(2)  # the broken connection keeps backing off meanwhile
+        tried = len(down.created)
+        calls = _calls(http, stuck)
+        campaign = http.get(f"/campaign/{stuck}").json()
+    # Backing off as one: its three calls were not each tried on every round.
+    assert 1 <= tried <= 8, tried
+    assert all(call["attempts"] == [] and call["status"] == "pending" for call in calls.values())
+    assert "503" in (campaign["provider_error"] or "")
