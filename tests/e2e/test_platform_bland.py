@@ -3,7 +3,6 @@ dispatcher, the Bland stand-in takes the Send Call requests, and the test posts 
 post-call webhooks, signed as Bland signs them, to the connection's webhook URL."""
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,23 +10,15 @@ import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.conftest import TEST_SECRET_KEY
 from tests.factories import Tenant, make_account, phone
 from tests.providers.platforms.bland_api import BlandApi, error, post_webhook
 from tests.providers.platforms.http_stand_in import serving
-from tests.servers import Server, start_server, wait_for
+from tests.servers import Server, wait_for
 
 API_KEY = "sk-bland-e2e"
 SECRET = "bland-webhook-secret-e2e"
 PATHWAY_ID = "a0f0d4ed-f5f5-4f16-b3f9-22166594d7a7"
 FROM_NUMBER = "+14155550123"
-# Quick leases and retries: a missing end is looked up, a busy platform retried, in seconds.
-ENV = {
-    "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
-    "OUTBOUND_LEASE_GRACE_SECONDS": "0.5",
-    "OUTBOUND_LEASE_CHECK_INTERVAL_SECONDS": "0.2",
-    "OUTBOUND_PROVIDER_RETRY_SECONDS": "0.2",
-}
 SPOKEN = [
     ("user", "Hello?", "2024-04-27T23:51:26.000000+00:00"),
     ("assistant", "Hi Ana", "2024-04-27T23:51:27.500000+00:00"),
@@ -41,13 +32,6 @@ def bland(database_url: str) -> Iterator[BlandApi]:
     """A stand-in for each database's run: a number (``phone``) may come again in the other."""
     with serving(BlandApi(API_KEY)) as stand_in:
         yield stand_in
-
-
-@pytest.fixture(scope="module")
-def platform_server(database: Database, database_url: str, tmp_path_factory) -> Iterator[Server]:
-    workdir: Path = tmp_path_factory.mktemp("bland-server")
-    with start_server(database_url, workdir, extra_env=ENV) as running_server:
-        yield running_server
 
 
 def _connect(http: httpx.Client, bland: BlandApi, max_call_seconds: float = 600) -> dict[str, Any]:

@@ -6,7 +6,6 @@ signed as ElevenLabs signs them."""
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +13,6 @@ import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.conftest import TEST_SECRET_KEY
 from tests.factories import Tenant, make_account, phone
 from tests.providers.platforms.elevenlabs_api import (
     ENDPOINTS,
@@ -26,20 +24,13 @@ from tests.providers.platforms.elevenlabs_api import (
     turn,
 )
 from tests.providers.platforms.http_stand_in import Answer, serving
-from tests.servers import Server, start_server, wait_for
+from tests.servers import Server, wait_for
 
 API_KEY = "xi-e2e-key"
 SECRET = "wsec_e2e"
 AGENT_ID = "agent_renewals"
 PHONE_NUMBER_ID = "pn_outbound"
 PHONE_NUMBER_PATH = f"/v1/convai/phone-numbers/{PHONE_NUMBER_ID}"
-# Quick leases and retries: a missing end is looked up, a busy platform retried, in seconds.
-ENV = {
-    "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
-    "OUTBOUND_LEASE_GRACE_SECONDS": "0.5",
-    "OUTBOUND_LEASE_CHECK_INTERVAL_SECONDS": "0.2",
-    "OUTBOUND_PROVIDER_RETRY_SECONDS": "0.2",
-}
 CONVERSATION = [turn("agent", "Hi Ana", 0), turn("user", "Renew it.", 2)]
 
 
@@ -48,13 +39,6 @@ def elevenlabs() -> Iterator[ElevenLabsApi]:
     stand_in = ElevenLabsApi(API_KEY, agents={AGENT_ID}, phone_numbers={PHONE_NUMBER_ID: "twilio"})
     with serving(stand_in):
         yield stand_in
-
-
-@pytest.fixture(scope="module")
-def platform_server(database: Database, database_url: str, tmp_path_factory) -> Iterator[Server]:
-    workdir: Path = tmp_path_factory.mktemp("elevenlabs-server")
-    with start_server(database_url, workdir, extra_env=ENV) as running_server:
-        yield running_server
 
 
 def _connect(http: httpx.Client, api: ElevenLabsApi, max_call_seconds: float = 600) -> dict:

@@ -6,7 +6,6 @@ conversation's result to outbound with the ids the SIP participant carries."""
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +14,6 @@ import pytest
 from livekit import api
 
 from outbound.store.database import Database
-from tests.conftest import TEST_SECRET_KEY
 from tests.factories import Tenant, make_account, phone
 from tests.providers.platforms.http_stand_in import serving
 from tests.providers.platforms.livekit_api import (
@@ -25,7 +23,7 @@ from tests.providers.platforms.livekit_api import (
     protobuf,
     twirp_error,
 )
-from tests.servers import Server, start_server, wait_for
+from tests.servers import Server, wait_for
 
 API_KEY = "APIoutbounde2e"
 API_SECRET = "livekit-e2e-api-secret-of-at-least-32-chars"
@@ -34,13 +32,6 @@ AGENT = "renewals-agent"
 CALLER_ID = "+14155550123"
 HUNG_UP = api.DisconnectReason.CLIENT_INITIATED  # the contact hung up: answered
 UNANSWERED = api.DisconnectReason.USER_UNAVAILABLE
-# Quick leases and retries: a missing end is looked up, a busy platform retried, in seconds.
-ENV = {
-    "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
-    "OUTBOUND_LEASE_GRACE_SECONDS": "0.5",
-    "OUTBOUND_LEASE_CHECK_INTERVAL_SECONDS": "0.2",
-    "OUTBOUND_PROVIDER_RETRY_SECONDS": "0.2",
-}
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +39,6 @@ def livekit(database_url: str) -> Iterator[LiveKitApi]:
     """A stand-in for each database's run: a number (``phone``) may come again in the other."""
     with serving(LiveKitApi(API_KEY, API_SECRET, trunks={TRUNK})) as stand_in:
         yield stand_in
-
-
-@pytest.fixture(scope="module")
-def platform_server(database: Database, database_url: str, tmp_path_factory) -> Iterator[Server]:
-    workdir: Path = tmp_path_factory.mktemp("livekit-server")
-    with start_server(database_url, workdir, extra_env=ENV) as running_server:
-        yield running_server
 
 
 def _connect(

@@ -5,7 +5,6 @@ URL, signed with the API key as Retell signs them."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +12,6 @@ import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.conftest import TEST_SECRET_KEY
 from tests.factories import Tenant, make_account, phone
 from tests.providers.platforms.http_stand_in import Answer, serving
 from tests.providers.platforms.retell_api import (
@@ -24,18 +22,11 @@ from tests.providers.platforms.retell_api import (
     utterance,
     webhook,
 )
-from tests.servers import Server, start_server, wait_for
+from tests.servers import Server, wait_for
 
 API_KEY = "key_retell_e2e"  # also signs the webhooks
 AGENT_ID = "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD"
 FROM_NUMBER = "+14157774444"
-# Quick leases and retries: a missing end is looked up, a busy platform retried, in seconds.
-ENV = {
-    "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
-    "OUTBOUND_LEASE_GRACE_SECONDS": "0.5",
-    "OUTBOUND_LEASE_CHECK_INTERVAL_SECONDS": "0.2",
-    "OUTBOUND_PROVIDER_RETRY_SECONDS": "0.2",
-}
 CALLBACK_DELAY = timedelta(seconds=4)  # room to see the call pending before it is dialed again
 
 
@@ -43,13 +34,6 @@ CALLBACK_DELAY = timedelta(seconds=4)  # room to see the call pending before it 
 def retell() -> Iterator[RetellApi]:
     with serving(RetellApi(API_KEY, {AGENT_ID}, {FROM_NUMBER})) as stand_in:
         yield stand_in
-
-
-@pytest.fixture(scope="module")
-def platform_server(database: Database, database_url: str, tmp_path_factory) -> Iterator[Server]:
-    workdir: Path = tmp_path_factory.mktemp("retell-server")
-    with start_server(database_url, workdir, extra_env=ENV) as running_server:
-        yield running_server
 
 
 def _connect(http: httpx.Client, retell: RetellApi, max_call_seconds: float = 600) -> dict:

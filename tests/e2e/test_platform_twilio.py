@@ -4,7 +4,6 @@ posts Twilio's status callbacks to the connection's webhook URL, signed as Twili
 (the URL it called and the form, with the connection's auth token)."""
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,35 +12,20 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from outbound.store.database import Database
-from tests.conftest import TEST_SECRET_KEY
 from tests.factories import Tenant, make_account, phone
 from tests.providers.twilio_api import ApiRequest, TwilioApi, running, twilio_error
-from tests.servers import Server, start_server, wait_for
+from tests.servers import Server, wait_for
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "twilio-connection-token-e2e"
 TWIML_URL = "https://agent.example.com/twiml?agent=renewals"
 CALLER_ID = "+14155550123"
-# Quick leases and retries: a missing end is looked up, a busy platform retried, in seconds.
-ENV = {
-    "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
-    "OUTBOUND_LEASE_GRACE_SECONDS": "0.5",
-    "OUTBOUND_LEASE_CHECK_INTERVAL_SECONDS": "0.2",
-    "OUTBOUND_PROVIDER_RETRY_SECONDS": "0.2",
-}
 
 
 @pytest.fixture(scope="module")
 def twilio() -> Iterator[TwilioApi]:
     with running(TwilioApi(ACCOUNT_SID, AUTH_TOKEN)) as stand_in:
         yield stand_in
-
-
-@pytest.fixture(scope="module")
-def platform_server(database: Database, database_url: str, tmp_path_factory) -> Iterator[Server]:
-    workdir: Path = tmp_path_factory.mktemp("twilio-server")
-    with start_server(database_url, workdir, extra_env=ENV) as running_server:
-        yield running_server
 
 
 class Connection:

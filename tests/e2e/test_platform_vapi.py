@@ -4,7 +4,6 @@ server messages to the connection's webhook URL as Vapi would."""
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,7 +11,6 @@ import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.conftest import TEST_SECRET_KEY
 from tests.factories import Tenant, make_account, phone
 from tests.providers.platforms.http_stand_in import serving
 from tests.providers.platforms.vapi_api import (
@@ -22,32 +20,18 @@ from tests.providers.platforms.vapi_api import (
     post_message,
     refusal,
 )
-from tests.servers import Server, start_server, wait_for
+from tests.servers import Server, wait_for
 
 API_KEY = "vapi-private-key-e2e"
 SECRET = "vapi-webhook-secret-e2e"
 ASSISTANT_ID = "4a170597-a0c2-4657-8c32-cb93f080cead"
 PHONE_NUMBER_ID = "c6ea6cb0-0dfb-4a65-918f-6a33abb54b64"
-# Quick leases and retries: a missing end is looked up, a busy platform retried, in seconds.
-ENV = {
-    "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
-    "OUTBOUND_LEASE_GRACE_SECONDS": "0.5",
-    "OUTBOUND_LEASE_CHECK_INTERVAL_SECONDS": "0.2",
-    "OUTBOUND_PROVIDER_RETRY_SECONDS": "0.2",
-}
 
 
 @pytest.fixture(scope="module")
 def vapi() -> Iterator[VapiApi]:
     with serving(VapiApi(API_KEY, {ASSISTANT_ID}, {PHONE_NUMBER_ID})) as stand_in:
         yield stand_in
-
-
-@pytest.fixture(scope="module")
-def platform_server(database: Database, database_url: str, tmp_path_factory) -> Iterator[Server]:
-    workdir: Path = tmp_path_factory.mktemp("vapi-server")
-    with start_server(database_url, workdir, extra_env=ENV) as running_server:
-        yield running_server
 
 
 def _connect(http: httpx.Client, vapi: VapiApi, max_call_seconds: float = 600) -> dict[str, Any]:

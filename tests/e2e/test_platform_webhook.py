@@ -4,7 +4,6 @@ and reports their events, signed with the connection's ``secret``, to the connec
 URL."""
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,26 +11,11 @@ import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.conftest import TEST_SECRET_KEY
 from tests.factories import Tenant, make_account, phone
 from tests.providers.agent_runtime import AgentRuntime, running
-from tests.servers import Server, start_server, wait_for
+from tests.servers import Server, wait_for
 
 SECRET = "connection-runtime-secret-e2e"
-# Quick leases and retries: a lost call is closed, a busy runtime retried, in seconds.
-ENV = {
-    "OUTBOUND_SECRET_KEY": TEST_SECRET_KEY,
-    "OUTBOUND_LEASE_GRACE_SECONDS": "0.5",
-    "OUTBOUND_LEASE_CHECK_INTERVAL_SECONDS": "0.2",
-    "OUTBOUND_PROVIDER_RETRY_SECONDS": "0.2",
-}
-
-
-@pytest.fixture(scope="module")
-def platform_server(database: Database, database_url: str, tmp_path_factory) -> Iterator[Server]:
-    workdir: Path = tmp_path_factory.mktemp("webhook-server")
-    with start_server(database_url, workdir, extra_env=ENV) as running_server:
-        yield running_server
 
 
 @pytest.fixture(scope="module")
