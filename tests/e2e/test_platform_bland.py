@@ -4,21 +4,22 @@ post-call webhooks, signed as Bland signs them, to the connection's webhook URL.
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.factories import Tenant, make_account, phone
+from tests.e2e import platforms
+from tests.factories import phone
 from tests.providers.platforms.bland_api import BlandApi, error, post_webhook
 from tests.providers.platforms.http_stand_in import serving
-from tests.servers import Server, wait_for
+from tests.servers import Server
 
 API_KEY = "sk-bland-e2e"
 SECRET = "bland-webhook-secret-e2e"
 PATHWAY_ID = "a0f0d4ed-f5f5-4f16-b3f9-22166594d7a7"
 FROM_NUMBER = "+14155550123"
+TEAM = "Bland team"
 SPOKEN = [
     ("user", "Hello?", "2024-04-27T23:51:26.000000+00:00"),
     ("assistant", "Hi Ana", "2024-04-27T23:51:27.500000+00:00"),
@@ -35,54 +36,28 @@ def bland(database_url: str) -> Iterator[BlandApi]:
 
 
 def _connect(http: httpx.Client, bland: BlandApi, max_call_seconds: float = 600) -> dict[str, Any]:
-    created = http.post(
-        "/provider-connection",
-        json={
-            "type": "bland",
-            "name": "Our Bland",
-            "credentials": {"api_key": API_KEY, "webhook_secret": SECRET},
-            "settings": {
-                "api_base_url": bland.url,
-                "max_call_seconds": max_call_seconds,
-            },
-        },
+    return platforms.connect(
+        http,
+        "bland",
+        "Our Bland",
+        {"api_key": API_KEY, "webhook_secret": SECRET},
+        {"api_base_url": bland.url, "max_call_seconds": max_call_seconds},
     )
-    assert created.status_code == 201, created.text
-    return dict(created.json())
 
 
 def _playbook(http: httpx.Client, connection_id: str) -> str:
-    created = http.post(
-        "/playbook",
-        json={
-            "name": "Bland renewals",
-            "first_message": "Hi {{first_name}}",
-            "dispositions": [
-                {"name": "renewed", "action": "complete"},
-                {"name": "call_back", "action": "callback"},
-            ],
-            "data_fields": [{"name": "plan", "type": "string"}],
-            "provider": {
-                "connection_id": connection_id,
-                "pathway_id": PATHWAY_ID,
-                "from_number": FROM_NUMBER,
-            },
-        },
+    provider = {
+        "connection_id": connection_id,
+        "pathway_id": PATHWAY_ID,
+        "from_number": FROM_NUMBER,
+    }
+    return platforms.playbook(
+        http,
+        "Bland renewals",
+        provider,
+        **platforms.RENEWALS,
+        data_fields=[{"name": "plan", "type": "string"}],
     )
-    assert created.status_code == 201, created.text
-    return str(created.json()["playbook_id"])
-
-
-def _campaign(http: httpx.Client, playbook_id: str, contacts: list[dict], **body: Any) -> str:
-    created = http.post(
-        "/campaign", json={"playbook_id": playbook_id, "contacts": contacts, **body}
-    )
-    assert created.status_code == 202, created.text
-    return str(created.json()["campaign_id"])
-
-
-def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict]:
-    return {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
 
 
 def _sent_to(bland: BlandApi, number: str) -> list[dict]:
@@ -97,33 +72,19 @@ def _bland_call_id(bland: BlandApi, number: str, attempt: int) -> str:
         calls = list(bland.calls_by_id.items())  # one copy, in C: safe while the stand-in adds one
         return [i for i, call in calls if call["to"] == number]
 
-    wait_for(lambda: len(queued()) >= attempt, 20)
-    return queued()[attempt - 1]
-
-
-def _webhook(server: Server, connection: dict[str, Any]) -> str:
-    """The connection's webhook URL on this server (the URL names the public address)."""
-    return server.url + urlsplit(connection["webhook_url"]).path
-
-
-def _tenant(database: Database) -> Tenant:
-    return make_account(database, name="Bland team")
-
-
-def _accepted(response: httpx.Response) -> bool:
-    return response.status_code in (200, 204)
+    return platforms.nth(queued, attempt)
 
 
 def test_calls_are_placed_on_bland_retried_and_reported_with_results(
     platform_server: Server, database: Database, bland: BlandApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     answered, unanswered = phone(11), phone(12)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, bland)
-        webhook_url = _webhook(platform_server, connection)
+        webhook_url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http,
             playbook_id,
             [{"phone": answered, "first_name": "Ana"}, {"phone": unanswered}],
@@ -144,16 +105,16 @@ def test_calls_are_placed_on_bland_retried_and_reported_with_results(
             analysis={"disposition": "renewed", "plan": "gold"},
             price=0.12,
         )
-        assert _accepted(post_webhook(webhook_url, report, SECRET))
+        assert platforms.accepted(post_webhook(webhook_url, report, SECRET))
         # The unanswered one is retried after its recall offset, then answered.
         no_answer = bland.end(
             _bland_call_id(bland, unanswered, 1), answered_by="no-answer", transcripts=[]
         )
-        assert _accepted(post_webhook(webhook_url, no_answer, SECRET))
+        assert platforms.accepted(post_webhook(webhook_url, no_answer, SECRET))
         second = bland.end(_bland_call_id(bland, unanswered, 2))
-        assert _accepted(post_webhook(webhook_url, second, SECRET))
-        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 20)
-        calls = _calls(http, campaign_id)
+        assert platforms.accepted(post_webhook(webhook_url, second, SECRET))
+        platforms.wait_for_campaign(http, campaign_id, "completed", 20)
+        calls = platforms.calls(http, campaign_id)
         campaign = http.get(f"/campaign/{campaign_id}").json()
         full = http.get(f"/call/{calls[answered]['call_id']}").json()
     assert [a["outcome"] for a in calls[unanswered]["attempts"]] == ["no_answer", "answered"]
@@ -173,34 +134,34 @@ def test_calls_are_placed_on_bland_retried_and_reported_with_results(
 def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
     platform_server: Server, database: Database, bland: BlandApi
 ):
-    owner, stranger = _tenant(database), _tenant(database)
+    owner, stranger = platforms.tenant(database, TEAM), platforms.tenant(database, TEAM)
     number = phone(13)
     with (
         platform_server.client(owner.token) as http,
         platform_server.client(stranger.token) as other,
     ):
         connection = _connect(http, bland)
-        url = _webhook(platform_server, connection)
-        campaign_id = _campaign(
+        url = platforms.webhook(platform_server, connection)
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         report = bland.end(_bland_call_id(bland, number, 1))
         assert post_webhook(url, report, "not-the-secret").status_code == 401
-        their_url = _webhook(platform_server, _connect(other, bland))
+        their_url = platforms.webhook(platform_server, _connect(other, bland))
         assert post_webhook(their_url, report, SECRET).status_code == 404
-        assert _calls(http, campaign_id)[number]["status"] == "in_progress"
-        assert _accepted(post_webhook(url, report, SECRET))
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
+        assert platforms.calls(http, campaign_id)[number]["status"] == "in_progress"
+        assert platforms.accepted(post_webhook(url, report, SECRET))
+        platforms.wait_for_call(http, campaign_id, number, "completed", 10)
 
 
 def test_a_missing_post_call_webhook_is_looked_up_before_the_lease_runs_out(
     platform_server: Server, database: Database, bland: BlandApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(14)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, bland, max_call_seconds=1)
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         bland.end(
@@ -208,8 +169,8 @@ def test_a_missing_post_call_webhook_is_looked_up_before_the_lease_runs_out(
             summary="Looked up.",
             analysis={"disposition": "renewed"},
         )  # and Bland never posts its webhook
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 20)
-        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_call(http, campaign_id, number, "completed", 20)
+        [attempt] = platforms.calls(http, campaign_id)[number]["attempts"]
     assert attempt["outcome"] == "answered" and attempt["error"] is None
     assert attempt["result"]["summary"] == "Looked up."
     assert attempt["result"]["disposition"] == "renewed"
@@ -219,23 +180,23 @@ def test_a_missing_post_call_webhook_is_looked_up_before_the_lease_runs_out(
 def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
     platform_server: Server, database: Database, bland: BlandApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     busy, invalid = phone(15), phone(16)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, bland)
-        url = _webhook(platform_server, connection)
+        url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
         bland.recorder.answers.append(error(429, "Concurrent call limit reached"))
-        busy_campaign = _campaign(http, playbook_id, [{"phone": busy}])
+        busy_campaign = platforms.campaign(http, playbook_id, [{"phone": busy}])
         report = bland.end(_bland_call_id(bland, busy, 1))
-        assert _accepted(post_webhook(url, report, SECRET))
-        wait_for(lambda: _calls(http, busy_campaign)[busy]["status"] == "completed", 10)
-        assert [a["number"] for a in _calls(http, busy_campaign)[busy]["attempts"]] == [1]
+        assert platforms.accepted(post_webhook(url, report, SECRET))
+        platforms.wait_for_call(http, busy_campaign, busy, "completed", 10)
+        assert [a["number"] for a in platforms.calls(http, busy_campaign)[busy]["attempts"]] == [1]
         assert len(_sent_to(bland, busy)) == 2  # refused once, then placed
         assert _sent_to(bland, busy)[1]["metadata"]["outbound_attempt"] == 1
 
         bland.recorder.answers.append(error(400, "Invalid phone number"))
-        invalid_campaign = _campaign(http, playbook_id, [{"phone": invalid}])
-        wait_for(lambda: _calls(http, invalid_campaign)[invalid]["status"] == "failed", 10)
-        [attempt] = _calls(http, invalid_campaign)[invalid]["attempts"]
+        invalid_campaign = platforms.campaign(http, playbook_id, [{"phone": invalid}])
+        platforms.wait_for_call(http, invalid_campaign, invalid, "failed", 10)
+        [attempt] = platforms.calls(http, invalid_campaign)[invalid]["attempts"]
     assert attempt["outcome"] == "failed" and "Invalid phone number" in attempt["error"]

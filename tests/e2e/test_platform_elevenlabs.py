@@ -7,13 +7,13 @@ signed as ElevenLabs signs them."""
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.factories import Tenant, make_account, phone
+from tests.e2e import platforms
+from tests.factories import phone
 from tests.providers.platforms.elevenlabs_api import (
     ENDPOINTS,
     ElevenLabsApi,
@@ -24,12 +24,13 @@ from tests.providers.platforms.elevenlabs_api import (
     turn,
 )
 from tests.providers.platforms.http_stand_in import Answer, serving
-from tests.servers import Server, wait_for
+from tests.servers import Server
 
 API_KEY = "xi-e2e-key"
 SECRET = "wsec_e2e"
 AGENT_ID = "agent_renewals"
 PHONE_NUMBER_ID = "pn_outbound"
+TEAM = "ElevenLabs team"
 PHONE_NUMBER_PATH = f"/v1/convai/phone-numbers/{PHONE_NUMBER_ID}"
 CONVERSATION = [turn("agent", "Hi Ana", 0), turn("user", "Renew it.", 2)]
 
@@ -42,50 +43,22 @@ def elevenlabs() -> Iterator[ElevenLabsApi]:
 
 
 def _connect(http: httpx.Client, api: ElevenLabsApi, max_call_seconds: float = 600) -> dict:
-    created = http.post(
-        "/provider-connection",
-        json={
-            "type": "elevenlabs",
-            "name": "Our ElevenLabs",
-            "credentials": {"api_key": API_KEY, "webhook_secret": SECRET},
-            "settings": {"api_base_url": api.url, "max_call_seconds": max_call_seconds},
-        },
+    return platforms.connect(
+        http,
+        "elevenlabs",
+        "Our ElevenLabs",
+        {"api_key": API_KEY, "webhook_secret": SECRET},
+        {"api_base_url": api.url, "max_call_seconds": max_call_seconds},
     )
-    assert created.status_code == 201, created.text
-    return dict(created.json())
 
 
 def _playbook(http: httpx.Client, connection_id: str) -> str:
-    created = http.post(
-        "/playbook",
-        json={
-            "name": "ElevenLabs renewals",
-            "first_message": "Hi {{first_name}}",
-            "dispositions": [
-                {"name": "renewed", "action": "complete"},
-                {"name": "call_back", "action": "callback"},
-            ],
-            "provider": {
-                "connection_id": connection_id,
-                "agent_id": AGENT_ID,
-                "phone_number_id": PHONE_NUMBER_ID,
-            },
-        },
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["playbook_id"])
-
-
-def _campaign(http: httpx.Client, playbook_id: str, contacts: list[dict], **body: Any) -> str:
-    created = http.post(
-        "/campaign", json={"playbook_id": playbook_id, "contacts": contacts, **body}
-    )
-    assert created.status_code == 202, created.text
-    return str(created.json()["campaign_id"])
-
-
-def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict]:
-    return {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
+    provider = {
+        "connection_id": connection_id,
+        "agent_id": AGENT_ID,
+        "phone_number_id": PHONE_NUMBER_ID,
+    }
+    return platforms.playbook(http, "ElevenLabs renewals", provider, **platforms.RENEWALS)
 
 
 def _sent_to(api: ElevenLabsApi, number: str) -> list[dict]:
@@ -95,13 +68,7 @@ def _sent_to(api: ElevenLabsApi, number: str) -> list[dict]:
 
 def _conversation_id(api: ElevenLabsApi, number: str, attempt: int) -> str:
     """The conversation id of the ``attempt``-th call ElevenLabs placed to ``number``."""
-    wait_for(lambda: len(api.placed_to(number)) >= attempt, 20)
-    return api.placed_to(number)[attempt - 1]
-
-
-def _webhook(server: Server, connection: dict[str, Any]) -> str:
-    """The connection's webhook URL on this server (the URL names the public address)."""
-    return server.url + urlsplit(connection["webhook_url"]).path
+    return platforms.nth(lambda: api.placed_to(number), attempt)
 
 
 def _post(url: str, payload: dict[str, Any]) -> None:
@@ -116,21 +83,17 @@ def _no_answer(conversation_id: str) -> dict[str, Any]:
     )
 
 
-def _tenant(database: Database) -> Tenant:
-    return make_account(database, name="ElevenLabs team")
-
-
 def test_calls_are_placed_on_elevenlabs_retried_and_reported_with_results(
     platform_server: Server, database: Database, elevenlabs: ElevenLabsApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     answered, unanswered = phone(1), phone(2)
     asked_before = len(elevenlabs.recorder.requests)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, elevenlabs)
-        url = _webhook(platform_server, connection)
+        url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http,
             playbook_id,
             [{"phone": answered, "first_name": "Ana"}, {"phone": unanswered}],
@@ -155,8 +118,8 @@ def test_calls_are_placed_on_elevenlabs_retried_and_reported_with_results(
         _post(url, _no_answer(_conversation_id(elevenlabs, unanswered, 1)))
         second = _conversation_id(elevenlabs, unanswered, 2)
         _post(url, transcription_webhook(elevenlabs.end(second, transcript=CONVERSATION, data={})))
-        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 20)
-        calls = _calls(http, campaign_id)
+        platforms.wait_for_campaign(http, campaign_id, "completed", 20)
+        calls = platforms.calls(http, campaign_id)
         campaign = http.get(f"/campaign/{campaign_id}").json()
         full = http.get(f"/call/{calls[answered]['call_id']}").json()
     asked = elevenlabs.recorder.requests[asked_before:]
@@ -183,37 +146,37 @@ def test_calls_are_placed_on_elevenlabs_retried_and_reported_with_results(
 def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
     platform_server: Server, database: Database, elevenlabs: ElevenLabsApi
 ):
-    owner, stranger = _tenant(database), _tenant(database)
+    owner, stranger = platforms.tenant(database, TEAM), platforms.tenant(database, TEAM)
     number = phone(3)
     with (
         platform_server.client(owner.token) as http,
         platform_server.client(stranger.token) as other,
     ):
         connection = _connect(http, elevenlabs)
-        url = _webhook(platform_server, connection)
-        campaign_id = _campaign(
+        url = platforms.webhook(platform_server, connection)
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         ended = elevenlabs.end(_conversation_id(elevenlabs, number, 1), transcript=CONVERSATION)
         payload = transcription_webhook(ended)
         assert post_webhook(url, payload, "not-the-secret").status_code == 401
-        their_url = _webhook(platform_server, _connect(other, elevenlabs))
+        their_url = platforms.webhook(platform_server, _connect(other, elevenlabs))
         # Signed a second earlier: the same body signed in the same second would be a replay.
         sent_before = int(time.time()) - 1
         assert post_webhook(their_url, payload, SECRET, sent_before).status_code == 404
-        assert _calls(http, campaign_id)[number]["status"] == "in_progress"
+        assert platforms.calls(http, campaign_id)[number]["status"] == "in_progress"
         assert post_webhook(url, payload, SECRET).status_code == 204
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
+        platforms.wait_for_call(http, campaign_id, number, "completed", 10)
 
 
 def test_a_missing_post_call_webhook_is_looked_up_before_the_lease_runs_out(
     platform_server: Server, database: Database, elevenlabs: ElevenLabsApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(4)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, elevenlabs, max_call_seconds=1)
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         elevenlabs.end(
@@ -222,8 +185,8 @@ def test_a_missing_post_call_webhook_is_looked_up_before_the_lease_runs_out(
             summary="Looked up.",
             data={"disposition": "renewed"},
         )  # and ElevenLabs never sends its webhook
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 20)
-        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_call(http, campaign_id, number, "completed", 20)
+        [attempt] = platforms.calls(http, campaign_id)[number]["attempts"]
         campaign = http.get(f"/campaign/{campaign_id}").json()
     assert attempt["outcome"] == "answered" and attempt["error"] is None
     assert attempt["result"]["summary"] == "Looked up."
@@ -233,11 +196,11 @@ def test_a_missing_post_call_webhook_is_looked_up_before_the_lease_runs_out(
 def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
     platform_server: Server, database: Database, elevenlabs: ElevenLabsApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     busy, invalid = phone(5), phone(6)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, elevenlabs)
-        url = _webhook(platform_server, connection)
+        url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
         # A new connection looks its number up first, then asks for the call.
         elevenlabs.recorder.answers.extend(
@@ -246,11 +209,11 @@ def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
                 error(429, "too_many_concurrent_requests", "Too many concurrent requests"),
             ]
         )
-        busy_campaign = _campaign(http, playbook_id, [{"phone": busy}])
+        busy_campaign = platforms.campaign(http, playbook_id, [{"phone": busy}])
         ended = elevenlabs.end(_conversation_id(elevenlabs, busy, 1), transcript=CONVERSATION)
         _post(url, transcription_webhook(ended))
-        wait_for(lambda: _calls(http, busy_campaign)[busy]["status"] == "completed", 10)
-        assert [a["number"] for a in _calls(http, busy_campaign)[busy]["attempts"]] == [1]
+        platforms.wait_for_call(http, busy_campaign, busy, "completed", 10)
+        assert [a["number"] for a in platforms.calls(http, busy_campaign)[busy]["attempts"]] == [1]
         sent = _sent_to(elevenlabs, busy)
         assert len(sent) == 2  # refused once, then placed
         assert (
@@ -262,26 +225,26 @@ def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
         elevenlabs.recorder.answers.append(
             Answer.json(200, {"success": False, "message": refused, "conversation_id": None})
         )
-        invalid_campaign = _campaign(http, playbook_id, [{"phone": invalid}])
-        wait_for(lambda: _calls(http, invalid_campaign)[invalid]["status"] == "failed", 10)
-        [attempt] = _calls(http, invalid_campaign)[invalid]["attempts"]
+        invalid_campaign = platforms.campaign(http, playbook_id, [{"phone": invalid}])
+        platforms.wait_for_call(http, invalid_campaign, invalid, "failed", 10)
+        [attempt] = platforms.calls(http, invalid_campaign)[invalid]["attempts"]
     assert attempt["outcome"] == "failed" and refused in attempt["error"]
 
 
 def test_a_busy_line_is_retried_by_the_recall_rule(
     platform_server: Server, database: Database, elevenlabs: ElevenLabsApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(7)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, elevenlabs)
-        url = _webhook(platform_server, connection)
-        campaign_id = _campaign(
+        url = platforms.webhook(platform_server, connection)
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}], recall=[0.01]
         )
         # The default report of the stand-in: Twilio said busy.
         _post(url, initiation_failure_webhook(_conversation_id(elevenlabs, number, 1), "busy"))
         _post(url, initiation_failure_webhook(_conversation_id(elevenlabs, number, 2), "busy"))
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "failed", 10)
-        attempts = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_call(http, campaign_id, number, "failed", 10)
+        attempts = platforms.calls(http, campaign_id)[number]["attempts"]
     assert [(a["outcome"], a["error"]) for a in attempts] == [("busy", "busy: busy")] * 2

@@ -7,14 +7,14 @@ conversation's result to outbound with the ids the SIP participant carries."""
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from livekit import api
 
 from outbound.store.database import Database
-from tests.factories import Tenant, make_account, phone
+from tests.e2e import platforms
+from tests.factories import phone
 from tests.providers.platforms.http_stand_in import serving
 from tests.providers.platforms.livekit_api import (
     LiveKitApi,
@@ -23,13 +23,14 @@ from tests.providers.platforms.livekit_api import (
     protobuf,
     twirp_error,
 )
-from tests.servers import Server, wait_for
+from tests.servers import Server
 
 API_KEY = "APIoutbounde2e"
 API_SECRET = "livekit-e2e-api-secret-of-at-least-32-chars"
 TRUNK = "ST_outbound_e2e"
 AGENT = "renewals-agent"
 CALLER_ID = "+14155550123"
+TEAM = "LiveKit team"
 HUNG_UP = api.DisconnectReason.CLIENT_INITIATED  # the contact hung up: answered
 UNANSWERED = api.DisconnectReason.USER_UNAVAILABLE
 
@@ -44,52 +45,25 @@ def livekit(database_url: str) -> Iterator[LiveKitApi]:
 def _connect(
     http: httpx.Client, livekit: LiveKitApi, max_call_seconds: float = 600
 ) -> dict[str, Any]:
-    created = http.post(
-        "/provider-connection",
-        json={
-            "type": "livekit",
-            "name": "Our LiveKit",
-            "credentials": {"api_key": API_KEY, "api_secret": API_SECRET, "url": livekit.url},
-            "settings": {"max_call_seconds": max_call_seconds},
-        },
+    return platforms.connect(
+        http,
+        "livekit",
+        "Our LiveKit",
+        {"api_key": API_KEY, "api_secret": API_SECRET, "url": livekit.url},
+        {"max_call_seconds": max_call_seconds},
     )
-    assert created.status_code == 201, created.text
-    return dict(created.json())
 
 
 def _playbook(http: httpx.Client, connection_id: str) -> str:
-    created = http.post(
-        "/playbook",
-        json={
-            "name": "LiveKit renewals",
-            "first_message": "Hi {{first_name}}",
-            "caller_id": CALLER_ID,
-            "dispositions": [
-                {"name": "renewed", "action": "complete"},
-                {"name": "call_back", "action": "callback"},
-            ],
-            "provider": {
-                "connection_id": connection_id,
-                "sip_trunk_id": TRUNK,
-                "room_prefix": "renewals-",
-                "agent_name": AGENT,
-            },
-        },
+    provider = {
+        "connection_id": connection_id,
+        "sip_trunk_id": TRUNK,
+        "room_prefix": "renewals-",
+        "agent_name": AGENT,
+    }
+    return platforms.playbook(
+        http, "LiveKit renewals", provider, **platforms.RENEWALS, caller_id=CALLER_ID
     )
-    assert created.status_code == 201, created.text
-    return str(created.json()["playbook_id"])
-
-
-def _campaign(http: httpx.Client, playbook_id: str, contacts: list[dict], **body: Any) -> str:
-    created = http.post(
-        "/campaign", json={"playbook_id": playbook_id, "contacts": contacts, **body}
-    )
-    assert created.status_code == 202, created.text
-    return str(created.json()["campaign_id"])
-
-
-def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict]:
-    return {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
 
 
 def _dialed(livekit: LiveKitApi, number: str) -> list[api.CreateSIPParticipantRequest]:
@@ -110,8 +84,7 @@ def _room(livekit: LiveKitApi, number: str, attempt: int) -> str:
             if p.attributes.get("sip.phoneNumber") == number
         ]
 
-    wait_for(lambda: len(dialed()) >= attempt, 20)
-    return dialed()[attempt - 1]
+    return platforms.nth(dialed, attempt)
 
 
 def _post_result(http: httpx.Client, livekit: LiveKitApi, room: str, **result: Any) -> Any:
@@ -123,33 +96,20 @@ def _post_result(http: httpx.Client, livekit: LiveKitApi, room: str, **result: A
     return http.post(f"/call/{call_id}/attempts/{attempt}/result", json=result)
 
 
-def _webhook(server: Server, connection: dict[str, Any]) -> str:
-    """The connection's webhook URL on this server (the URL names the public address)."""
-    return server.url + urlsplit(connection["webhook_url"]).path
-
-
 def _post(url: str, body: bytes, ttl_minutes: float = 5) -> httpx.Response:
     return post_webhook(url, body, API_KEY, API_SECRET, ttl_minutes)
-
-
-def _accepted(response: httpx.Response) -> bool:
-    return response.status_code in (200, 204)
-
-
-def _tenant(database: Database) -> Tenant:
-    return make_account(database, name="LiveKit team")
 
 
 def test_calls_are_placed_on_livekit_retried_and_reported_with_the_agents_results(
     platform_server: Server, database: Database, livekit: LiveKitApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     answered, unanswered = phone(21), phone(22)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, livekit)
-        webhook_url = _webhook(platform_server, connection)
+        webhook_url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http,
             playbook_id,
             [{"phone": answered, "first_name": "Ana"}, {"phone": unanswered}],
@@ -180,17 +140,17 @@ def test_calls_are_placed_on_livekit_retried_and_reported_with_the_agents_result
             cost={"amount": 0.12, "currency": "USD"},
         )
         assert (posted.status_code, posted.json()) == (200, {"recorded": True})
-        assert _accepted(_post(webhook_url, livekit.hang_up(room, HUNG_UP)))
+        assert platforms.accepted(_post(webhook_url, livekit.hang_up(room, HUNG_UP)))
         # The unanswered one is retried after its recall offset, then answered; its agent
         # reports after the hang-up.
         no_answer = livekit.hang_up(_room(livekit, unanswered, 1), UNANSWERED)
-        assert _accepted(_post(webhook_url, no_answer))
+        assert platforms.accepted(_post(webhook_url, no_answer))
         second = _room(livekit, unanswered, 2)
-        assert _accepted(_post(webhook_url, livekit.hang_up(second, HUNG_UP)))
-        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 20)
+        assert platforms.accepted(_post(webhook_url, livekit.hang_up(second, HUNG_UP)))
+        platforms.wait_for_campaign(http, campaign_id, "completed", 20)
         late = _post_result(http, livekit, second, disposition="renewed", summary="Renewed.")
         assert late.status_code == 200, late.text
-        calls = _calls(http, campaign_id)
+        calls = platforms.calls(http, campaign_id)
         campaign = http.get(f"/campaign/{campaign_id}").json()
         full = http.get(f"/call/{calls[answered]['call_id']}").json()
     assert [a["outcome"] for a in calls[unanswered]["attempts"]] == ["no_answer", "answered"]
@@ -212,48 +172,49 @@ def test_calls_are_placed_on_livekit_retried_and_reported_with_the_agents_result
 def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
     platform_server: Server, database: Database, livekit: LiveKitApi
 ):
-    owner, stranger = _tenant(database), _tenant(database)
+    owner, stranger = platforms.tenant(database, TEAM), platforms.tenant(database, TEAM)
     number = phone(23)
     with (
         platform_server.client(owner.token) as http,
         platform_server.client(stranger.token) as other,
     ):
         connection = _connect(http, livekit)
-        url = _webhook(platform_server, connection)
-        campaign_id = _campaign(
+        url = platforms.webhook(platform_server, connection)
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         room = _room(livekit, number, 1)
         left = livekit.hang_up(room, HUNG_UP)
         wrong_secret = post_webhook(url, left, API_KEY, "another-secret-of-at-least-32-chars")
         assert wrong_secret.status_code == 401
-        their_url = _webhook(platform_server, _connect(other, livekit))
+        their_url = platforms.webhook(platform_server, _connect(other, livekit))
         assert _post(their_url, left).status_code == 404
         # Nor may another account post the agent's result of this call.
         assert _post_result(other, livekit, room, disposition="renewed").status_code == 404
-        assert _calls(http, campaign_id)[number]["status"] == "in_progress"
-        assert _accepted(_post(url, left, ttl_minutes=6))  # LiveKit signs each delivery anew
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
-        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+        assert platforms.calls(http, campaign_id)[number]["status"] == "in_progress"
+        # LiveKit signs each delivery anew.
+        assert platforms.accepted(_post(url, left, ttl_minutes=6))
+        platforms.wait_for_call(http, campaign_id, number, "completed", 10)
+        [attempt] = platforms.calls(http, campaign_id)[number]["attempts"]
     assert attempt["outcome"] == "answered" and attempt["result"] is None
 
 
 def test_a_missing_participant_left_is_looked_up_before_the_lease_runs_out(
     platform_server: Server, database: Database, livekit: LiveKitApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(24)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, livekit, max_call_seconds=1)
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         room = _room(livekit, number, 1)
         posted = _post_result(http, livekit, room, disposition="renewed", summary="Looked up.")
         assert posted.status_code == 200, posted.text
         livekit.set_call_status(room, "hangup", HUNG_UP)  # and LiveKit never sends its webhook
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 20)
-        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_call(http, campaign_id, number, "completed", 20)
+        [attempt] = platforms.calls(http, campaign_id)[number]["attempts"]
     assert attempt["outcome"] == "answered" and attempt["error"] is None
     assert attempt["result"]["summary"] == "Looked up."
     assert attempt["result"]["disposition"] == "renewed"
@@ -271,25 +232,25 @@ def _refused_when_dialing(livekit: LiveKitApi, refusal: Any) -> None:
 def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
     platform_server: Server, database: Database, livekit: LiveKitApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     busy, invalid = phone(25), phone(26)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, livekit)
-        url = _webhook(platform_server, connection)
+        url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
         _refused_when_dialing(
             livekit, twirp_error(429, "resource_exhausted", "concurrent call limit reached")
         )
-        busy_campaign = _campaign(http, playbook_id, [{"phone": busy}])
-        assert _accepted(_post(url, livekit.hang_up(_room(livekit, busy, 1), HUNG_UP)))
-        wait_for(lambda: _calls(http, busy_campaign)[busy]["status"] == "completed", 10)
-        assert [a["number"] for a in _calls(http, busy_campaign)[busy]["attempts"]] == [1]
+        busy_campaign = platforms.campaign(http, playbook_id, [{"phone": busy}])
+        assert platforms.accepted(_post(url, livekit.hang_up(_room(livekit, busy, 1), HUNG_UP)))
+        platforms.wait_for_call(http, busy_campaign, busy, "completed", 10)
+        assert [a["number"] for a in platforms.calls(http, busy_campaign)[busy]["attempts"]] == [1]
         dialed = _dialed(livekit, busy)
         assert len(dialed) == 2  # refused once, then placed
         assert dialed[1].participant_attributes["outbound.attempt"] == "1"
 
         _refused_when_dialing(livekit, twirp_error(400, "invalid_argument", "invalid phone number"))
-        invalid_campaign = _campaign(http, playbook_id, [{"phone": invalid}])
-        wait_for(lambda: _calls(http, invalid_campaign)[invalid]["status"] == "failed", 10)
-        [attempt] = _calls(http, invalid_campaign)[invalid]["attempts"]
+        invalid_campaign = platforms.campaign(http, playbook_id, [{"phone": invalid}])
+        platforms.wait_for_call(http, invalid_campaign, invalid, "failed", 10)
+        [attempt] = platforms.calls(http, invalid_campaign)[invalid]["attempts"]
     assert attempt["outcome"] == "failed" and "invalid phone number" in attempt["error"]

@@ -6,13 +6,13 @@ URL, signed with the API key as Retell signs them."""
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.factories import Tenant, make_account, phone
+from tests.e2e import platforms
+from tests.factories import phone
 from tests.providers.platforms.http_stand_in import Answer, serving
 from tests.providers.platforms.retell_api import (
     BAD_REQUEST,
@@ -22,11 +22,12 @@ from tests.providers.platforms.retell_api import (
     utterance,
     webhook,
 )
-from tests.servers import Server, wait_for
+from tests.servers import Server
 
 API_KEY = "key_retell_e2e"  # also signs the webhooks
 AGENT_ID = "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD"
 FROM_NUMBER = "+14157774444"
+TEAM = "Retell team"
 CALLBACK_DELAY = timedelta(seconds=4)  # room to see the call pending before it is dialed again
 
 
@@ -37,50 +38,18 @@ def retell() -> Iterator[RetellApi]:
 
 
 def _connect(http: httpx.Client, retell: RetellApi, max_call_seconds: float = 600) -> dict:
-    created = http.post(
-        "/provider-connection",
-        json={
-            "type": "retell",
-            "name": "Our Retell",
-            "credentials": {"api_key": API_KEY},
-            "settings": {"api_base_url": retell.url, "max_call_seconds": max_call_seconds},
-        },
+    return platforms.connect(
+        http,
+        "retell",
+        "Our Retell",
+        {"api_key": API_KEY},
+        {"api_base_url": retell.url, "max_call_seconds": max_call_seconds},
     )
-    assert created.status_code == 201, created.text
-    return dict(created.json())
 
 
 def _playbook(http: httpx.Client, connection_id: str) -> str:
-    created = http.post(
-        "/playbook",
-        json={
-            "name": "Retell renewals",
-            "first_message": "Hi {{first_name}}",
-            "dispositions": [
-                {"name": "renewed", "action": "complete"},
-                {"name": "call_back", "action": "callback"},
-            ],
-            "provider": {
-                "connection_id": connection_id,
-                "agent_id": AGENT_ID,
-                "from_number": FROM_NUMBER,
-            },
-        },
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["playbook_id"])
-
-
-def _campaign(http: httpx.Client, playbook_id: str, contacts: list[dict], **body: Any) -> str:
-    created = http.post(
-        "/campaign", json={"playbook_id": playbook_id, "contacts": contacts, **body}
-    )
-    assert created.status_code == 202, created.text
-    return str(created.json()["campaign_id"])
-
-
-def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict]:
-    return {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
+    provider = {"connection_id": connection_id, "agent_id": AGENT_ID, "from_number": FROM_NUMBER}
+    return platforms.playbook(http, "Retell renewals", provider, **platforms.RENEWALS)
 
 
 def _created_for(retell: RetellApi, number: str) -> list[dict]:
@@ -95,22 +64,12 @@ def _retell_call_id(retell: RetellApi, number: str, attempt: int) -> str:
         calls = list(retell.calls.items())  # one copy, in C: safe while the stand-in adds one
         return [i for i, call in calls if call["to_number"] == number]
 
-    wait_for(lambda: len(created()) >= attempt, 20)
-    return created()[attempt - 1]
-
-
-def _webhook(server: Server, connection: dict[str, Any]) -> str:
-    """The connection's webhook URL on this server (the URL names the public address)."""
-    return server.url + urlsplit(connection["webhook_url"]).path
+    return platforms.nth(created, attempt)
 
 
 def _post(url: str, event: str, call: dict[str, Any]) -> None:
     response = post_webhook(url, webhook(event, call), API_KEY)
     assert response.status_code == 204, response.text
-
-
-def _tenant(database: Database) -> Tenant:
-    return make_account(database, name="Retell team")
 
 
 CONVERSATION = [utterance("agent", "Hi Ana", 0.4), utterance("user", "Renew it.", 2.0)]
@@ -119,13 +78,13 @@ CONVERSATION = [utterance("agent", "Hi Ana", 0.4), utterance("user", "Renew it."
 def test_calls_are_placed_on_retell_retried_and_reported_with_results(
     platform_server: Server, database: Database, retell: RetellApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     answered, unanswered = phone(1), phone(2)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, retell)
-        url = _webhook(platform_server, connection)
+        url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http,
             playbook_id,
             [
@@ -153,7 +112,7 @@ def test_calls_are_placed_on_retell_retried_and_reported_with_results(
             duration_ms=40_000,
         )
         _post(url, "call_ended", ended)
-        answered_call = _calls(http, campaign_id)[answered]
+        answered_call = platforms.calls(http, campaign_id)[answered]
         before_analysis = http.get(f"/call/{answered_call['call_id']}").json()
         _post(url, "call_analyzed", ended)
         # The unanswered one is retried after its recall offset, then answered.
@@ -162,8 +121,8 @@ def test_calls_are_placed_on_retell_retried_and_reported_with_results(
         )
         second = _retell_call_id(retell, unanswered, 2)
         _post(url, "call_ended", retell.end(second, "agent_hangup", duration_ms=5_000))
-        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 20)
-        calls = _calls(http, campaign_id)
+        platforms.wait_for_campaign(http, campaign_id, "completed", 20)
+        calls = platforms.calls(http, campaign_id)
         campaign = http.get(f"/campaign/{campaign_id}").json()
         full = http.get(f"/call/{answered_call['call_id']}").json()
     assert answered_call["status"] == "completed"
@@ -187,12 +146,12 @@ def test_calls_are_placed_on_retell_retried_and_reported_with_results(
 def test_a_callback_asked_in_call_analyzed_dials_again_at_the_hour_asked(
     platform_server: Server, database: Database, retell: RetellApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(7)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, retell)
-        url = _webhook(platform_server, connection)
-        campaign_id = _campaign(
+        url = platforms.webhook(platform_server, connection)
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         first = _retell_call_id(retell, number, 1)
@@ -209,16 +168,16 @@ def test_a_callback_asked_in_call_analyzed_dials_again_at_the_hour_asked(
             duration_ms=9_000,
         )
         _post(url, "call_ended", ended)  # answered, no disposition yet: completed
-        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 10)
+        platforms.wait_for_campaign(http, campaign_id, "completed", 10)
         _post(url, "call_analyzed", ended)
-        waiting = _calls(http, campaign_id)[number]
+        waiting = platforms.calls(http, campaign_id)[number]
         campaign_after_analysis = http.get(f"/campaign/{campaign_id}").json()
         result = http.get(f"/call/{waiting['call_id']}").json()["attempts"][0]["result"]
         second = _retell_call_id(retell, number, 2)
         dialed_again_at = datetime.now(UTC)
         _post(url, "call_ended", retell.end(second, "user_hangup", duration_ms=3_000))
-        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 10)
-        attempts = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_campaign(http, campaign_id, "completed", 10)
+        attempts = platforms.calls(http, campaign_id)[number]["attempts"]
     assert waiting["status"] == "pending"
     assert datetime.fromisoformat(waiting["next_attempt_at"]) == callback_at
     assert campaign_after_analysis["status"] == "running"
@@ -232,15 +191,15 @@ def test_a_callback_asked_in_call_analyzed_dials_again_at_the_hour_asked(
 def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
     platform_server: Server, database: Database, retell: RetellApi
 ):
-    owner, stranger = _tenant(database), _tenant(database)
+    owner, stranger = platforms.tenant(database, TEAM), platforms.tenant(database, TEAM)
     number = phone(3)
     with (
         platform_server.client(owner.token) as http,
         platform_server.client(stranger.token) as other,
     ):
         connection = _connect(http, retell)
-        url = _webhook(platform_server, connection)
-        campaign_id = _campaign(
+        url = platforms.webhook(platform_server, connection)
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         payload = webhook(
@@ -248,21 +207,21 @@ def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
             retell.end(_retell_call_id(retell, number, 1), "user_hangup", duration_ms=3_000),
         )
         assert post_webhook(url, payload, "not-the-api-key").status_code == 401
-        their_url = _webhook(platform_server, _connect(other, retell))
+        their_url = platforms.webhook(platform_server, _connect(other, retell))
         assert post_webhook(their_url, payload, API_KEY).status_code == 404
-        assert _calls(http, campaign_id)[number]["status"] == "in_progress"
+        assert platforms.calls(http, campaign_id)[number]["status"] == "in_progress"
         assert post_webhook(url, payload, API_KEY).status_code == 204
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
+        platforms.wait_for_call(http, campaign_id, number, "completed", 10)
 
 
 def test_a_missing_call_ended_is_looked_up_before_the_lease_runs_out(
     platform_server: Server, database: Database, retell: RetellApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(4)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, retell, max_call_seconds=1)
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         retell.end(
@@ -273,8 +232,8 @@ def test_a_missing_call_ended_is_looked_up_before_the_lease_runs_out(
             custom_analysis_data={"disposition": "renewed"},
             duration_ms=1_000,
         )  # and Retell never sends its webhooks
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 20)
-        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_call(http, campaign_id, number, "completed", 20)
+        [attempt] = platforms.calls(http, campaign_id)[number]["attempts"]
         campaign = http.get(f"/campaign/{campaign_id}").json()
     assert attempt["outcome"] == "answered" and attempt["error"] is None
     assert attempt["result"]["summary"] == "Looked up."
@@ -284,43 +243,43 @@ def test_a_missing_call_ended_is_looked_up_before_the_lease_runs_out(
 def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
     platform_server: Server, database: Database, retell: RetellApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     busy, invalid = phone(5), phone(6)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, retell)
-        url = _webhook(platform_server, connection)
+        url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
         refusal = retell_error("Concurrency limit reached, please try again later.")
         retell.recorder.answers.append(Answer.json(429, refusal))
-        busy_campaign = _campaign(http, playbook_id, [{"phone": busy}])
+        busy_campaign = platforms.campaign(http, playbook_id, [{"phone": busy}])
         _post(url, "call_ended", retell.end(_retell_call_id(retell, busy, 1), "user_hangup"))
-        wait_for(lambda: _calls(http, busy_campaign)[busy]["status"] == "completed", 10)
-        assert [a["number"] for a in _calls(http, busy_campaign)[busy]["attempts"]] == [1]
+        platforms.wait_for_call(http, busy_campaign, busy, "completed", 10)
+        assert [a["number"] for a in platforms.calls(http, busy_campaign)[busy]["attempts"]] == [1]
         assert len(_created_for(retell, busy)) == 2  # refused once, then placed
         assert _created_for(retell, busy)[1]["metadata"]["outbound_attempt"] == 1
 
         retell.recorder.answers.append(Answer.json(400, BAD_REQUEST))
-        invalid_campaign = _campaign(http, playbook_id, [{"phone": invalid}])
-        wait_for(lambda: _calls(http, invalid_campaign)[invalid]["status"] == "failed", 10)
-        [attempt] = _calls(http, invalid_campaign)[invalid]["attempts"]
+        invalid_campaign = platforms.campaign(http, playbook_id, [{"phone": invalid}])
+        platforms.wait_for_call(http, invalid_campaign, invalid, "failed", 10)
+        [attempt] = platforms.calls(http, invalid_campaign)[invalid]["attempts"]
     assert attempt["outcome"] == "failed" and BAD_REQUEST["message"] in attempt["error"]
 
 
 def test_a_call_retell_ends_for_want_of_room_is_placed_again_unspent(
     platform_server: Server, database: Database, retell: RetellApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(8)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, retell)
-        url = _webhook(platform_server, connection)
-        campaign_id = _campaign(
+        url = platforms.webhook(platform_server, connection)
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         full = retell.end(_retell_call_id(retell, number, 1), "concurrency_limit_reached")
         _post(url, "call_ended", full)
         _post(url, "call_ended", retell.end(_retell_call_id(retell, number, 2), "user_hangup"))
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
-        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_call(http, campaign_id, number, "completed", 10)
+        [attempt] = platforms.calls(http, campaign_id)[number]["attempts"]
     assert attempt["number"] == 1 and attempt["outcome"] == "answered"
     assert [body["metadata"]["outbound_attempt"] for body in _created_for(retell, number)] == [1, 1]

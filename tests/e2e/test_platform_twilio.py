@@ -5,21 +5,22 @@ posts Twilio's status callbacks to the connection's webhook URL, signed as Twili
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
 from outbound.store.database import Database
-from tests.factories import Tenant, make_account, phone
+from tests.e2e import platforms
+from tests.factories import phone
 from tests.providers.twilio_api import ApiRequest, TwilioApi, running, twilio_error
-from tests.servers import Server, wait_for
+from tests.servers import Server
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "twilio-connection-token-e2e"
 TWIML_URL = "https://agent.example.com/twiml?agent=renewals"
 CALLER_ID = "+14155550123"
+TEAM = "Twilio team"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ class Connection:
     def __init__(self, server: Server, created: dict[str, Any]) -> None:
         self.id = str(created["connection_id"])
         self.webhook_url = str(created["webhook_url"])  # what Twilio calls, and signs
-        self._address = server.url + urlsplit(self.webhook_url).path  # where this server listens
+        self._address = platforms.webhook(server, created)  # where this server listens
 
     def callback(self, call: ApiRequest, status: str, token: str = AUTH_TOKEN, **params: str):
         form = {
@@ -53,65 +54,42 @@ class Connection:
 def _connect(
     http: httpx.Client, server: Server, twilio: TwilioApi, max_call_seconds: float = 600
 ) -> Connection:
-    created = http.post(
-        "/provider-connection",
-        json={
-            "type": "twilio",
-            "name": "Our Twilio",
-            "credentials": {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN},
-            "settings": {"api_base_url": twilio.url, "max_call_seconds": max_call_seconds},
-        },
+    created = platforms.connect(
+        http,
+        "twilio",
+        "Our Twilio",
+        {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN},
+        {"api_base_url": twilio.url, "max_call_seconds": max_call_seconds},
     )
-    assert created.status_code == 201, created.text
-    return Connection(server, created.json())
+    return Connection(server, created)
 
 
 def _playbook(http: httpx.Client, connection: Connection) -> str:
-    created = http.post(
-        "/playbook",
-        json={
-            "name": "Twilio renewals",
-            "caller_id": CALLER_ID,
-            "provider": {"connection_id": connection.id, "twiml_url": TWIML_URL},
-        },
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["playbook_id"])
+    provider = {"connection_id": connection.id, "twiml_url": TWIML_URL}
+    return platforms.playbook(http, "Twilio renewals", provider, caller_id=CALLER_ID)
 
 
 def _campaign(http: httpx.Client, playbook_id: str, phones: list[str], **body: Any) -> str:
-    contacts = [{"phone": number} for number in phones]
-    created = http.post(
-        "/campaign", json={"playbook_id": playbook_id, "contacts": contacts, **body}
-    )
-    assert created.status_code == 202, created.text
-    return str(created.json()["campaign_id"])
-
-
-def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict]:
-    return {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
+    return platforms.campaign(http, playbook_id, [{"phone": number} for number in phones], **body)
 
 
 def _created(twilio: TwilioApi, number: str, attempt: int) -> ApiRequest:
     """The ``attempt``-th call Twilio created to ``number``."""
-    wait_for(lambda: len(twilio.calls_to(number)) >= attempt, 20)
-    return twilio.calls_to(number)[attempt - 1]
-
-
-def _tenant(database: Database) -> Tenant:
-    return make_account(database, name="Twilio team")
+    return platforms.nth(lambda: twilio.calls_to(number), attempt)
 
 
 def test_calls_are_created_on_twilio_retried_and_ended_by_its_callbacks(
     platform_server: Server, database: Database, twilio: TwilioApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     answered, unanswered = phone(1), phone(2)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, platform_server, twilio)
         playbook_id = _playbook(http, connection)
         campaign_id = _campaign(http, playbook_id, [answered, unanswered], recall=[0.01])
-        call_ids = {number: call["call_id"] for number, call in _calls(http, campaign_id).items()}
+        call_ids = {
+            number: call["call_id"] for number, call in platforms.calls(http, campaign_id).items()
+        }
 
         first = _created(twilio, answered, 1)
         assert first.field("Url") == f"{TWIML_URL}&call_id={call_ids[answered]}&attempt=1"
@@ -130,8 +108,8 @@ def test_calls_are_created_on_twilio_retried_and_ended_by_its_callbacks(
         second = _created(twilio, unanswered, 2)
         assert second.field("Url").endswith(f"call_id={call_ids[unanswered]}&attempt=2")
         assert connection.callback(second, "completed", CallDuration="7").status_code == 204
-        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 20)
-        calls = _calls(http, campaign_id)
+        platforms.wait_for_campaign(http, campaign_id, "completed", 20)
+        calls = platforms.calls(http, campaign_id)
     assert [a["outcome"] for a in calls[answered]["attempts"]] == ["answered"]
     assert [a["outcome"] for a in calls[unanswered]["attempts"]] == ["no_answer", "answered"]
     assert calls[answered]["status"] == calls[unanswered]["status"] == "completed"
@@ -140,7 +118,7 @@ def test_calls_are_created_on_twilio_retried_and_ended_by_its_callbacks(
 def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
     platform_server: Server, database: Database, twilio: TwilioApi
 ):
-    owner, stranger = _tenant(database), _tenant(database)
+    owner, stranger = platforms.tenant(database, TEAM), platforms.tenant(database, TEAM)
     number = phone(3)
     with (
         platform_server.client(owner.token) as http,
@@ -153,15 +131,15 @@ def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
         assert forged.status_code == 401
         theirs = _connect(other, platform_server, twilio)  # the same Twilio account, signed right
         assert theirs.callback(call, "completed", CallDuration="3").status_code == 404
-        assert _calls(http, campaign_id)[number]["status"] == "in_progress"
+        assert platforms.calls(http, campaign_id)[number]["status"] == "in_progress"
         assert connection.callback(call, "completed", CallDuration="3").status_code == 204
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
+        platforms.wait_for_call(http, campaign_id, number, "completed", 10)
 
 
 def test_a_missing_final_callback_is_looked_up_with_twilios_fetch_call(
     platform_server: Server, database: Database, twilio: TwilioApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(4)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, platform_server, twilio, max_call_seconds=1)
@@ -169,8 +147,8 @@ def test_a_missing_final_callback_is_looked_up_with_twilios_fetch_call(
         call = _created(twilio, number, 1)
         twilio.set_status(str(call.sid), "completed", duration_seconds=1, answered_by="human")
         # ...and Twilio's completed callback never arrives.
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 20)
-        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_call(http, campaign_id, number, "completed", 20)
+        [attempt] = platforms.calls(http, campaign_id)[number]["attempts"]
     assert attempt["outcome"] == "answered" and attempt["error"] is None
     assert any(fetch.path.endswith(f"/Calls/{call.sid}.json") for fetch in twilio.fetches)
 
@@ -178,7 +156,7 @@ def test_a_missing_final_callback_is_looked_up_with_twilios_fetch_call(
 def test_a_throttled_call_spends_no_attempt_and_an_invalid_number_fails_with_twilios_message(
     platform_server: Server, database: Database, twilio: TwilioApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     busy, invalid = phone(5), phone(6)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, platform_server, twilio)
@@ -191,13 +169,13 @@ def test_a_throttled_call_spends_no_attempt_and_an_invalid_number_fails_with_twi
         assert [r.sid is not None for r in asked] == [False, True]
         assert placed.field("Url").endswith("&attempt=1")
         assert connection.callback(placed, "completed", CallDuration="2").status_code == 204
-        wait_for(lambda: _calls(http, busy_campaign)[busy]["status"] == "completed", 10)
-        assert [a["number"] for a in _calls(http, busy_campaign)[busy]["attempts"]] == [1]
+        platforms.wait_for_call(http, busy_campaign, busy, "completed", 10)
+        assert [a["number"] for a in platforms.calls(http, busy_campaign)[busy]["attempts"]] == [1]
 
         twilio.answers.append((400, twilio_error(400, 21211, "Invalid 'To' Phone Number")))
         invalid_campaign = _campaign(http, playbook_id, [invalid])
-        wait_for(lambda: _calls(http, invalid_campaign)[invalid]["status"] == "failed", 10)
-        [attempt] = _calls(http, invalid_campaign)[invalid]["attempts"]
+        platforms.wait_for_call(http, invalid_campaign, invalid, "failed", 10)
+        [attempt] = platforms.calls(http, invalid_campaign)[invalid]["attempts"]
     assert attempt["outcome"] == "failed"
     assert "21211" in attempt["error"] and "Invalid 'To' Phone Number" in attempt["error"]
     assert twilio.calls_to(invalid) == []

@@ -5,13 +5,13 @@ server messages to the connection's webhook URL as Vapi would."""
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.factories import Tenant, make_account, phone
+from tests.e2e import platforms
+from tests.factories import phone
 from tests.providers.platforms.http_stand_in import serving
 from tests.providers.platforms.vapi_api import (
     VapiApi,
@@ -20,12 +20,13 @@ from tests.providers.platforms.vapi_api import (
     post_message,
     refusal,
 )
-from tests.servers import Server, wait_for
+from tests.servers import Server
 
 API_KEY = "vapi-private-key-e2e"
 SECRET = "vapi-webhook-secret-e2e"
 ASSISTANT_ID = "4a170597-a0c2-4657-8c32-cb93f080cead"
 PHONE_NUMBER_ID = "c6ea6cb0-0dfb-4a65-918f-6a33abb54b64"
+TEAM = "Vapi team"
 
 
 @pytest.fixture(scope="module")
@@ -35,50 +36,22 @@ def vapi() -> Iterator[VapiApi]:
 
 
 def _connect(http: httpx.Client, vapi: VapiApi, max_call_seconds: float = 600) -> dict[str, Any]:
-    created = http.post(
-        "/provider-connection",
-        json={
-            "type": "vapi",
-            "name": "Our Vapi",
-            "credentials": {"api_key": API_KEY, "webhook_secret": SECRET},
-            "settings": {"api_base_url": vapi.url, "max_call_seconds": max_call_seconds},
-        },
+    return platforms.connect(
+        http,
+        "vapi",
+        "Our Vapi",
+        {"api_key": API_KEY, "webhook_secret": SECRET},
+        {"api_base_url": vapi.url, "max_call_seconds": max_call_seconds},
     )
-    assert created.status_code == 201, created.text
-    return dict(created.json())
 
 
 def _playbook(http: httpx.Client, connection_id: str) -> str:
-    created = http.post(
-        "/playbook",
-        json={
-            "name": "Vapi renewals",
-            "first_message": "Hi {{first_name}}",
-            "dispositions": [
-                {"name": "renewed", "action": "complete"},
-                {"name": "call_back", "action": "callback"},
-            ],
-            "provider": {
-                "connection_id": connection_id,
-                "assistant_id": ASSISTANT_ID,
-                "phone_number_id": PHONE_NUMBER_ID,
-            },
-        },
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["playbook_id"])
-
-
-def _campaign(http: httpx.Client, playbook_id: str, contacts: list[dict], **body: Any) -> str:
-    created = http.post(
-        "/campaign", json={"playbook_id": playbook_id, "contacts": contacts, **body}
-    )
-    assert created.status_code == 202, created.text
-    return str(created.json()["campaign_id"])
-
-
-def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict]:
-    return {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
+    provider = {
+        "connection_id": connection_id,
+        "assistant_id": ASSISTANT_ID,
+        "phone_number_id": PHONE_NUMBER_ID,
+    }
+    return platforms.playbook(http, "Vapi renewals", provider, **platforms.RENEWALS)
 
 
 def _created_for(vapi: VapiApi, number: str) -> list[dict]:
@@ -92,29 +65,19 @@ def _vapi_call_id(vapi: VapiApi, number: str, attempt: int) -> str:
         calls = list(vapi.calls.items())  # one copy, in C: safe while the stand-in adds one
         return [i for i, call in calls if call["customer"]["number"] == number]
 
-    wait_for(lambda: len(created()) >= attempt, 20)
-    return created()[attempt - 1]
-
-
-def _webhook(server: Server, connection: dict[str, Any]) -> str:
-    """The connection's webhook URL on this server (the URL names the public address)."""
-    return server.url + urlsplit(connection["webhook_url"]).path
-
-
-def _tenant(database: Database) -> Tenant:
-    return make_account(database, name="Vapi team")
+    return platforms.nth(created, attempt)
 
 
 def test_calls_are_placed_on_vapi_retried_and_reported_with_results(
     platform_server: Server, database: Database, vapi: VapiApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     answered, unanswered = phone(1), phone(2)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, vapi)
-        webhook_url = _webhook(platform_server, connection)
+        webhook_url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http,
             playbook_id,
             [{"phone": answered, "first_name": "Ana"}, {"phone": unanswered}],
@@ -145,8 +108,8 @@ def test_calls_are_placed_on_vapi_retried_and_reported_with_results(
             vapi.end(_vapi_call_id(vapi, unanswered, 2), "customer-ended-call", talk_seconds=5)
         )
         assert post_message(webhook_url, second, SECRET).status_code in (200, 204)
-        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 20)
-        calls = _calls(http, campaign_id)
+        platforms.wait_for_campaign(http, campaign_id, "completed", 20)
+        calls = platforms.calls(http, campaign_id)
         campaign = http.get(f"/campaign/{campaign_id}").json()
         full = http.get(f"/call/{calls[answered]['call_id']}").json()
     assert [a["outcome"] for a in calls[unanswered]["attempts"]] == ["no_answer", "answered"]
@@ -160,15 +123,15 @@ def test_calls_are_placed_on_vapi_retried_and_reported_with_results(
 def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
     platform_server: Server, database: Database, vapi: VapiApi
 ):
-    owner, stranger = _tenant(database), _tenant(database)
+    owner, stranger = platforms.tenant(database, TEAM), platforms.tenant(database, TEAM)
     number = phone(3)
     with (
         platform_server.client(owner.token) as http,
         platform_server.client(stranger.token) as other,
     ):
         connection = _connect(http, vapi)
-        url = _webhook(platform_server, connection)
-        campaign_id = _campaign(
+        url = platforms.webhook(platform_server, connection)
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         report = end_of_call_report(
@@ -176,21 +139,21 @@ def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
         )
         assert post_message(url, report, "not-the-secret").status_code == 401
         theirs = _connect(other, vapi)
-        their_url = _webhook(platform_server, theirs)
+        their_url = platforms.webhook(platform_server, theirs)
         assert post_message(their_url, report, SECRET).status_code == 404
-        assert _calls(http, campaign_id)[number]["status"] == "in_progress"
+        assert platforms.calls(http, campaign_id)[number]["status"] == "in_progress"
         assert post_message(url, report, SECRET).status_code in (200, 204)
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
+        platforms.wait_for_call(http, campaign_id, number, "completed", 10)
 
 
 def test_a_missing_end_of_call_report_is_looked_up_before_the_lease_runs_out(
     platform_server: Server, database: Database, vapi: VapiApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(4)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, vapi, max_call_seconds=1)
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http, _playbook(http, connection["connection_id"]), [{"phone": number}]
         )
         vapi.end(
@@ -200,8 +163,8 @@ def test_a_missing_end_of_call_report_is_looked_up_before_the_lease_runs_out(
             structured_data={"disposition": "renewed"},
             talk_seconds=1,
         )  # and Vapi never sends its report
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 20)
-        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_call(http, campaign_id, number, "completed", 20)
+        [attempt] = platforms.calls(http, campaign_id)[number]["attempts"]
     assert attempt["outcome"] == "answered" and attempt["error"] is None
     assert attempt["result"]["summary"] == "Looked up."
 
@@ -209,20 +172,20 @@ def test_a_missing_end_of_call_report_is_looked_up_before_the_lease_runs_out(
 def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
     platform_server: Server, database: Database, vapi: VapiApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     busy, invalid = phone(5), phone(6)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, vapi)
-        url = _webhook(platform_server, connection)
+        url = platforms.webhook(platform_server, connection)
         playbook_id = _playbook(http, connection["connection_id"])
         vapi.recorder.answers.append(refusal(400, "Bad Request", "Over Concurrency Limit."))
-        busy_campaign = _campaign(http, playbook_id, [{"phone": busy}])
+        busy_campaign = platforms.campaign(http, playbook_id, [{"phone": busy}])
         report = end_of_call_report(
             vapi.end(_vapi_call_id(vapi, busy, 1), "customer-ended-call", talk_seconds=2)
         )
         assert post_message(url, report, SECRET).status_code in (200, 204)
-        wait_for(lambda: _calls(http, busy_campaign)[busy]["status"] == "completed", 10)
-        assert [a["number"] for a in _calls(http, busy_campaign)[busy]["attempts"]] == [1]
+        platforms.wait_for_call(http, busy_campaign, busy, "completed", 10)
+        assert [a["number"] for a in platforms.calls(http, busy_campaign)[busy]["attempts"]] == [1]
         assert len(_created_for(vapi, busy)) == 2  # refused once, then placed
         assert (
             _created_for(vapi, busy)[1]["assistantOverrides"]["metadata"]["outbound_attempt"] == 1
@@ -230,16 +193,16 @@ def test_a_concurrency_refusal_spends_no_attempt_and_an_invalid_number_fails(
 
         refused = ["customer.number must be a valid phone number in the E.164 format."]
         vapi.recorder.answers.append(refusal(400, "Bad Request", refused))
-        invalid_campaign = _campaign(http, playbook_id, [{"phone": invalid}])
-        wait_for(lambda: _calls(http, invalid_campaign)[invalid]["status"] == "failed", 10)
-        [attempt] = _calls(http, invalid_campaign)[invalid]["attempts"]
+        invalid_campaign = platforms.campaign(http, playbook_id, [{"phone": invalid}])
+        platforms.wait_for_call(http, invalid_campaign, invalid, "failed", 10)
+        [attempt] = platforms.calls(http, invalid_campaign)[invalid]["attempts"]
     assert attempt["outcome"] == "failed" and "E.164" in attempt["error"]
 
 
 def test_a_connection_that_is_down_backs_off_alone(
     platform_server: Server, database: Database, vapi: VapiApi
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     healthy_number = phone(7)
     down_numbers = [phone(8), phone(9), phone(10)]
     with serving(VapiApi(API_KEY)) as down, platform_server.client(tenant.token) as http:
@@ -248,22 +211,23 @@ def test_a_connection_that_is_down_backs_off_alone(
         )
         broken = _connect(http, down)
         working = _connect(http, vapi)
-        stuck = _campaign(
+        stuck = platforms.campaign(
             http,
             _playbook(http, broken["connection_id"]),
             [{"phone": number} for number in down_numbers],
         )
-        placed = _campaign(
+        placed = platforms.campaign(
             http, _playbook(http, working["connection_id"]), [{"phone": healthy_number}]
         )
         report = end_of_call_report(
             vapi.end(_vapi_call_id(vapi, healthy_number, 1), "customer-ended-call", talk_seconds=2)
         )
-        assert post_message(_webhook(platform_server, working), report, SECRET).status_code == 204
-        wait_for(lambda: _calls(http, placed)[healthy_number]["status"] == "completed", 10)
+        working_url = platforms.webhook(platform_server, working)
+        assert post_message(working_url, report, SECRET).status_code == 204
+        platforms.wait_for_call(http, placed, healthy_number, "completed", 10)
         time.sleep(2)  # the broken connection keeps backing off meanwhile
         tried = len(down.created)
-        calls = _calls(http, stuck)
+        calls = platforms.calls(http, stuck)
         campaign = http.get(f"/campaign/{stuck}").json()
     # Backing off as one: its three calls were not each tried on every round.
     assert 1 <= tried <= 8, tried

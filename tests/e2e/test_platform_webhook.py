@@ -11,11 +11,13 @@ import httpx
 import pytest
 
 from outbound.store.database import Database
-from tests.factories import Tenant, make_account, phone
+from tests.e2e import platforms
+from tests.factories import phone
 from tests.providers.agent_runtime import AgentRuntime, running
-from tests.servers import Server, wait_for
+from tests.servers import Server
 
 SECRET = "connection-runtime-secret-e2e"
+TEAM = "Runtime team"
 
 
 @pytest.fixture(scope="module")
@@ -35,44 +37,25 @@ def _connect(
     http: httpx.Client, runtime: AgentRuntime, max_call_seconds: float = 600
 ) -> dict[str, Any]:
     """A webhook connection to ``runtime``, which now reports to its webhook URL."""
-    created = http.post(
-        "/provider-connection",
-        json={
-            "type": "webhook",
-            "name": "Our runtime",
-            "credentials": {"url": runtime.url, "secret": SECRET},
-            "settings": {"max_call_seconds": max_call_seconds},
-        },
+    created = platforms.connect(
+        http,
+        "webhook",
+        "Our runtime",
+        {"url": runtime.url, "secret": SECRET},
+        {"max_call_seconds": max_call_seconds},
     )
-    assert created.status_code == 201, created.text
-    runtime.events_path = urlsplit(created.json()["webhook_url"]).path
-    return dict(created.json())
+    runtime.events_path = urlsplit(created["webhook_url"]).path
+    return created
 
 
 def _playbook(http: httpx.Client, connection: dict[str, Any]) -> str:
-    created = http.post(
-        "/playbook",
-        json={
-            "name": "Runtime renewals",
-            "first_message": "Hi {{first_name}}",
-            "dispositions": [{"name": "renewed", "action": "complete"}],
-            "provider": {"connection_id": connection["connection_id"]},
-        },
+    return platforms.playbook(
+        http,
+        "Runtime renewals",
+        {"connection_id": connection["connection_id"]},
+        first_message="Hi {{first_name}}",
+        dispositions=[{"name": "renewed", "action": "complete"}],
     )
-    assert created.status_code == 201, created.text
-    return str(created.json()["playbook_id"])
-
-
-def _campaign(http: httpx.Client, playbook_id: str, contacts: list[dict], **body: Any) -> str:
-    created = http.post(
-        "/campaign", json={"playbook_id": playbook_id, "contacts": contacts, **body}
-    )
-    assert created.status_code == 202, created.text
-    return str(created.json()["campaign_id"])
-
-
-def _calls(http: httpx.Client, campaign_id: str) -> dict[str, dict]:
-    return {c["phone"]: c for c in http.get(f"/campaign/{campaign_id}/calls").json()["calls"]}
 
 
 def _placed(runtime: AgentRuntime, number: str, attempt: int) -> tuple[dict[str, Any], str]:
@@ -83,23 +66,18 @@ def _placed(runtime: AgentRuntime, number: str, attempt: int) -> tuple[dict[str,
             pairs = zip(runtime.calls, runtime.provider_call_ids, strict=True)
             return [(call, call_id) for call, call_id in pairs if call["to"] == number]
 
-    wait_for(lambda: len(taken()) >= attempt, 20)
-    return taken()[attempt - 1]
-
-
-def _tenant(database: Database) -> Tenant:
-    return make_account(database, name="Runtime team")
+    return platforms.nth(taken, attempt)
 
 
 def test_calls_are_posted_to_the_runtime_retried_and_reported_with_results(
     platform_server: Server, database: Database, runtime: AgentRuntime
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     answered, unanswered = phone(1), phone(2)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, runtime)
         playbook_id = _playbook(http, connection)
-        campaign_id = _campaign(
+        campaign_id = platforms.campaign(
             http,
             playbook_id,
             [{"phone": answered, "first_name": "Ana"}, {"phone": unanswered}],
@@ -123,8 +101,8 @@ def test_calls_are_posted_to_the_runtime_retried_and_reported_with_results(
         again, second = _placed(runtime, unanswered, 2)
         assert again["attempt"] == 2
         assert runtime.report(second, "ended", "answered").status_code == 204
-        wait_for(lambda: http.get(f"/campaign/{campaign_id}").json()["status"] == "completed", 20)
-        calls = _calls(http, campaign_id)
+        platforms.wait_for_campaign(http, campaign_id, "completed", 20)
+        calls = platforms.calls(http, campaign_id)
         campaign = http.get(f"/campaign/{campaign_id}").json()
         full = http.get(f"/call/{calls[answered]['call_id']}").json()
     assert [a["outcome"] for a in calls[unanswered]["attempts"]] == ["no_answer", "answered"]
@@ -138,7 +116,7 @@ def test_calls_are_posted_to_the_runtime_retried_and_reported_with_results(
 def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
     platform_server: Server, database: Database, runtime: AgentRuntime
 ):
-    owner, stranger = _tenant(database), _tenant(database)
+    owner, stranger = platforms.tenant(database, TEAM), platforms.tenant(database, TEAM)
     number = phone(3)
     with (
         platform_server.client(owner.token) as http,
@@ -146,43 +124,43 @@ def test_a_bad_signature_records_nothing_and_a_foreign_call_is_not_found(
     ):
         connection = _connect(http, runtime)
         ours = runtime.events_path
-        campaign_id = _campaign(http, _playbook(http, connection), [{"phone": number}])
+        campaign_id = platforms.campaign(http, _playbook(http, connection), [{"phone": number}])
         _, call_id = _placed(runtime, number, 1)
         forger = AgentRuntime("not-the-secret", platform_server.url, runtime.events_path)
         assert forger.report(call_id, "ended", "answered").status_code == 401
         _connect(other, runtime)  # the same runtime and secret, another account's connection
         assert runtime.report(call_id, "ended", "answered").status_code == 404
-        assert _calls(http, campaign_id)[number]["status"] == "in_progress"
+        assert platforms.calls(http, campaign_id)[number]["status"] == "in_progress"
         runtime.events_path = ours  # a new request: a signed one is good once, wherever it went
         assert runtime.report(call_id, "ended", "answered", answered_by="human").status_code == 204
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
+        platforms.wait_for_call(http, campaign_id, number, "completed", 10)
 
 
 def test_a_call_whose_end_never_arrives_is_lost_when_its_lease_runs_out(
     platform_server: Server, database: Database, runtime: AgentRuntime
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(4)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, runtime, max_call_seconds=1)
-        campaign_id = _campaign(http, _playbook(http, connection), [{"phone": number}])
+        campaign_id = platforms.campaign(http, _playbook(http, connection), [{"phone": number}])
         _placed(runtime, number, 1)  # and the runtime never reports it
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "failed", 20)
-        [attempt] = _calls(http, campaign_id)[number]["attempts"]
+        platforms.wait_for_call(http, campaign_id, number, "failed", 20)
+        [attempt] = platforms.calls(http, campaign_id)[number]["attempts"]
     assert attempt["outcome"] == "failed" and attempt["error"] == "lost"
 
 
 def test_a_throttled_runtime_spends_no_attempt(
     platform_server: Server, database: Database, runtime: AgentRuntime
 ):
-    tenant = _tenant(database)
+    tenant = platforms.tenant(database, TEAM)
     number = phone(5)
     with platform_server.client(tenant.token) as http:
         connection = _connect(http, runtime)
         runtime.unavailable, runtime.unavailable_status = 1, 429
-        campaign_id = _campaign(http, _playbook(http, connection), [{"phone": number}])
+        campaign_id = platforms.campaign(http, _playbook(http, connection), [{"phone": number}])
         sent, call_id = _placed(runtime, number, 1)  # refused once, then taken
         assert runtime.unavailable == 0 and sent["attempt"] == 1
         assert runtime.report(call_id, "ended", "answered").status_code == 204
-        wait_for(lambda: _calls(http, campaign_id)[number]["status"] == "completed", 10)
-        assert [a["number"] for a in _calls(http, campaign_id)[number]["attempts"]] == [1]
+        platforms.wait_for_call(http, campaign_id, number, "completed", 10)
+        assert [a["number"] for a in platforms.calls(http, campaign_id)[number]["attempts"]] == [1]
