@@ -48,7 +48,9 @@ class Connection:
             **params,
         }
         signature = RequestValidator(token).compute_signature(self.webhook_url, form)
-        return httpx.post(self._address, data=form, headers={"X-Twilio-Signature": signature})
+        return httpx.post(
+            self._address, data=form, headers={"X-Twilio-Signature": signature}, timeout=30
+        )
 
 
 def _connect(

@@ -68,6 +68,7 @@ class AgentRuntime:
             self.outbound_url + self.events_path,
             content=body,
             headers={SIGNATURE_HEADER: sign(self.secret, int(time.time()), body)},
+            timeout=30,  # outbound may wait for a call id being stored (5 s)
         )
 
     def _run_script(self, provider_call_id: str, script: Script) -> None:

@@ -20,7 +20,12 @@ from typing import Any
 
 import httpx
 
-from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
+from tests.providers.platforms.http_stand_in import (
+    WEBHOOK_TIMEOUT_SECONDS,
+    Answer,
+    Received,
+    Recorder,
+)
 
 
 def error(status: int, message: str) -> Answer:
@@ -170,4 +175,4 @@ def post_webhook(url: str, payload: dict[str, Any], secret: str) -> httpx.Respon
     """Post ``payload`` to ``url`` as Bland posts its post-call webhook, signed with ``secret``."""
     body = encode(payload)
     headers = {"Content-Type": "application/json", "X-Webhook-Signature": signature(secret, body)}
-    return httpx.post(url, content=body, headers=headers)
+    return httpx.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)

@@ -28,7 +28,12 @@ from typing import Any
 
 import httpx
 
-from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
+from tests.providers.platforms.http_stand_in import (
+    WEBHOOK_TIMEOUT_SECONDS,
+    Answer,
+    Received,
+    Recorder,
+)
 
 ENDPOINTS = {
     "twilio": "/v1/convai/twilio/outbound-call",
@@ -289,4 +294,4 @@ def post_webhook(
         "Content-Type": "application/json",
         "ElevenLabs-Signature": signature(secret, body, timestamp),
     }
-    return httpx.post(url, content=body, headers=headers)
+    return httpx.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)

@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, TypeVar
 
 JSON = "application/json"
+# A webhook posted to outbound may wait for a call id being stored (5 s): give it time.
+WEBHOOK_TIMEOUT_SECONDS = 30.0
 SHUTDOWN_POLL_SECONDS = 0.05  # how soon the server notices it is to stop
 
 

@@ -27,7 +27,12 @@ from google.protobuf.message import Message
 from livekit import api
 from livekit.api.access_token import Claims
 
-from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
+from tests.providers.platforms.http_stand_in import (
+    WEBHOOK_TIMEOUT_SECONDS,
+    Answer,
+    Received,
+    Recorder,
+)
 
 PROTOBUF = "application/protobuf"
 M = TypeVar("M", bound=Message)
@@ -240,7 +245,7 @@ def post_webhook(
         "Authorization": webhook_token(api_key, api_secret, body, ttl_minutes),
         "Content-Type": "application/webhook+json",
     }
-    return httpx.post(url, content=body, headers=headers)
+    return httpx.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
 
 
 def decoded_metadata(message: Any) -> dict[str, Any]:

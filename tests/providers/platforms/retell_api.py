@@ -25,7 +25,12 @@ from typing import Any
 
 import httpx
 
-from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
+from tests.providers.platforms.http_stand_in import (
+    WEBHOOK_TIMEOUT_SECONDS,
+    Answer,
+    Received,
+    Recorder,
+)
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 NOT_CONNECTED = frozenset(
@@ -157,7 +162,9 @@ def signed_headers(body: bytes, api_key: str, timestamp_ms: int | None = None) -
 def post_webhook(url: str, payload: dict[str, Any], api_key: str) -> httpx.Response:
     """Post a webhook to outbound as Retell does, signed with the API key."""
     body = body_of(payload)
-    return httpx.post(url, content=body, headers=signed_headers(body, api_key))
+    return httpx.post(
+        url, content=body, headers=signed_headers(body, api_key), timeout=WEBHOOK_TIMEOUT_SECONDS
+    )
 
 
 @dataclass

@@ -27,7 +27,12 @@ from typing import Any
 
 import httpx
 
-from tests.providers.platforms.http_stand_in import Answer, Received, Recorder
+from tests.providers.platforms.http_stand_in import (
+    WEBHOOK_TIMEOUT_SECONDS,
+    Answer,
+    Received,
+    Recorder,
+)
 
 ORG_ID = "be2fa99a-b5f1-4b5a-8cfd-55c085a5ad41"
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
@@ -173,7 +178,12 @@ def body_of(payload: dict[str, Any]) -> bytes:
 
 def post_message(url: str, payload: dict[str, Any], secret: str) -> httpx.Response:
     """Post a server message to outbound as Vapi does, with the secret header."""
-    return httpx.post(url, content=body_of(payload), headers=secret_headers(secret))
+    return httpx.post(
+        url,
+        content=body_of(payload),
+        headers=secret_headers(secret),
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
+    )
 
 
 @dataclass
