@@ -75,3 +75,11 @@ def test_callbacks_are_checked_for_each_provider_whose_credentials_are_set():
         "webhook": WebhookCallbacks,
         "twilio": TwilioCallbacks,
     }
+
+
+def test_every_connection_type_has_its_adapter_loaded_on_first_use():
+    from outbound.domain.connections import FIELDS
+    from outbound.providers.platforms.registry import ADAPTERS
+
+    assert set(ADAPTERS) == set(FIELDS)
+    assert all(ADAPTERS[type_].type is type_ for type_ in ADAPTERS)
