@@ -28,7 +28,7 @@ SPOKEN = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one per test: its calls are looked up by phone number
 def bland(database_url: str) -> Iterator[BlandApi]:
     """A stand-in for each database's run: a number (``phone``) may come again in the other."""
     with serving(BlandApi(API_KEY)) as stand_in:

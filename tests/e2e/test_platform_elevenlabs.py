@@ -35,7 +35,7 @@ PHONE_NUMBER_PATH = f"/v1/convai/phone-numbers/{PHONE_NUMBER_ID}"
 CONVERSATION = [turn("agent", "Hi Ana", 0), turn("user", "Renew it.", 2)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one per test: its calls are looked up by phone number
 def elevenlabs() -> Iterator[ElevenLabsApi]:
     stand_in = ElevenLabsApi(API_KEY, agents={AGENT_ID}, phone_numbers={PHONE_NUMBER_ID: "twilio"})
     with serving(stand_in):

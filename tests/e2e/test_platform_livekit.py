@@ -35,7 +35,7 @@ HUNG_UP = api.DisconnectReason.CLIENT_INITIATED  # the contact hung up: answered
 UNANSWERED = api.DisconnectReason.USER_UNAVAILABLE
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one per test: its calls are looked up by phone number
 def livekit(database_url: str) -> Iterator[LiveKitApi]:
     """A stand-in for each database's run: a number (``phone``) may come again in the other."""
     with serving(LiveKitApi(API_KEY, API_SECRET, trunks={TRUNK})) as stand_in:

@@ -31,7 +31,7 @@ TEAM = "Retell team"
 CALLBACK_DELAY = timedelta(seconds=4)  # room to see the call pending before it is dialed again
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one per test: its calls are looked up by phone number
 def retell() -> Iterator[RetellApi]:
     with serving(RetellApi(API_KEY, {AGENT_ID}, {FROM_NUMBER})) as stand_in:
         yield stand_in

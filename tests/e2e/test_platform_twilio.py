@@ -23,7 +23,7 @@ CALLER_ID = "+14155550123"
 TEAM = "Twilio team"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one per test: its calls are looked up by phone number
 def twilio() -> Iterator[TwilioApi]:
     with running(TwilioApi(ACCOUNT_SID, AUTH_TOKEN)) as stand_in:
         yield stand_in

@@ -29,7 +29,7 @@ PHONE_NUMBER_ID = "c6ea6cb0-0dfb-4a65-918f-6a33abb54b64"
 TEAM = "Vapi team"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one per test: its calls are looked up by phone number
 def vapi() -> Iterator[VapiApi]:
     with serving(VapiApi(API_KEY, {ASSISTANT_ID}, {PHONE_NUMBER_ID})) as stand_in:
         yield stand_in
