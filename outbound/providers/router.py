@@ -61,11 +61,6 @@ class ProviderRouter(Provider):
         adapter = self._adapters.get(connection_id) if connection_id else None
         return adapter.max_call_seconds if adapter else self.default.max_call_seconds
 
-    def provider_name(self, request: CallRequest) -> str:
-        connection_id = connection_of(request)
-        adapter = self._adapters.get(connection_id) if connection_id else None
-        return adapter.type.value if adapter else self.default.name
-
     async def place_call(self, request: CallRequest) -> CallHandle:
         connection_id = connection_of(request)
         if connection_id is None:

@@ -275,7 +275,7 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
     outbox = Outbox(conn)
     for call, result in matched:
         if call.campaign_id not in retry_on:
-            retry_on[call.campaign_id] = _outcomes(call.recall_on)
+            retry_on[call.campaign_id] = retried_outcomes(call.recall_on)
         state = recall.next_state(
             call.status,
             call.recall,
@@ -284,7 +284,7 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
             call.calling_window,
             zone_of(call.timezone),
             result,
-            _conversation(rules.get(call.playbook_id), call.max_callbacks, call.callback_count),
+            conversation_of(rules.get(call.playbook_id), call.max_callbacks, call.callback_count),
         )
         if result.result is not None and (call.id, result.attempt_number) not in already_stored:
             (completing if call.has_result else stored).append(
@@ -378,9 +378,11 @@ def conversation_rules(
     }
 
 
-def _conversation(
+def conversation_of(
     rules: recall.Conversation | None, max_callbacks: int | None, callbacks_taken: int
 ) -> recall.Conversation:
+    """What decides a call after a conversation: its playbook's rules (``conversation_rules``)
+    and the callbacks it has taken of its campaign's budget."""
     if rules is None and not callbacks_taken:
         return recall.NO_CONVERSATION
     return replace(
@@ -428,7 +430,7 @@ def suppress_phones(
     return {call.campaign_id for call in skipped}
 
 
-def _outcomes(recall_on: Sequence[str] | None) -> frozenset[Outcome] | None:
+def retried_outcomes(recall_on: Sequence[str] | None) -> frozenset[Outcome] | None:
     """A campaign's ``recall_on`` as the recall rule takes it."""
     return None if recall_on is None else frozenset(Outcome(o) for o in recall_on)
 

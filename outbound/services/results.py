@@ -16,11 +16,16 @@ from datetime import datetime, timedelta
 from outbound.domain import recall
 from outbound.domain.records import Account, AttemptResult
 from outbound.domain.results import ConversationResult, oversized, truncated
-from outbound.domain.statuses import CallStatus, Outcome
+from outbound.domain.statuses import CallStatus
 from outbound.domain.windows import zone_of
 from outbound.exceptions import Conflict, InvalidRequest, NotFound
 from outbound.services import events
-from outbound.services.dispatch import conversation_rules, suppress_phones
+from outbound.services.dispatch import (
+    conversation_of,
+    conversation_rules,
+    retried_outcomes,
+    suppress_phones,
+)
 from outbound.services.events import Outbox
 from outbound.store import campaigns as campaign_store
 from outbound.store import results as store
@@ -101,16 +106,11 @@ def _record(
     if attempt.anchor_at is None or attempt.ended_at is None:
         return
     rules = conversation_rules(conn, {attempt.playbook_id}).get(attempt.playbook_id)
-    conversation = recall.Conversation(
-        actions=rules.actions if rules else {},
-        after_voicemail=rules.after_voicemail if rules else recall.NO_CONVERSATION.after_voicemail,
-        max_callbacks=attempt.max_callbacks,
-        callbacks_taken=attempt.callback_count,
-    )
+    conversation = conversation_of(rules, attempt.max_callbacks, attempt.callback_count)
     state = recall.next_state(
         CallStatus.IN_PROGRESS,
         attempt.recall,
-        None if attempt.recall_on is None else frozenset(Outcome(o) for o in attempt.recall_on),
+        retried_outcomes(attempt.recall_on),
         attempt.anchor_at,
         attempt.calling_window,
         zone_of(attempt.timezone),

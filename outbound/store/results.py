@@ -4,7 +4,7 @@ sums a campaign shows (dispositions and cost)."""
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -326,30 +326,3 @@ def total_cost(conn: Connection, campaign_id: uuid.UUID) -> Cost | None:
     if row is None or row[0] is None:
         return None
     return Cost(round(float(row[0]), 6), row[1] or "USD")
-
-
-def last_answered_results(
-    conn: Connection, call_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, ConversationResult]:
-    """Each call's last answered attempt's result (without its transcript), for exports."""
-    found: dict[uuid.UUID, tuple[int, ConversationResult]] = {}
-    ids = list(call_ids)
-    for start in range(0, len(ids), _IN_CHUNK):
-        rows = conn.execute(
-            select(*_columns(transcript=False))
-            .join(
-                call_attempts,
-                and_(
-                    call_attempts.c.call_id == attempt_results.c.call_id,
-                    call_attempts.c.number == attempt_results.c.number,
-                ),
-            )
-            .where(
-                attempt_results.c.call_id.in_(ids[start : start + _IN_CHUNK]),
-                call_attempts.c.outcome == Outcome.ANSWERED.value,
-            )
-        )
-        for row in rows:
-            if row.call_id not in found or found[row.call_id][0] < row.number:
-                found[row.call_id] = (row.number, _result(row, transcript=False))
-    return {call_id: result for call_id, (_, result) in found.items()}
