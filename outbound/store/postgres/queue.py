@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 from sqlalchemy import Connection
 
 from outbound.domain.contacts import CONTACT_FIELDS
@@ -151,7 +153,39 @@ ON CONFLICT (call_id, number) DO UPDATE SET
   truncated = excluded.truncated OR attempt_results.truncated,
   received_at = excluded.received_at
 """
-_COPY_RESULTS = f"COPY attempt_results ({', '.join(ResultRow._fields)}) FROM STDIN"
+# Binary: psycopg formats a row for the text form in Python, twice the time of the binary one.
+_COPY_RESULTS = f"COPY attempt_results ({', '.join(ResultRow._fields)}) FROM STDIN (FORMAT BINARY)"
+_RESULT_TYPES = (  # the columns of ``ResultRow``, in order
+    "uuid",
+    "int4",
+    "uuid",
+    "uuid",
+    "text",
+    "text",
+    "jsonb",
+    "jsonb",
+    "text",
+    "float8",
+    "text",
+    "text",
+    "timestamptz",
+    "bool",
+    "bool",
+    "bool",
+    "timestamptz",
+)
+
+
+class _JsonText(Dumper):
+    """A document already encoded as JSON text, in jsonb's binary form (its version, 1)."""
+
+    format = Format.BINARY
+    oid = psycopg.postgres.types["jsonb"].oid
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()
+
+
 _RESULT_PARAMETERS = (
     "call_ids",
     "numbers",
@@ -273,9 +307,12 @@ class PostgresCallQueue:
         if results and new:  # COPY: the dispatcher writes one for every attempt it closes
             driver = self._conn.connection.dbapi_connection
             assert isinstance(driver, psycopg.Connection)
-            with driver.cursor() as cursor, cursor.copy(_COPY_RESULTS) as copy:
-                for row in results:
-                    copy.write_row(row)
+            with driver.cursor() as cursor:
+                cursor.adapters.register_dumper(None, _JsonText)  # for the jsonb columns
+                with cursor.copy(_COPY_RESULTS) as copy:
+                    copy.set_types(_RESULT_TYPES)
+                    for row in results:
+                        copy.write_row(row)
         elif results:
             columns = zip(*results, strict=True)
             self._conn.exec_driver_sql(
