@@ -159,7 +159,7 @@ def build_requests(
             )
             for item in claimed
         ]
-    with database.reading() as conn:
+    with database.reading_apart() as conn:
         contacts = contact_store.get_many(conn, {item.contact_id for item in claimed})
         playbooks = playbook_store.get_playbooks(conn, {item.playbook_id for item in claimed})
     # A playbook whose texts are not templates is the same for every contact: made once.
@@ -471,5 +471,5 @@ def queue_counts(database: Database, now: datetime) -> dict[str, int]:
 
 
 def next_due_at(database: Database) -> datetime | None:
-    with database.reading() as conn:
+    with database.reading_apart() as conn:
         return store.next_due_at(conn)

@@ -42,6 +42,11 @@ class Dialect(Protocol):
         """The writer of contact lists, on ``conn``."""
         ...
 
+    def autocommit(self, conn: Connection) -> None:
+        """Let each statement of ``conn`` commit on its own, where that spares round trips;
+        else leave it as it is."""
+        ...
+
     def insert(self, table: Table) -> UpsertInsert:
         """An INSERT into ``table`` that can say what to do ON CONFLICT."""
         ...

@@ -60,3 +60,28 @@ def test_a_database_that_does_not_answer_is_unavailable():
         assert raised.value.message == "OperationalError"  # the driver's error, named
     finally:
         database.dispose()
+
+
+def _prepared(tx: Transaction) -> int:
+    return int(tx.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar_one())
+
+
+def test_reads_apart_commit_as_they_go_and_keep_what_the_connection_prepared(
+    database: Database,
+):
+    """The dispatcher's reads of every batch: each statement on its own. On PostgreSQL psycopg
+    prepares a statement run often on a connection, and keeps it across these reads; a
+    ``reading`` transaction ends with a ROLLBACK, which makes psycopg forget them all."""
+    for _ in range(8):  # more than psycopg's prepare threshold (5)
+        with database.reading_apart() as tx:
+            tx.exec_driver_sql("SELECT id FROM accounts WHERE id IS NULL").all()
+    if not database.concurrent_writers:
+        return  # SQLite: no prepared statements to keep
+    with database.reading_apart() as tx:
+        driver = tx.connection.dbapi_connection
+        assert driver is not None and driver.autocommit  # no BEGIN, no ROLLBACK
+        assert _prepared(tx) >= 1
+    with database.reading() as tx:
+        tx.exec_driver_sql("SELECT 1").all()
+    with database.reading_apart() as tx:
+        assert _prepared(tx) == 0  # the ROLLBACK of ``reading`` dropped them

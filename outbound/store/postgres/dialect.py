@@ -35,6 +35,9 @@ class PostgreSQL:
     def contact_writer(self, conn: Connection) -> PostgresContactWriter:
         return PostgresContactWriter(conn)
 
+    def autocommit(self, conn: Connection) -> None:
+        conn.execution_options(isolation_level="AUTOCOMMIT")  # reset as the pool takes it back
+
     def insert(self, table: Table) -> postgresql.Insert:
         return postgresql.insert(table)
 

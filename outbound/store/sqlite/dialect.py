@@ -29,6 +29,9 @@ class SQLite:
     def contact_writer(self, conn: Connection) -> SqliteContactWriter:
         return SqliteContactWriter(conn)
 
+    def autocommit(self, conn: Connection) -> None:
+        pass  # in-process: a transaction costs no round trip
+
     def insert(self, table: Table) -> sqlite.Insert:
         return sqlite.insert(table)
 
