@@ -37,6 +37,7 @@ from outbound.store.database import Database
 log = logging.getLogger(__name__)
 
 RESULT_BATCH_SIZE = 1000  # outcomes recorded per transaction at most
+RESULT_WRITERS = 2  # batches of outcomes written at once (one on SQLite)
 ERROR_BACKOFF_SECONDS = 1.0  # pause after a failed round or write, e.g. the database is away
 PACING_RETRY_SECONDS = 0.05  # due calls held back by a rate limit are looked at again after
 MIN_SLEEP_SECONDS = 0.005  # due work we could not take (e.g. no room in flight) is retried after
@@ -77,6 +78,10 @@ class Dispatcher:
         self._next_lease_check = 0.0
         self._next_launch_check = 0.0
         self._paced = False
+        # One claim at a time in this process: the claim rounds take turns at the queue (a
+        # second claim would find the first one's accounts held, and read the queue for
+        # nothing) while the others place the calls they claimed.
+        self._claiming = asyncio.Lock()
 
     def wake(self) -> None:
         """Look for due work now (safe to call from any thread)."""
@@ -139,9 +144,10 @@ class Dispatcher:
         self._in_flight += room  # held for this claim: another one may be under way
         self._idle.clear()
         try:
-            result = await asyncio.to_thread(
-                dispatch.claim, self._database, self.owner, room, self._clock.now, lease
-            )
+            async with self._claiming:
+                result = await asyncio.to_thread(
+                    dispatch.claim, self._database, self.owner, room, self._clock.now, lease
+                )
         except BaseException:
             self._settle(room)
             raise
@@ -313,8 +319,18 @@ class Dispatcher:
         self._results.put_nowait(result)
 
     async def _record_results(self) -> None:
-        """Record outcomes in batches as they come, until the queue is closed (``None``)."""
+        """Record outcomes in batches as they come, until the queue is closed (``None``).
+
+        Up to ``RESULT_WRITERS`` batches are written at once where the database takes several
+        writers: the next batch gathers while one is written. Batches hold different attempts
+        (an outcome is queued once), and each locks its calls as every writer of outcomes does
+        (other workers, lease expiry, the API), so they do not meet.
+        """
+        writers = RESULT_WRITERS if self._database.concurrent_writers else 1
+        free = asyncio.Semaphore(writers)
+        writing: set[asyncio.Task[None]] = set()
         while True:
+            await free.acquire()
             batch: list[AttemptResult] = []
             item = await self._results.get()
             while item is not None:
@@ -323,8 +339,14 @@ class Dispatcher:
                     break
                 item = self._results.get_nowait()
             if batch:
-                await self._record(batch)
+                task = asyncio.create_task(self._record(batch))
+                writing.add(task)
+                task.add_done_callback(writing.discard)
+                task.add_done_callback(lambda _: free.release())
+            else:
+                free.release()
             if item is None:
+                await asyncio.gather(*writing)
                 return
 
     async def _record(self, batch: list[AttemptResult]) -> None:

@@ -7,9 +7,12 @@ provider posts to an agent runtime stood in for by ``httpx.MockTransport``.
 import asyncio
 import json
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -31,6 +34,7 @@ from tests.workers.conftest import START, Customer
 from tests.workers.loops import FakeClock, looked_at_the_time, running, until
 
 DISPATCHER_LOG = "outbound.workers.dispatcher"
+T = TypeVar("T")
 ANSWERED, NO_ANSWER = 7, 61  # the simulator's outcome is chosen by a number's last two digits
 
 
@@ -341,3 +345,68 @@ def test_a_failed_read_of_the_next_due_time_does_not_stop_the_dispatcher(
 
     asyncio.run(scenario())
     assert reads > 1
+
+
+class _Overlap:
+    """Counts how many calls of a function run at once (they run in threads)."""
+
+    def __init__(self, pause: float = 0.0) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._pause = pause
+        self.most = 0
+        self.calls = 0
+
+    def around(self, function: Callable[..., T]) -> Callable[..., T]:
+        def counted(*args: object, **kwargs: object) -> T:
+            with self._lock:
+                self._running += 1
+                self.calls += 1
+                self.most = max(self.most, self._running)
+            try:
+                time.sleep(self._pause)  # long enough for the loops to want another
+                return function(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self._running -= 1
+
+        return counted
+
+
+def test_claims_take_turns_while_outcomes_are_written_side_by_side(
+    database: Database,
+    customer: Customer,
+    clock: FakeClock,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Two claim rounds: one claims while the other places what it claimed, never two
+    claims at once (the second would find the account held, and read the queue for nothing).
+    Outcomes are written two batches at once where the database takes several writers."""
+    numbers = sorted({phone(ANSWERED) for _ in range(24)})
+    campaign_id = _campaign(database, customer, clock, numbers)
+    claims, writes = _Overlap(pause=0.02), _Overlap(pause=0.05)
+    monkeypatch.setattr(dispatch, "claim", claims.around(dispatch.claim))
+    monkeypatch.setattr(dispatch, "record_results", writes.around(dispatch.record_results))
+    small = settings.model_copy(update={"dispatch_batch_size": 3, "dispatch_claims": 2})
+    dispatcher = Dispatcher(database, _simulator(clock), small, clock)
+
+    def ended() -> bool:
+        return all(c.status.is_terminal for c in _calls(database, customer, campaign_id).values())
+
+    async def scenario() -> None:
+        async with running(dispatcher.run):
+            for _ in range(60):  # the account's rate limit lets a few calls go each second
+                if await asyncio.to_thread(ended):
+                    return
+                clock.advance(timedelta(seconds=1))
+                await looked_at_the_time(clock)
+            raise AssertionError("not every call ended")
+
+    asyncio.run(scenario())
+
+    calls = _calls(database, customer, campaign_id)
+    assert len(calls) == len(numbers)
+    assert all(len(call.attempts) == 1 for call in calls.values())
+    assert claims.calls >= len(numbers) // 3 and claims.most == 1
+    assert writes.most == (2 if database.concurrent_writers else 1)
