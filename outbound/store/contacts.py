@@ -132,7 +132,11 @@ def get_many(
         return {}
     found: dict[uuid.UUID, dict[str, Any]] = {}
     for contact_id, *values, custom in conn.queue.contact_rows(list(contact_ids)):
-        contact = dict(zip(_VARIABLE_NAMES, values, strict=True))
+        contact = {
+            name: value
+            for name, value in zip(_VARIABLE_NAMES, values, strict=True)
+            if value is not None
+        }
         contact["custom_fields"] = {} if custom in _NO_CUSTOM_FIELDS else json.loads(custom)
         found[contact_id] = contact
     return found
