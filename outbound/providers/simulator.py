@@ -45,7 +45,6 @@ def simulated_outcome(e164: str) -> Outcome:
 
 ANSWERED_COST = Cost(0.05, "USD")
 UNANSWERED_COST = Cost(0.01, "USD")
-ANSWERED_REASON = "customer-ended-call"
 
 
 def simulated_result(
@@ -55,25 +54,16 @@ def simulated_result(
     if outcome is not Outcome.ANSWERED:
         left = outcome is Outcome.VOICEMAIL and request.playbook.voicemail_message is not None
         return _unanswered(outcome, left)
-    custom = request.variables.get("custom")
+    custom = request.variables.get("custom") or {}
     name = request.variables.get("first_name") or request.to
-    transcript = _transcript(request.playbook.first_message or "Hello", talk_seconds)
-    if not custom:  # the usual case, made without looking for what is not there
-        return ConversationResult(
-            summary=f"Simulated conversation with {name}.",
-            transcript=transcript,
-            cost=ANSWERED_COST,
-            ended_reason=ANSWERED_REASON,
-            voicemail_left=False,
-        )
     minutes = _number(custom.get("sim_callback_minutes"))
     return ConversationResult(
         disposition=_text(custom.get("sim_disposition")),
         summary=_text(custom.get("sim_summary")) or f"Simulated conversation with {name}.",
         data=_document(custom.get("sim_data")),
-        transcript=transcript,
+        transcript=_transcript(request.playbook.first_message or "Hello", talk_seconds),
         cost=ANSWERED_COST,
-        ended_reason=ANSWERED_REASON,
+        ended_reason="customer-ended-call",
         callback_at=ended_at + timedelta(minutes=minutes) if minutes is not None else None,
         voicemail_left=False,
     )
