@@ -103,5 +103,11 @@ class Provider(abc.ABC):
         attempt is not spent) and ``CallRejected`` when it refuses this call.
         """
 
+    def places_at_once(self, request: CallRequest) -> bool:
+        """Whether ``place_call(request)`` returns without waiting on anything (no I/O): the
+        dispatcher then places such calls one after another instead of one task each (a task
+        costs more than the simulator's whole placing)."""
+        return False
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release the provider's resources."""

@@ -61,6 +61,9 @@ class ProviderRouter(Provider):
         adapter = self._adapters.get(connection_id) if connection_id else None
         return adapter.max_call_seconds if adapter else self.default.max_call_seconds
 
+    def places_at_once(self, request: CallRequest) -> bool:
+        return connection_of(request) is None and self.default.places_at_once(request)
+
     async def place_call(self, request: CallRequest) -> CallHandle:
         connection_id = connection_of(request)
         if connection_id is None:

@@ -143,6 +143,9 @@ class SimulatorProvider(Provider):
     def max_call_seconds(self) -> float:
         return self._ring_seconds + self._talk_seconds
 
+    def places_at_once(self, request: CallRequest) -> bool:
+        return True
+
     async def place_call(self, request: CallRequest) -> CallHandle:
         provider_call_id = f"sim-{uuid.uuid4().hex}"
         if self._log is not None:

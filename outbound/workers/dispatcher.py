@@ -166,12 +166,7 @@ class Dispatcher:
         except BaseException:
             self._settle(len(claimed))  # nothing placed: the attempts stay leased, then lost
             raise
-        outcomes = await asyncio.gather(
-            *(
-                self._place(provider, item, request)
-                for item, request in zip(claimed, requests, strict=True)
-            )
-        )
+        outcomes = await self._place_all(provider, claimed, requests)
         handles = [
             (item, request, o)
             for item, request, o in zip(claimed, requests, outcomes, strict=True)
@@ -210,6 +205,26 @@ class Dispatcher:
             finally:
                 self._settle(len(unplaced))
         return len(claimed) == room
+
+    async def _place_all(
+        self, provider: Provider, claimed: list[ClaimedAttempt], requests: list[CallRequest]
+    ) -> "list[CallHandle | _Unplaced | None]":
+        """``_place`` for each attempt: the calls the provider places at once one after
+        another, the others side by side (one task each)."""
+        outcomes: list[CallHandle | _Unplaced | None] = [None] * len(claimed)
+        waiting: list[int] = []
+        for index, request in enumerate(requests):
+            if provider.places_at_once(request):
+                outcomes[index] = await self._place(provider, claimed[index], request)
+            else:
+                waiting.append(index)
+        if waiting:
+            placed = await asyncio.gather(
+                *(self._place(provider, claimed[i], requests[i]) for i in waiting)
+            )
+            for index, outcome in zip(waiting, placed, strict=True):
+                outcomes[index] = outcome
+        return outcomes
 
     def _longer_leases(
         self, provider: Provider, handles: list[tuple[ClaimedAttempt, CallRequest, CallHandle]]

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -22,10 +23,17 @@ from outbound.config import Settings
 from outbound.domain.records import Call
 from outbound.domain.statuses import CallStatus, Outcome
 from outbound.exceptions import DatabaseUnavailable
-from outbound.providers.base import Provider, ReportResult
+from outbound.providers.base import (
+    CallHandle,
+    CallRequest,
+    PlaybookSnapshot,
+    Provider,
+    ReportResult,
+)
+from outbound.providers.router import ProviderRouter
 from outbound.providers.simulator import SimulatorProvider
 from outbound.providers.webhook import WebhookProvider
-from outbound.services import campaigns, dispatch
+from outbound.services import accounts, campaigns, dispatch
 from outbound.services.campaigns import NewCampaign, RawContact
 from outbound.store.database import Database
 from outbound.workers.dispatcher import Dispatcher
@@ -410,3 +418,82 @@ def test_claims_take_turns_while_outcomes_are_written_side_by_side(
     assert all(len(call.attempts) == 1 for call in calls.values())
     assert claims.calls >= len(numbers) // 3 and claims.most == 1
     assert writes.most == (2 if database.concurrent_writers else 1)
+
+
+class _SomeAtOnce(SimulatorProvider):
+    """The simulator, placing calls to numbers that end in an even digit at once and the
+    others after a pause (as a provider that waits on its platform does)."""
+
+    def __init__(self, report: ReportResult, clock: FakeClock) -> None:
+        super().__init__(report, ring_seconds=0, talk_seconds=0, clock=clock.now)
+        self.placed_by: dict[str, asyncio.Task[object] | None] = {}
+        self.waiting = 0
+        self.most_waiting = 0
+
+    def places_at_once(self, request: CallRequest) -> bool:
+        return int(request.to[-1]) % 2 == 0
+
+    async def place_call(self, request: CallRequest) -> CallHandle:
+        self.placed_by[request.to] = asyncio.current_task()
+        if not self.places_at_once(request):
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+            await asyncio.sleep(0.02)
+            self.waiting -= 1
+        return await super().place_call(request)
+
+
+def test_calls_placed_at_once_take_no_task_and_the_others_wait_side_by_side(
+    database: Database, customer: Customer, clock: FakeClock, settings: Settings
+):
+    """One claim of eight calls: the four placed at once in the claim round's own task, one
+    after another; the four others side by side, a task each."""
+    accounts.update_account(
+        database, customer.account.id, max_concurrent_calls=0, calls_per_second=0
+    )
+    at_once = sorted({phone(10 + 2 * k) for k in range(4)})
+    waiting = sorted({phone(11 + 2 * k) for k in range(4)})
+    campaign_id = _campaign(database, customer, clock, at_once + waiting)
+    providers: list[_SomeAtOnce] = []
+
+    def provider(report: ReportResult) -> Provider:
+        providers.append(_SomeAtOnce(report, clock))
+        return providers[0]
+
+    one_claim = settings.model_copy(update={"dispatch_claims": 1})
+    dispatcher = Dispatcher(database, provider, one_claim, clock)
+
+    def answered() -> bool:
+        calls = _calls(database, customer, campaign_id).values()
+        return all(call.status is CallStatus.COMPLETED for call in calls)
+
+    async def scenario() -> None:
+        async with running(dispatcher.run):
+            await until(answered, "every call is answered")
+
+    asyncio.run(scenario())
+    (simulator,) = providers
+    assert set(simulator.placed_by) == set(at_once + waiting)
+    placing = {simulator.placed_by[number] for number in at_once}
+    assert len(placing) == 1
+    assert placing.isdisjoint(simulator.placed_by[number] for number in waiting)
+    assert len({simulator.placed_by[number] for number in waiting}) == len(waiting)
+    assert simulator.most_waiting == len(waiting)
+
+
+def test_the_simulator_places_at_once_and_the_router_only_without_a_connection():
+    simulator = SimulatorProvider(lambda result: None)
+    router = ProviderRouter(simulator, load=_no_connection)
+    request = CallRequest(
+        uuid.uuid4(), 1, phone(ANSWERED), None, PlaybookSnapshot(uuid.uuid4(), "P")
+    )
+    on_platform = replace(
+        request, playbook=replace(request.playbook, provider={"connection_id": str(uuid.uuid4())})
+    )
+    assert simulator.places_at_once(request)
+    assert router.places_at_once(request) and not router.places_at_once(on_platform)
+    assert not WebhookProvider("https://runtime.example/calls", "s", 60).places_at_once(request)
+
+
+async def _no_connection(connection_id: uuid.UUID) -> None:
+    return None
