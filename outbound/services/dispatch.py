@@ -273,6 +273,7 @@ def apply_results(conn: Transaction, results: Sequence[AttemptResult], now: date
     suppressed: list[tuple[store.InFlightCall, str]] = []
     retry_on: dict[uuid.UUID, frozenset[Outcome] | None] = {}  # once per campaign of the batch
     outbox = Outbox(conn)
+    outbox.expect({call.account_id for call, _ in matched})
     for call, result in matched:
         if call.campaign_id not in retry_on:
             retry_on[call.campaign_id] = retried_outcomes(call.recall_on)

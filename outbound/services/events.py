@@ -7,6 +7,7 @@ An account without webhook endpoints publishes nothing.
 """
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,9 +52,17 @@ class Outbox:
 
     conn: Transaction
     pending: list[_Pending] = field(default_factory=list)
+    # Each account's endpoints' event types, once read (``expect`` or ``publish``).
+    endpoints: dict[uuid.UUID, list[set[str] | None]] = field(default_factory=dict)
+
+    def expect(self, account_ids: Collection[uuid.UUID]) -> None:
+        """Read now which events the endpoints of ``account_ids`` want: the events no endpoint
+        wants are then dropped as they come (a use case that makes one per call of a batch)."""
+        self._read_endpoints(account_ids)
 
     def campaign(self, type_: str, account_id: uuid.UUID, campaign_id: uuid.UUID) -> None:
-        self.pending.append(_Pending(type_, account_id, campaign_id))
+        if self._wanted(type_, account_id):
+            self.pending.append(_Pending(type_, account_id, campaign_id))
 
     def call(
         self,
@@ -63,7 +72,8 @@ class Outbox:
         attempt_number: int | None = None,
         at: datetime | None = None,
     ) -> None:
-        self.pending.append(_Pending(type_, account_id, call_id, attempt_number, at))
+        if self._wanted(type_, account_id):
+            self.pending.append(_Pending(type_, account_id, call_id, attempt_number, at))
 
     def completed_campaigns(self, refs: list[campaign_store.Owned]) -> None:
         for ref in refs:
@@ -73,9 +83,8 @@ class Outbox:
         """Write the events that some endpoint wants; the transaction's last step."""
         if not self.pending:
             return 0
-        wanted = _wanted(
-            self.pending, store.subscriptions(self.conn, {p.account_id for p in self.pending})
-        )
+        self._read_endpoints({p.account_id for p in self.pending})
+        wanted = [p for p in self.pending if self._wanted(p.type, p.account_id)]
         self.pending = []
         if not wanted:
             return 0
@@ -101,6 +110,19 @@ class Outbox:
         store.insert_events(self.conn, rows)
         return len(rows)
 
+    def _read_endpoints(self, account_ids: Collection[uuid.UUID]) -> None:
+        unread = [a for a in account_ids if a not in self.endpoints]
+        if unread:
+            found = store.subscriptions(self.conn, unread)
+            for account_id in unread:
+                self.endpoints[account_id] = found.get(account_id, [])
+
+    def _wanted(self, type_: str, account_id: uuid.UUID) -> bool:
+        """False when the account's endpoints, read, want no such event; True when they are
+        not read yet (``publish`` decides)."""
+        endpoints = self.endpoints.get(account_id)
+        return endpoints is None or any(types is None or type_ in types for types in endpoints)
+
     def _data(self, items: list[_Pending]) -> dict[_Pending, dict[str, Any]]:
         call_ids = {i.subject_id for i in items if i.type.startswith("call.")}
         campaign_ids = {i.subject_id for i in items if i.type.startswith("campaign.")}
@@ -124,15 +146,3 @@ class Outbox:
                 counts = full_counts(campaign_store.count_calls_by_status(self.conn, campaign.id))
                 data[item] = {"campaign": campaign_view(campaign, counts).model_dump(mode="json")}
         return data
-
-
-def _wanted(
-    pending: list[_Pending], subscriptions: dict[uuid.UUID, list[set[str] | None]]
-) -> list[_Pending]:
-    return [
-        item
-        for item in pending
-        if any(
-            types is None or item.type in types for types in subscriptions.get(item.account_id, [])
-        )
-    ]
