@@ -5,7 +5,7 @@ run in Jinja2's sandbox. A variable the contact lacks renders empty (or is repor
 ``strict_variables``).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -54,6 +54,24 @@ def contact_variables(contact: Mapping[str, Any]) -> dict[str, Any]:
     return variables
 
 
+def row_variables(phone: str, values: Sequence[Any], custom: Mapping[str, Any]) -> dict[str, Any]:
+    """``contact_variables`` of a contact read as a row: its ``CONTACT_FIELDS`` in order, its
+    custom fields already parsed (run for every call placed; a list of bare numbers skips the
+    fields)."""
+    variables: dict[str, Any] = (
+        {
+            name: value
+            for name, value in zip(CONTACT_FIELDS, values, strict=True)
+            if value not in _EMPTY
+        }
+        if any(values)
+        else {}
+    )
+    variables["phone"] = phone
+    variables["custom"] = custom
+    return variables
+
+
 @lru_cache(maxsize=512)
 def _compiled(text: str, strict: bool) -> Any:
     try:
@@ -97,4 +115,5 @@ __all__ = [
     "contact_variables",
     "missing_variables",
     "render",
+    "row_variables",
 ]

@@ -160,7 +160,7 @@ def build_requests(
             for item in claimed
         ]
     with database.reading_apart() as conn:
-        contacts = contact_store.get_many(conn, {item.contact_id for item in claimed})
+        contacts = contact_store.variables_of(conn, {item.contact_id for item in claimed})
         playbooks = playbook_store.get_playbooks(conn, {item.playbook_id for item in claimed})
     # A playbook whose texts are not templates is the same for every contact: made once.
     constant = {
@@ -170,7 +170,7 @@ def build_requests(
     }
     requests = []
     for item in claimed:
-        variables = contact_variables(contacts.get(item.contact_id, {"phone": item.phone}))
+        variables = contacts.get(item.contact_id) or contact_variables({"phone": item.phone})
         snapshot = constant.get(item.playbook_id)
         requests.append(
             CallRequest(

@@ -187,7 +187,7 @@ class CallQueue(Protocol):
 
     def contact_rows(self, contact_ids: Sequence[uuid.UUID]) -> Sequence[Sequence[Any]]:
         """What the attempts of a claim need of their contacts: rows of ``CONTACT_ROW``, the
-        custom fields as JSON text (``contacts.contact_variables_of`` reads them)."""
+        custom fields as JSON text (``contacts.variables_of`` reads them)."""
         ...
 
 

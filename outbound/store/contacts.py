@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 from sqlalchemy import Connection, select
 
 from outbound.domain.contacts import CONTACT_FIELDS
+from outbound.domain.personalization import row_variables
 from outbound.domain.records import Campaign, ContactInput
 from outbound.store.tables import contacts
 
@@ -115,14 +116,13 @@ def get_contact(
 
 
 CONTACT_ROW = ("id", "phone", *CONTACT_FIELDS, "custom_fields")  # the last one as JSON text
-_VARIABLE_NAMES = CONTACT_ROW[1:-1]
 _NO_CUSTOM_FIELDS = ("{}", None)
 
 
-def get_many(
+def variables_of(
     conn: "Transaction", contact_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    """What calls need of their contacts, by id: the phone, the fields and ``custom_fields``.
+    """The template variables of contacts (``contact_variables``), by id.
 
     Read for every batch of attempts placed: the rows come as tuples (each database's own
     statement, ``CallQueue.contact_rows``), and custom fields are parsed only when there are
@@ -130,16 +130,12 @@ def get_many(
     """
     if not contact_ids:
         return {}
-    found: dict[uuid.UUID, dict[str, Any]] = {}
-    for contact_id, *values, custom in conn.queue.contact_rows(list(contact_ids)):
-        contact = {
-            name: value
-            for name, value in zip(_VARIABLE_NAMES, values, strict=True)
-            if value is not None
-        }
-        contact["custom_fields"] = {} if custom in _NO_CUSTOM_FIELDS else json.loads(custom)
-        found[contact_id] = contact
-    return found
+    return {
+        contact_id: row_variables(
+            phone, values, {} if custom in _NO_CUSTOM_FIELDS else json.loads(custom)
+        )
+        for contact_id, phone, *values, custom in conn.queue.contact_rows(list(contact_ids))
+    }
 
 
 def get_by_phones(

@@ -1,12 +1,14 @@
 import pytest
 from jinja2.exceptions import SecurityError
 
+from outbound.domain.contacts import CONTACT_FIELDS
 from outbound.domain.personalization import (
     InvalidTemplate,
     check_template,
     contact_variables,
     missing_variables,
     render,
+    row_variables,
 )
 
 ADA = contact_variables(
@@ -42,3 +44,17 @@ def test_the_sandbox_refuses_unsafe_templates():
 def test_syntax_errors_are_reported():
     with pytest.raises(InvalidTemplate):
         check_template("Hi {{first_name")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"first_name": "Ada", "company": "", "timezone": "Europe/London"},
+        {name: f"{name}!" for name in CONTACT_FIELDS},
+    ],
+)
+def test_a_contact_read_as_a_row_offers_the_same_variables(fields):
+    contact = {"phone": "+14155550100", **fields, "custom_fields": {"plan": "pro"}}
+    values = [fields.get(name) for name in CONTACT_FIELDS]  # a row's columns, None when unset
+    assert row_variables("+14155550100", values, {"plan": "pro"}) == contact_variables(contact)
