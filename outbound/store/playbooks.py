@@ -9,7 +9,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from outbound.domain.dispositions import parse_data_fields, parse_dispositions, parse_voicemail
 from outbound.domain.records import Playbook
@@ -60,10 +60,14 @@ def get_playbook(conn: Connection, playbook_id: uuid.UUID) -> Playbook | None:
     return get_playbooks(conn, [playbook_id]).get(playbook_id)
 
 
+# Read for every batch of attempts placed: built once (and its cache key with it).
+_BY_IDS = select(playbooks).where(playbooks.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def get_playbooks(
     conn: Connection, playbook_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, Playbook]:
-    rows = conn.execute(select(playbooks).where(playbooks.c.id.in_(list(playbook_ids))))
+    rows = conn.execute(_BY_IDS, {"ids": list(playbook_ids)})
     return {row.id: _playbook(row) for row in rows}
 
 
