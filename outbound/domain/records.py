@@ -103,7 +103,6 @@ class ClaimedAttempt:
     """A call taken by one dispatcher for one attempt, recorded before it is placed."""
 
     call_id: UUID
-    attempt_id: UUID
     attempt_number: int
     campaign_id: UUID
     account_id: UUID

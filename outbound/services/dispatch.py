@@ -230,11 +230,12 @@ def release_unplaced(
 
 def record_placed(
     database: Database,
-    placed: Sequence[tuple[uuid.UUID, str]],
+    placed: Sequence[tuple[uuid.UUID, int, str]],
     leases: Sequence[tuple[uuid.UUID, datetime]] = (),
 ) -> None:
-    """Store the provider's call id of each placed attempt (by attempt id), and the longer
-    leases of calls placed on a platform whose calls last longer than the claim's lease."""
+    """Store the provider's call id of each placed attempt (by call id and number), and the
+    longer leases of calls placed on a platform whose calls last longer than the claim's
+    lease."""
     if placed or leases:
         with database.transaction() as conn:
             conn.queue.record_provider_ids(placed)

@@ -166,8 +166,8 @@ class CallQueue(Protocol):
         dialed."""
         ...
 
-    def record_provider_ids(self, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
-        """Remember the provider's id of each placed attempt (by attempt id)."""
+    def record_provider_ids(self, placed: Sequence[tuple[uuid.UUID, int, str]]) -> None:
+        """Remember the provider's id of each placed attempt (by call id and number)."""
         ...
 
     def lock_in_flight(self, call_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, InFlightCall]:
@@ -383,7 +383,6 @@ def claimed_attempts(due: Sequence[DueCall], now: datetime) -> list[ClaimedAttem
     return [
         ClaimedAttempt(
             call_id=call.id,
-            attempt_id=uuid.uuid4(),
             attempt_number=call.attempt_count + 1,
             campaign_id=call.campaign_id,
             account_id=call.account_id,

@@ -175,7 +175,7 @@ class Dispatcher:
         # Outcomes reported in this process carry the provider's call id, stored as the
         # attempt closes; the others arrive through the API and find the attempt by it: now.
         placed = [
-            (item.attempt_id, handle.provider_call_id)
+            (item.call_id, item.attempt_number, handle.provider_call_id)
             for item, _, handle in handles
             if not handle.in_process
         ]

@@ -32,7 +32,7 @@ def _placed_call(database: Database, name: str) -> tuple[Account, uuid.UUID]:
         found = dispatch.claim(database, name, 50, utcnow, timedelta(minutes=5)).claimed
         claimed = [item for item in found if item.account_id == tenant.id]
         for item in found:
-            dispatch.record_placed(database, [(item.attempt_id, SHARED_ID)])
+            dispatch.record_placed(database, [(item.call_id, item.attempt_number, SHARED_ID)])
     return account, claimed[0].call_id
 
 

@@ -96,11 +96,8 @@ def test_starting_attempts_leases_the_calls_and_writes_their_attempts(
         assert (call["lease_owner"], call["lease_expires_at"]) == ("worker-1", NOW + LEASE)
         assert call["anchor_at"] == NOW
         [attempt] = _attempt_rows(tx, item.call_id)
-        assert (attempt["id"], attempt["number"], attempt["caller_id"]) == (
-            item.attempt_id,
-            1,
-            "+14155550123",
-        )
+        assert isinstance(attempt["id"], uuid.UUID)
+        assert (attempt["number"], attempt["caller_id"]) == (1, "+14155550123")
         assert (attempt["due_at"], attempt["started_at"], attempt["outcome"]) == (
             NOW - SECOND,
             NOW,
@@ -114,7 +111,9 @@ def test_provider_ids_are_recorded_by_attempt(tx: Transaction, account: Tenant):
     add_calls(tx, account, campaign, unique_phones(2), NOW - SECOND)
     claimed = tx.queue.start_attempts(tx.queue.select_due_calls(10, NOW), "w", NOW, LEASE)
 
-    tx.queue.record_provider_ids([(item.attempt_id, f"CA{n}") for n, item in enumerate(claimed)])
+    tx.queue.record_provider_ids(
+        [(item.call_id, item.attempt_number, f"CA{n}") for n, item in enumerate(claimed)]
+    )
     tx.queue.record_provider_ids([])
 
     assert [_attempt_rows(tx, item.call_id)[0]["provider_call_id"] for item in claimed] == [
@@ -176,7 +175,7 @@ def test_transitions_close_attempts_and_move_their_calls(tx: Transaction, accoun
     campaign = new_campaign(tx, account)
     recalled, finished = add_calls(tx, account, campaign, unique_phones(2), NOW - SECOND)
     claimed = tx.queue.start_attempts(tx.queue.select_due_calls(10, NOW), "w", NOW, LEASE)
-    tx.queue.record_provider_ids([(claimed[0].attempt_id, "CA-placed")])
+    tx.queue.record_provider_ids([(claimed[0].call_id, 1, "CA-placed")])
     ended = NOW + 30 * SECOND
 
     tx.queue.apply_transitions(

@@ -85,16 +85,17 @@ WITH started AS (
   WHERE calls.id = ANY(%(call_ids)b::uuid[])
 )
 INSERT INTO call_attempts (id, call_id, account_id, number, caller_id, due_at, started_at)
-SELECT v.id, v.call_id, v.account_id, v.number, v.caller_id, v.due_at, %(now)s
-FROM unnest(%(ids)b::uuid[], %(call_ids)b::uuid[], %(account_ids)b::uuid[],
-            %(numbers)b::integer[], %(caller_ids)b::text[], %(due)b::timestamptz[])
-  AS v(id, call_id, account_id, number, caller_id, due_at)
+SELECT gen_random_uuid(), v.call_id, v.account_id, v.number, v.caller_id, v.due_at, %(now)s
+FROM unnest(%(call_ids)b::uuid[], %(account_ids)b::uuid[], %(numbers)b::integer[],
+            %(caller_ids)b::text[], %(due)b::timestamptz[])
+  AS v(call_id, account_id, number, caller_id, due_at)
 """
 
 _RECORD_PROVIDER_IDS = """
 UPDATE call_attempts SET provider_call_id = v.provider_call_id
-FROM unnest(%(ids)b::uuid[], %(provider_ids)b::text[]) AS v(id, provider_call_id)
-WHERE call_attempts.id = v.id
+FROM unnest(%(call_ids)b::uuid[], %(numbers)b::integer[], %(provider_ids)b::text[])
+  AS v(call_id, number, provider_call_id)
+WHERE call_attempts.call_id = v.call_id AND call_attempts.number = v.number
 """
 
 _IN_FLIGHT = f"""
@@ -260,7 +261,6 @@ class PostgresCallQueue:
                 "now": now,
                 "owner": owner,
                 "lease_expires_at": now + lease,
-                "ids": [item.attempt_id for item in claimed],
                 "call_ids": [item.call_id for item in claimed],
                 "account_ids": [item.account_id for item in claimed],
                 "numbers": [item.attempt_number for item in claimed],
@@ -270,11 +270,16 @@ class PostgresCallQueue:
         )
         return claimed
 
-    def record_provider_ids(self, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
+    def record_provider_ids(self, placed: Sequence[tuple[uuid.UUID, int, str]]) -> None:
         if placed:
+            call_ids, numbers, provider_ids = zip(*placed, strict=True)
             self._conn.exec_driver_sql(
                 _RECORD_PROVIDER_IDS,
-                {"ids": [a for a, _ in placed], "provider_ids": [p for _, p in placed]},
+                {
+                    "call_ids": list(call_ids),
+                    "numbers": list(numbers),
+                    "provider_ids": list(provider_ids),
+                },
             )
 
     def lock_in_flight(self, call_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, InFlightCall]:

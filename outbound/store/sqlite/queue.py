@@ -124,7 +124,7 @@ class SqliteCallQueue:
             insert(call_attempts),
             [
                 {
-                    "id": item.attempt_id,
+                    "id": uuid.uuid4(),
                     "call_id": item.call_id,
                     "account_id": item.account_id,
                     "number": item.attempt_number,
@@ -137,13 +137,19 @@ class SqliteCallQueue:
         )
         return claimed
 
-    def record_provider_ids(self, placed: Sequence[tuple[uuid.UUID, str]]) -> None:
+    def record_provider_ids(self, placed: Sequence[tuple[uuid.UUID, int, str]]) -> None:
         if placed:
             self._conn.execute(
                 update(call_attempts)
-                .where(call_attempts.c.id == bindparam("b_id"))
+                .where(
+                    call_attempts.c.call_id == bindparam("b_call_id"),
+                    call_attempts.c.number == bindparam("b_number"),
+                )
                 .values(provider_call_id=bindparam("b_provider_call_id")),
-                [{"b_id": attempt_id, "b_provider_call_id": pid} for attempt_id, pid in placed],
+                [
+                    {"b_call_id": call_id, "b_number": number, "b_provider_call_id": pid}
+                    for call_id, number, pid in placed
+                ],
             )
 
     def lock_in_flight(self, call_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, InFlightCall]:
