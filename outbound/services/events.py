@@ -58,7 +58,11 @@ class Outbox:
     def expect(self, account_ids: Collection[uuid.UUID]) -> None:
         """Read now which events the endpoints of ``account_ids`` want: the events no endpoint
         wants are then dropped as they come (a use case that makes one per call of a batch)."""
-        self._read_endpoints(account_ids)
+        unread = [a for a in account_ids if a not in self.endpoints]
+        if unread:
+            found = store.subscriptions(self.conn, unread)
+            for account_id in unread:
+                self.endpoints[account_id] = found.get(account_id, [])
 
     def campaign(self, type_: str, account_id: uuid.UUID, campaign_id: uuid.UUID) -> None:
         if self._wanted(type_, account_id):
@@ -83,7 +87,7 @@ class Outbox:
         """Write the events that some endpoint wants; the transaction's last step."""
         if not self.pending:
             return 0
-        self._read_endpoints({p.account_id for p in self.pending})
+        self.expect({p.account_id for p in self.pending})
         wanted = [p for p in self.pending if self._wanted(p.type, p.account_id)]
         self.pending = []
         if not wanted:
@@ -109,13 +113,6 @@ class Outbox:
                 )
         store.insert_events(self.conn, rows)
         return len(rows)
-
-    def _read_endpoints(self, account_ids: Collection[uuid.UUID]) -> None:
-        unread = [a for a in account_ids if a not in self.endpoints]
-        if unread:
-            found = store.subscriptions(self.conn, unread)
-            for account_id in unread:
-                self.endpoints[account_id] = found.get(account_id, [])
 
     def _wanted(self, type_: str, account_id: uuid.UUID) -> bool:
         """False when the account's endpoints, read, want no such event; True when they are
